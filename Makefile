@@ -1,0 +1,42 @@
+# The README's commands. `make demo` and `make test` set everything up themselves.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The native build is cached under target/ between runs.
+export CARGO_TARGET_DIR := $(CURDIR)/target
+NATIVE_SOURCES := $(shell find native -name '*.rs' -o -name 'Cargo.toml') Cargo.toml pyproject.toml
+STAMP := $(VENV)/.zkpipe-installed
+
+.PHONY: demo test bench lint setup clean
+
+setup: $(STAMP)
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Re-install (and so rebuild the extension) whenever a native source or the package metadata changes.
+$(STAMP): $(BIN)/python $(NATIVE_SOURCES)
+	@command -v cargo >/dev/null || { echo "error: Rust (cargo) is required: https://rustup.rs" >&2; exit 1; }
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: setup
+	$(BIN)/zkpipe demo
+
+test: setup
+	cargo test --release --manifest-path native/engine/Cargo.toml --quiet
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/zkpipe bench primitives --json
+
+lint: setup
+	$(BIN)/ruff check python tests
+	$(BIN)/ruff format --check python tests
+	$(BIN)/mypy
+	cargo clippy --manifest-path native/python/Cargo.toml --release --quiet -- -D warnings
+
+clean:
+	rm -rf $(VENV) target

@@ -1,0 +1,234 @@
+//! PyO3 bindings for zkpipe's native engine: argument conversion, GIL release, error mapping.
+//!
+//! Each function converts its arguments, calls the engine with the GIL released
+//! when the work is heavy, and maps engine errors in one place (`to_py`).
+
+use std::path::PathBuf;
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use zkpipe_engine::circuits::membership;
+use zkpipe_engine::hash::{self, Digest};
+use zkpipe_engine::{sig, smt, Error};
+
+create_exception!(_native, NativeError, PyValueError, "An engine error; args are (code, message).");
+
+/// The one boundary helper: engine errors become `NativeError(code, message)`.
+fn to_py(err: Error) -> PyErr {
+    NativeError::new_err((err.code(), err.to_string()))
+}
+
+fn bytes<'py>(py: Python<'py>, data: &[u8]) -> Bound<'py, PyBytes> {
+    PyBytes::new(py, data)
+}
+
+#[pyfunction]
+fn poseidon_permute(state: Vec<u64>) -> PyResult<Vec<u64>> {
+    hash::permute(&state).map(|s| s.to_vec()).map_err(to_py)
+}
+
+#[pyfunction]
+fn poseidon_hash(py: Python<'_>, elements: Vec<u64>) -> PyResult<Digest> {
+    py.detach(|| hash::hash(&elements)).map_err(to_py)
+}
+
+#[pyfunction]
+fn poseidon_hash_to_many(elements: Vec<u64>, outputs: usize) -> PyResult<Vec<u64>> {
+    hash::hash_to_many(&elements, outputs).map_err(to_py)
+}
+
+#[pyfunction]
+fn poseidon_two_to_one(left: Digest, right: Digest) -> PyResult<Digest> {
+    hash::two_to_one(&left, &right).map_err(to_py)
+}
+
+/// The sparse Merkle tree of the state (see `zkpipe.native.SparseMerkleTree`).
+#[pyclass(module = "zkpipe._native")]
+struct SparseMerkleTree {
+    inner: smt::SparseMerkleTree,
+}
+
+#[pymethods]
+impl SparseMerkleTree {
+    #[new]
+    #[pyo3(signature = (depth = 32))]
+    fn new(depth: u32) -> PyResult<Self> {
+        Ok(Self { inner: smt::SparseMerkleTree::new(depth).map_err(to_py)? })
+    }
+
+    #[getter]
+    fn depth(&self) -> u32 {
+        self.inner.depth()
+    }
+
+    #[getter]
+    fn root(&self) -> Digest {
+        self.inner.root()
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn get(&self, index: u64) -> PyResult<Digest> {
+        self.inner.get(index).map_err(to_py)
+    }
+
+    fn update(&mut self, py: Python<'_>, updates: Vec<(u64, Digest)>) -> PyResult<Digest> {
+        let inner = &mut self.inner;
+        py.detach(|| inner.update(&updates)).map_err(to_py)
+    }
+
+    fn proof(&self, index: u64) -> PyResult<Vec<Digest>> {
+        self.inner.proof(index).map_err(to_py)
+    }
+
+    fn leaves(&self) -> Vec<(u64, Digest)> {
+        self.inner.leaves()
+    }
+
+    fn copy(&self) -> Self {
+        Self { inner: self.inner.clone() }
+    }
+
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let inner = &self.inner;
+        py.detach(|| inner.save(&path)).map_err(to_py)
+    }
+
+    #[staticmethod]
+    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        Ok(Self { inner: py.detach(|| smt::SparseMerkleTree::load(&path)).map_err(to_py)? })
+    }
+}
+
+#[pyfunction]
+fn smt_empty_root(depth: u32) -> PyResult<Digest> {
+    smt::empty_root(depth).map_err(to_py)
+}
+
+#[pyfunction]
+fn smt_verify_proof(depth: u32, root: Digest, index: u64, leaf: Digest, siblings: Vec<Digest>) -> PyResult<bool> {
+    smt::verify_proof(depth, &root, index, &leaf, &siblings).map_err(to_py)
+}
+
+#[pyfunction]
+#[pyo3(signature = (seed = None))]
+fn sig_keygen<'py>(py: Python<'py>, seed: Option<Vec<u8>>) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    let (sk, pk) = py.detach(|| sig::keygen(seed.as_deref())).map_err(to_py)?;
+    Ok((bytes(py, &sk), bytes(py, &pk)))
+}
+
+#[pyfunction]
+fn sig_public_key<'py>(py: Python<'py>, secret_key: Vec<u8>) -> PyResult<Bound<'py, PyBytes>> {
+    let pk = py.detach(|| sig::public_key(&secret_key)).map_err(to_py)?;
+    Ok(bytes(py, &pk))
+}
+
+#[pyfunction]
+fn sig_validate_public_key(public_key: Vec<u8>) -> PyResult<()> {
+    sig::validate_public_key(&public_key).map_err(to_py)
+}
+
+#[pyfunction]
+fn sig_sign<'py>(py: Python<'py>, secret_key: Vec<u8>, message: Digest) -> PyResult<Bound<'py, PyBytes>> {
+    let signature = py.detach(|| sig::sign(&secret_key, &message)).map_err(to_py)?;
+    Ok(bytes(py, &signature))
+}
+
+#[pyfunction]
+fn sig_verify(py: Python<'_>, public_key: Vec<u8>, message: Digest, signature: Vec<u8>) -> PyResult<bool> {
+    py.detach(|| sig::verify(&public_key, &message, &signature)).map_err(to_py)
+}
+
+#[pyfunction]
+#[pyo3(signature = (items, *, threads = 0))]
+fn sig_batch_verify(py: Python<'_>, items: Vec<(Vec<u8>, Digest, Vec<u8>)>, threads: usize) -> PyResult<Vec<bool>> {
+    py.detach(|| -> Result<Vec<bool>, String> {
+        if threads == 0 {
+            return Ok(sig::batch_verify(&items));
+        }
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
+        Ok(pool.install(|| sig::batch_verify(&items)))
+    })
+    .map_err(|e| to_py(Error::ProvingFailed(e)))
+}
+
+#[pyfunction]
+#[pyo3(signature = (root, index, leaf, siblings, *, threads = 0))]
+fn membership_prove<'py>(
+    py: Python<'py>,
+    root: Digest,
+    index: u64,
+    leaf: Digest,
+    siblings: Vec<Digest>,
+    threads: usize,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let proof = py
+        .detach(|| membership::circuits(siblings.len())?.membership.prove(&root, index, &leaf, &siblings, threads))
+        .map_err(to_py)?;
+    Ok(bytes(py, &proof))
+}
+
+#[pyfunction]
+fn membership_verify(py: Python<'_>, depth: usize, proof: Vec<u8>) -> PyResult<Vec<u64>> {
+    py.detach(|| membership::circuits(depth)?.membership.verify(&proof)).map_err(to_py)
+}
+
+#[pyfunction]
+#[pyo3(signature = (depth, proof, *, threads = 0))]
+fn membership_wrap<'py>(py: Python<'py>, depth: usize, proof: Vec<u8>, threads: usize) -> PyResult<Bound<'py, PyBytes>> {
+    let wrapped = py
+        .detach(|| {
+            let c = membership::circuits(depth)?;
+            c.wrapper.prove(&c.membership, &proof, threads)
+        })
+        .map_err(to_py)?;
+    Ok(bytes(py, &wrapped))
+}
+
+#[pyfunction]
+fn membership_verify_wrapped(py: Python<'_>, depth: usize, proof: Vec<u8>) -> PyResult<Vec<u64>> {
+    py.detach(|| membership::circuits(depth)?.wrapper.verify(&proof)).map_err(to_py)
+}
+
+#[pyfunction]
+fn library_versions() -> Vec<(&'static str, &'static str)> {
+    zkpipe_engine::library_versions()
+}
+
+/// Times `iterations` native calls of one primitive on this thread; returns seconds.
+#[pyfunction]
+fn bench_primitive(py: Python<'_>, name: &str, iterations: u64) -> PyResult<f64> {
+    let name = name.to_owned();
+    py.detach(|| zkpipe_engine::bench::run(&name, iterations)).map_err(to_py)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("NativeError", m.py().get_type::<NativeError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<SparseMerkleTree>()?;
+    m.add_function(wrap_pyfunction!(poseidon_permute, m)?)?;
+    m.add_function(wrap_pyfunction!(poseidon_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(poseidon_hash_to_many, m)?)?;
+    m.add_function(wrap_pyfunction!(poseidon_two_to_one, m)?)?;
+    m.add_function(wrap_pyfunction!(smt_empty_root, m)?)?;
+    m.add_function(wrap_pyfunction!(smt_verify_proof, m)?)?;
+    m.add_function(wrap_pyfunction!(sig_keygen, m)?)?;
+    m.add_function(wrap_pyfunction!(sig_public_key, m)?)?;
+    m.add_function(wrap_pyfunction!(sig_validate_public_key, m)?)?;
+    m.add_function(wrap_pyfunction!(sig_sign, m)?)?;
+    m.add_function(wrap_pyfunction!(sig_verify, m)?)?;
+    m.add_function(wrap_pyfunction!(sig_batch_verify, m)?)?;
+    m.add_function(wrap_pyfunction!(membership_prove, m)?)?;
+    m.add_function(wrap_pyfunction!(membership_verify, m)?)?;
+    m.add_function(wrap_pyfunction!(membership_wrap, m)?)?;
+    m.add_function(wrap_pyfunction!(membership_verify_wrapped, m)?)?;
+    m.add_function(wrap_pyfunction!(library_versions, m)?)?;
+    m.add_function(wrap_pyfunction!(bench_primitive, m)?)?;
+    Ok(())
+}

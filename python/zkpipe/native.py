@@ -1,0 +1,294 @@
+"""Typed facade over the native core `zkpipe._native`: hashing, state tree, signatures, proofs."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+from zkpipe import _native
+from zkpipe.errors import (
+    DecodeError,
+    InvalidInput,
+    InvalidKey,
+    InvalidProof,
+    MalformedSignature,
+    NonCanonicalFieldElement,
+    ProvingFailed,
+    StorageError,
+    ZkpipeError,
+)
+
+__all__ = [
+    "GOLDILOCKS_P",
+    "SIGNATURE_BYTES",
+    "KEY_BYTES",
+    "ZERO_DIGEST",
+    "Digest",
+    "MembershipStatement",
+    "SparseMerkleTree",
+    "batch_verify",
+    "bench_primitive",
+    "keygen",
+    "library_versions",
+    "merkle_empty_root",
+    "poseidon_hash",
+    "poseidon_hash_to_many",
+    "poseidon_permute",
+    "poseidon_two_to_one",
+    "prove_membership",
+    "public_key",
+    "sign",
+    "validate_public_key",
+    "verify",
+    "verify_membership",
+    "verify_merkle_proof",
+    "verify_wrapped_membership",
+    "wrap_membership_proof",
+]
+
+GOLDILOCKS_P = 2**64 - 2**32 + 1
+"""The Goldilocks prime p = 2^64 − 2^32 + 1: every field element is an int in [0, p)."""
+KEY_BYTES = 40
+"""Length of a secret key and of a public key."""
+SIGNATURE_BYTES = 80
+"""Length of a signature (s ‖ e)."""
+
+Digest = tuple[int, int, int, int]
+"""A Poseidon digest: four field elements."""
+ZERO_DIGEST: Digest = (0, 0, 0, 0)
+"""The digest of an empty leaf."""
+
+_ERRORS: dict[str, type[ZkpipeError]] = {
+    "NON_CANONICAL_FIELD": NonCanonicalFieldElement,
+    "WRONG_LENGTH": InvalidInput,
+    "INDEX_OUT_OF_RANGE": InvalidInput,
+    "BAD_DEPTH": InvalidInput,
+    "UNKNOWN_BENCHMARK": InvalidInput,
+    "INVALID_SECRET_KEY": InvalidKey,
+    "INVALID_PUBLIC_KEY": InvalidKey,
+    "MALFORMED_SIGNATURE": MalformedSignature,
+    "INVALID_PROOF": InvalidProof,
+    "PROVING_FAILED": ProvingFailed,
+    "CORRUPT_TREE_FILE": StorageError,
+    "IO_ERROR": StorageError,
+}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _mapped(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turns native errors, and Python's own conversion errors, into zkpipe errors."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except _native.NativeError as err:
+            code, message = err.args
+            raise _ERRORS.get(code, ZkpipeError)(message, code=code) from None
+        except OverflowError as err:  # a negative or > 64-bit int reached a u64 argument
+            raise NonCanonicalFieldElement(f"integer out of range: {err}") from None
+        except TypeError as err:
+            raise DecodeError(f"wrong argument type: {err}") from None
+
+    return wrapper
+
+
+def _digest(values: Sequence[int]) -> Digest:
+    return (values[0], values[1], values[2], values[3])
+
+
+@_mapped
+def poseidon_permute(state: Sequence[int]) -> tuple[int, ...]:
+    """The Poseidon permutation (width 12) used by the prover."""
+    return tuple(_native.poseidon_permute(list(state)))
+
+
+@_mapped
+def poseidon_hash(elements: Sequence[int]) -> Digest:
+    """Poseidon hash of any number of field elements to one digest."""
+    return _digest(_native.poseidon_hash(list(elements)))
+
+
+@_mapped
+def poseidon_hash_to_many(elements: Sequence[int], outputs: int) -> tuple[int, ...]:
+    """Poseidon sponge over `elements`, squeezed to `outputs` field elements."""
+    return tuple(_native.poseidon_hash_to_many(list(elements), outputs))
+
+
+@_mapped
+def poseidon_two_to_one(left: Digest, right: Digest) -> Digest:
+    """Poseidon compression of two digests (a Merkle node from its children)."""
+    return _digest(_native.poseidon_two_to_one(tuple(left), tuple(right)))
+
+
+class SparseMerkleTree:
+    """A sparse Merkle tree of digests keyed by leaf index (depth 32 unless told otherwise)."""
+
+    __slots__ = ("_tree",)
+
+    def __init__(self, depth: int = 32) -> None:
+        self._tree = _mapped(_native.SparseMerkleTree)(depth)
+
+    @property
+    def depth(self) -> int:
+        """Number of levels below the root."""
+        return int(self._tree.depth)
+
+    @property
+    def root(self) -> Digest:
+        """The current root."""
+        return _digest(self._tree.root)
+
+    def __len__(self) -> int:
+        return len(self._tree)
+
+    @_mapped
+    def get(self, index: int) -> Digest:
+        """The leaf at `index` (ZERO_DIGEST when empty)."""
+        return _digest(self._tree.get(index))
+
+    @_mapped
+    def update(self, updates: Iterable[tuple[int, Digest]]) -> Digest:
+        """Sets many leaves (later entries win), returns the new root; all-or-nothing on bad input."""
+        return _digest(self._tree.update([(i, tuple(d)) for i, d in updates]))
+
+    @_mapped
+    def proof(self, index: int) -> list[Digest]:
+        """Sibling digests of the leaf at `index`, leaf level first."""
+        return [_digest(s) for s in self._tree.proof(index)]
+
+    def leaves(self) -> list[tuple[int, Digest]]:
+        """All non-empty leaves, sorted by index."""
+        return [(i, _digest(d)) for i, d in self._tree.leaves()]
+
+    def copy(self) -> SparseMerkleTree:
+        """An independent copy."""
+        clone = SparseMerkleTree.__new__(SparseMerkleTree)
+        clone._tree = self._tree.copy()
+        return clone
+
+    @_mapped
+    def save(self, path: str | Path) -> None:
+        """Writes the tree to `path` atomically."""
+        self._tree.save(Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path) -> SparseMerkleTree:
+        """Reads a tree written by `save`, checking its stored root."""
+        tree = cls.__new__(cls)
+        tree._tree = _mapped(_native.SparseMerkleTree.load)(Path(path))
+        return tree
+
+
+@_mapped
+def merkle_empty_root(depth: int = 32) -> Digest:
+    """Root of an empty tree of `depth` levels."""
+    return _digest(_native.smt_empty_root(depth))
+
+
+@_mapped
+def verify_merkle_proof(root: Digest, index: int, leaf: Digest, siblings: Sequence[Digest]) -> bool:
+    """Whether `siblings` lead from `leaf` at `index` to `root` (depth = len(siblings))."""
+    return bool(
+        _native.smt_verify_proof(len(siblings), tuple(root), index, tuple(leaf), [tuple(s) for s in siblings])
+    )
+
+
+@_mapped
+def keygen(seed: bytes | None = None) -> tuple[bytes, bytes]:
+    """A (secret key, public key) pair: from a ≥ 32-byte seed, or from the OS RNG."""
+    secret, public = _native.sig_keygen(None if seed is None else bytes(seed))
+    return bytes(secret), bytes(public)
+
+
+@_mapped
+def public_key(secret_key: bytes) -> bytes:
+    """The 40-byte public key of a 40-byte secret key."""
+    return bytes(_native.sig_public_key(bytes(secret_key)))
+
+
+@_mapped
+def validate_public_key(key: bytes) -> None:
+    """Raises InvalidKey unless `key` encodes a valid, non-neutral ECgFp5 point."""
+    _native.sig_validate_public_key(bytes(key))
+
+
+@_mapped
+def sign(secret_key: bytes, message: Digest) -> bytes:
+    """Schnorr signature (80 bytes) of a message digest; deterministic."""
+    return bytes(_native.sig_sign(bytes(secret_key), tuple(message)))
+
+
+@_mapped
+def verify(key: bytes, message: Digest, signature: bytes) -> bool:
+    """Whether `signature` signs `message` under `key`; malformed inputs raise."""
+    return bool(_native.sig_verify(bytes(key), tuple(message), bytes(signature)))
+
+
+@_mapped
+def batch_verify(items: Iterable[tuple[bytes, Digest, bytes]], *, threads: int = 0) -> list[bool]:
+    """Verifies many (key, message, signature) triples in parallel; malformed ones are False."""
+    prepared = [(bytes(k), tuple(m), bytes(s)) for k, m, s in items]
+    return [bool(ok) for ok in _native.sig_batch_verify(prepared, threads=threads)]
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipStatement:
+    """What a membership proof shows: `leaf` sits at `index` in the tree with `root`."""
+
+    root: Digest
+    leaf: Digest
+    index: int
+
+    @classmethod
+    def from_public_inputs(cls, inputs: Sequence[int]) -> MembershipStatement:
+        """Reads the nine public inputs: root, leaf, index."""
+        if len(inputs) != 9:
+            raise InvalidProof(f"expected 9 public inputs, got {len(inputs)}")
+        return cls(root=_digest(inputs[0:4]), leaf=_digest(inputs[4:8]), index=inputs[8])
+
+
+@_mapped
+def prove_membership(
+    root: Digest, index: int, leaf: Digest, siblings: Sequence[Digest], *, threads: int = 0
+) -> bytes:
+    """A plonky2 proof that `leaf` is at `index` under `root`; ProvingFailed if it is not."""
+    return bytes(
+        _native.membership_prove(
+            tuple(root), index, tuple(leaf), [tuple(s) for s in siblings], threads=threads
+        )
+    )
+
+
+@_mapped
+def verify_membership(proof: bytes, *, depth: int) -> MembershipStatement:
+    """Verifies a membership proof for trees of `depth`; raises InvalidProof if it does not hold."""
+    return MembershipStatement.from_public_inputs(_native.membership_verify(depth, bytes(proof)))
+
+
+@_mapped
+def wrap_membership_proof(proof: bytes, *, depth: int, threads: int = 0) -> bytes:
+    """A recursive proof that verifies `proof` inside a circuit and keeps its statement."""
+    return bytes(_native.membership_wrap(depth, bytes(proof), threads=threads))
+
+
+@_mapped
+def verify_wrapped_membership(proof: bytes, *, depth: int) -> MembershipStatement:
+    """Verifies a recursive membership proof; raises InvalidProof if it does not hold."""
+    return MembershipStatement.from_public_inputs(_native.membership_verify_wrapped(depth, bytes(proof)))
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the native libraries that decide proofs and signatures."""
+    return dict(_native.library_versions())
+
+
+@_mapped
+def bench_primitive(name: str, iterations: int) -> float:
+    """Seconds for `iterations` native calls of one primitive on one thread."""
+    return float(_native.bench_primitive(name, iterations))
