@@ -23,8 +23,8 @@ from zkpipe.errors import (
 
 __all__ = [
     "GOLDILOCKS_P",
-    "SIGNATURE_BYTES",
     "KEY_BYTES",
+    "SIGNATURE_BYTES",
     "ZERO_DIGEST",
     "Digest",
     "MembershipStatement",

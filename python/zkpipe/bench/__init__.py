@@ -1,0 +1,1 @@
+"""Benchmark drivers behind `zkpipe bench …`; each returns a JSON-ready dict."""
