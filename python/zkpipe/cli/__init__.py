@@ -1,0 +1,26 @@
+"""The `zkpipe` command: one click group, one module per verb."""
+
+from __future__ import annotations
+
+import click
+
+from zkpipe import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="zkpipe")
+def main() -> None:
+    """zkpipe — an order-then-prove zk-rollup pipeline.
+
+    Transactions are ordered and executed at once (trusted), posted to L1
+    (virtual) and proven in parallel, then aggregated into one proof that L1
+    verifies (consolidated).
+    """
+
+
+# Verbs register themselves on `main` when imported; keep one import per verb module.
+from zkpipe.cli import bench as _bench  # noqa: E402
+from zkpipe.cli import demo as _demo  # noqa: E402
+
+__all__ = ["main"]
+_VERBS = (_bench, _demo)
