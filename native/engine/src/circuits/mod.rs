@@ -4,7 +4,9 @@
 //! they retire the proving-library risk (real proofs, real recursion) before
 //! the segment and aggregation circuits arrive.
 
+pub mod aggregate;
 pub mod membership;
+pub mod statement;
 
 use plonky2::plonk::circuit_data::{CircuitData, CommonCircuitData};
 use plonky2::plonk::config::{GenericConfig, PoseidonGoldilocksConfig};

@@ -1,0 +1,259 @@
+//! Recursive aggregation: segment proofs are normalized to one shape, then folded two at a time.
+//!
+//! Two circuits per segment circuit:
+//!
+//! - the **normalizer** verifies one segment proof (its verifier key is a constant)
+//!   and re-exposes the statement, padded so that its proofs have exactly the
+//!   aggregator's shape (same gates, degree and number of public inputs);
+//! - the **aggregator** verifies two children — each either a normalized segment
+//!   proof or an aggregator proof — enforces continuity and exposes the combined
+//!   statement. It is *cyclic*: it verifies proofs of itself, whose verifier key
+//!   it carries in its public inputs; `verify_cyclic` checks that key against
+//!   the real one. So any number of segments folds into one proof of constant size.
+//!
+//! Public inputs of both: the 33-element statement, then the aggregator's verifier
+//! key (circuit digest and constants/sigmas cap; zeros in normalizer proofs).
+
+use plonky2::gates::noop::NoopGate;
+use plonky2::iop::target::{BoolTarget, Target};
+use plonky2::iop::witness::{PartialWitness, WitnessWrite};
+use plonky2::plonk::circuit_builder::CircuitBuilder;
+use plonky2::plonk::circuit_data::{
+    CircuitConfig, CircuitData, CommonCircuitData, VerifierCircuitTarget, VerifierOnlyCircuitData,
+};
+use plonky2::plonk::proof::{ProofWithPublicInputs, ProofWithPublicInputsTarget};
+
+use super::statement::{StatementTarget, STATEMENT_LEN};
+use super::{parse_proof, prove_with_threads, C, D, F};
+use crate::field::to_u64;
+use crate::{Error, Result};
+
+/// Rounds of shape fixing before giving up (it converges in two or three).
+const MAX_SHAPE_ROUNDS: usize = 6;
+
+/// The normalizer: one segment proof in, one aggregator-shaped proof out.
+pub struct Normalizer {
+    pub data: CircuitData<F, C, D>,
+    inner: ProofWithPublicInputsTarget<D>,
+}
+
+/// One child slot of the aggregator.
+struct ChildTarget {
+    proof: ProofWithPublicInputsTarget<D>,
+    is_aggregate: BoolTarget,
+}
+
+/// The cyclic aggregator.
+pub struct Aggregator {
+    pub data: CircuitData<F, C, D>,
+    children: [ChildTarget; 2],
+    own_vd: VerifierCircuitTarget,
+}
+
+/// The normalizer and aggregator built for one segment circuit.
+pub struct Aggregation {
+    pub normalizer: Normalizer,
+    pub aggregator: Aggregator,
+}
+
+fn vd_len(common: &CommonCircuitData<F, D>) -> usize {
+    4 + 4 * common.config.fri_config.num_cap_elements()
+}
+
+/// Adds no-op rows until the circuit rounds up to `2^degree_bits` rows.
+fn pad_to_degree(builder: &mut CircuitBuilder<F, D>, degree_bits: usize) {
+    // Leave headroom for the rows `build` adds itself (constants, public-input hashing).
+    let target = (1usize << (degree_bits - 1)) + 1;
+    while builder.num_gates() < target {
+        builder.add_gate(NoopGate, vec![]);
+    }
+}
+
+impl Normalizer {
+    fn build(
+        segment: &CommonCircuitData<F, D>,
+        segment_vd: &VerifierOnlyCircuitData<C, D>,
+        shape: Option<&CommonCircuitData<F, D>>,
+        degree_bits: usize,
+    ) -> Self {
+        let mut builder = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+        let inner = builder.add_virtual_proof_with_pis(segment);
+        // The segment verifier key is a constant: only this segment circuit's proofs are accepted.
+        let vd = builder.constant_verifier_data(segment_vd);
+        builder.verify_proof::<C>(&inner, &vd, segment);
+        StatementTarget::from_targets(&inner.public_inputs).register(&mut builder);
+        let zero = builder.zero();
+        let padding = shape.map_or(vd_len(segment), vd_len);
+        builder.register_public_inputs(&vec![zero; padding]);
+        if let Some(shape) = shape {
+            for gate in &shape.gates {
+                builder.add_gate_to_gate_set(gate.clone());
+            }
+        }
+        pad_to_degree(&mut builder, degree_bits);
+        Self { data: builder.build::<C>(), inner }
+    }
+
+    /// Normalizes a (verified) segment proof.
+    pub fn prove(&self, segment: &CircuitData<F, C, D>, segment_proof: &[u8], threads: usize) -> Result<Vec<u8>> {
+        let parsed = parse_proof(segment_proof, &segment.common)?;
+        segment.verify(parsed.clone()).map_err(|e| Error::InvalidProof(e.to_string()))?;
+        let mut pw = PartialWitness::new();
+        pw.set_proof_with_pis_target(&self.inner, &parsed).map_err(|e| Error::ProvingFailed(e.to_string()))?;
+        prove_with_threads(&self.data, pw, threads)
+    }
+}
+
+impl Aggregator {
+    fn build(shape: &CommonCircuitData<F, D>, normalizer_vd: &VerifierOnlyCircuitData<C, D>, degree_bits: usize) -> Result<Self> {
+        let mut builder = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+        let mut statements = Vec::new();
+        let mut children = Vec::new();
+        let mut pending_checks = Vec::new();
+        for _ in 0..2 {
+            let proof = builder.add_virtual_proof_with_pis(shape);
+            let is_aggregate = builder.add_virtual_bool_target_safe();
+            statements.push(StatementTarget::from_targets(&proof.public_inputs));
+            children.push(ChildTarget { proof, is_aggregate });
+        }
+        let combined = StatementTarget::combine(&mut builder, &statements[0], &statements[1]);
+        combined.register(&mut builder);
+        let own_vd = builder.add_verifier_data_public_inputs();
+        let own_vd_targets: Vec<Target> =
+            own_vd.circuit_digest.elements.iter().chain(own_vd.constants_sigmas_cap.0.iter().flat_map(|h| h.elements.iter())).copied().collect();
+        let base_vd = builder.constant_verifier_data(normalizer_vd);
+        for child in &children {
+            // A child is verified against our own key (an aggregate) or the normalizer's (a segment) ...
+            let vd = builder.select_verifier_data(child.is_aggregate, &own_vd, &base_vd);
+            builder.verify_proof::<C>(&child.proof, &vd, shape);
+            // ... and an aggregate child must carry our key too, so the whole tree uses one key.
+            let tail = &child.proof.public_inputs[child.proof.public_inputs.len() - own_vd_targets.len()..];
+            pending_checks.push((child.is_aggregate, tail.to_vec()));
+        }
+        for (is_aggregate, tail) in pending_checks {
+            for (&theirs, &ours) in tail.iter().zip(&own_vd_targets) {
+                builder.conditional_assert_eq(is_aggregate.target, theirs, ours);
+            }
+        }
+        for gate in &shape.gates {
+            builder.add_gate_to_gate_set(gate.clone());
+        }
+        pad_to_degree(&mut builder, degree_bits);
+        let data = builder.build::<C>();
+        let [left, right]: [ChildTarget; 2] = children.try_into().map_err(|_| Error::ProvingFailed("two children".into()))?;
+        Ok(Self { data, children: [left, right], own_vd })
+    }
+
+    /// Aggregates two children, each `(proof bytes, is_aggregate)`; both are verified first.
+    pub fn prove(&self, normalizer: &Normalizer, left: (&[u8], bool), right: (&[u8], bool), threads: usize) -> Result<Vec<u8>> {
+        let mut pw = PartialWitness::new();
+        for (slot, (bytes, is_aggregate)) in self.children.iter().zip([left, right]) {
+            let proof = if is_aggregate { self.check(bytes)? } else { normalizer_check(normalizer, bytes)? };
+            pw.set_proof_with_pis_target(&slot.proof, &proof).map_err(|e| Error::ProvingFailed(e.to_string()))?;
+            pw.set_bool_target(slot.is_aggregate, is_aggregate).map_err(|e| Error::ProvingFailed(e.to_string()))?;
+        }
+        pw.set_verifier_data_target(&self.own_vd, &self.data.verifier_only)
+            .map_err(|e| Error::ProvingFailed(e.to_string()))?;
+        prove_with_threads(&self.data, pw, threads)
+    }
+
+    /// Parses and verifies an aggregate proof (including its embedded verifier key).
+    pub fn check(&self, bytes: &[u8]) -> Result<ProofWithPublicInputs<F, C, D>> {
+        let proof = parse_proof(bytes, &self.data.common)?;
+        self.data.verify_cyclic(proof.clone()).map_err(|e| Error::InvalidProof(e.to_string()))?;
+        Ok(proof)
+    }
+}
+
+fn normalizer_check(normalizer: &Normalizer, bytes: &[u8]) -> Result<ProofWithPublicInputs<F, C, D>> {
+    let proof = parse_proof(bytes, &normalizer.data.common)?;
+    normalizer.data.verify(proof.clone()).map_err(|e| Error::InvalidProof(e.to_string()))?;
+    Ok(proof)
+}
+
+impl Aggregation {
+    /// Builds normalizer and aggregator for a segment circuit, iterating until their shapes agree.
+    pub fn build(segment: &CircuitData<F, C, D>) -> Result<Self> {
+        let first = Normalizer::build(&segment.common, &segment.verifier_only, None, 2);
+        let mut degree_bits = first.data.common.degree_bits();
+        let mut shape = first.data.common.clone();
+        for _ in 0..MAX_SHAPE_ROUNDS {
+            shape.num_public_inputs = STATEMENT_LEN + vd_len(&shape);
+            let normalizer = Normalizer::build(&segment.common, &segment.verifier_only, Some(&shape), degree_bits);
+            let aggregator = Aggregator::build(&shape, &normalizer.data.verifier_only, degree_bits)?;
+            let (n, a) = (&normalizer.data.common, &aggregator.data.common);
+            if *n == shape && *a == shape {
+                return Ok(Self { normalizer, aggregator });
+            }
+            degree_bits = degree_bits.max(n.degree_bits()).max(a.degree_bits());
+            shape = a.clone();
+        }
+        Err(Error::ProvingFailed("aggregation circuit shapes did not converge".into()))
+    }
+
+    /// Verifies a proof of either kind and returns its statement's public inputs.
+    pub fn verify(&self, bytes: &[u8], is_aggregate: bool) -> Result<Vec<u64>> {
+        let proof = if is_aggregate { self.aggregator.check(bytes)? } else { normalizer_check(&self.normalizer, bytes)? };
+        Ok(proof.public_inputs[..STATEMENT_LEN].iter().copied().map(to_u64).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::circuits::statement::Statement;
+
+    /// A stand-in segment circuit for these tests only: it proves whatever statement it is given.
+    fn free_statement_circuit() -> (CircuitData<F, C, D>, Vec<Target>) {
+        let mut builder = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+        let targets = builder.add_virtual_targets(STATEMENT_LEN);
+        builder.range_check(targets[STATEMENT_LEN - 1], 62);
+        builder.register_public_inputs(&targets);
+        (builder.build::<C>(), targets)
+    }
+
+    fn statement(step: u64) -> Statement {
+        let d = |x: u64| [x, x + 1, x + 2, x + 3];
+        Statement {
+            root_before: d(step * 100),
+            root_after: d((step + 1) * 100),
+            data_in: d(step * 100 + 10),
+            data_out: d((step + 1) * 100 + 10),
+            withdrawals_in: d(step * 100 + 20),
+            withdrawals_out: d((step + 1) * 100 + 20),
+            deposits_in: d(step * 100 + 30),
+            deposits_out: d((step + 1) * 100 + 30),
+            fee_total: step + 1,
+        }
+    }
+
+    fn prove_free(circuit: &CircuitData<F, C, D>, targets: &[Target], s: &Statement) -> Vec<u8> {
+        let mut pw = PartialWitness::new();
+        for (t, v) in targets.iter().zip(s.to_vec()) {
+            pw.set_target(*t, crate::field::to_field(v).unwrap()).unwrap();
+        }
+        prove_with_threads(circuit, pw, 0).unwrap()
+    }
+
+    #[test]
+    fn three_segments_fold_into_one_constant_size_proof() {
+        let (segment, targets) = free_statement_circuit();
+        let agg = Aggregation::build(&segment).unwrap();
+        let normalized: Vec<Vec<u8>> = (0..3)
+            .map(|i| agg.normalizer.prove(&segment, &prove_free(&segment, &targets, &statement(i)), 0).unwrap())
+            .collect();
+        let ab = agg.aggregator.prove(&agg.normalizer, (&normalized[0], false), (&normalized[1], false), 0).unwrap();
+        let abc = agg.aggregator.prove(&agg.normalizer, (&ab, true), (&normalized[2], false), 0).unwrap();
+        assert_eq!(ab.len(), abc.len());
+        assert_eq!(ab.len(), normalized[0].len());
+        let s = Statement::from_public_inputs(&agg.verify(&abc, true).unwrap()).unwrap();
+        assert_eq!(s.root_before, statement(0).root_before);
+        assert_eq!(s.root_after, statement(2).root_after);
+        assert_eq!(s.fee_total, 1 + 2 + 3);
+        // Non-adjacent children cannot be aggregated.
+        assert!(agg.aggregator.prove(&agg.normalizer, (&normalized[0], false), (&normalized[2], false), 0).is_err());
+        // A segment proof is not an aggregate proof and vice versa.
+        assert!(agg.verify(&normalized[0], true).is_err());
+        assert!(agg.verify(&ab, false).is_err());
+    }
+}

@@ -1,0 +1,170 @@
+//! The public statement every segment and aggregate proof exposes, defined once.
+//!
+//! Layout (33 field elements, in this order):
+//!
+//! | offset | field             | meaning                                               |
+//! |--------|-------------------|-------------------------------------------------------|
+//! | 0      | `root_before`     | state root before the first transaction               |
+//! | 4      | `root_after`      | state root after the last transaction (fees credited) |
+//! | 8      | `data_in`         | data-commitment chain before                          |
+//! | 12     | `data_out`        | data-commitment chain after                           |
+//! | 16     | `withdrawals_in`  | withdrawals-commitment chain before                   |
+//! | 20     | `withdrawals_out` | withdrawals-commitment chain after                    |
+//! | 24     | `deposits_in`     | deposit-queue chain before                            |
+//! | 28     | `deposits_out`    | deposit-queue chain after                             |
+//! | 32     | `fee_total`       | fees credited to the operator, < 2^62                 |
+//!
+//! Aggregating a left and a right statement requires every "after" of the left
+//! to equal the matching "before" of the right, and yields the left's befores,
+//! the right's afters and the sum of the fees.
+
+use plonky2::hash::hash_types::HashOutTarget;
+use plonky2::iop::target::Target;
+use plonky2::plonk::circuit_builder::CircuitBuilder;
+
+use super::{D, F};
+use crate::hash::Digest;
+use crate::{Error, Result};
+
+/// Number of field elements in a statement.
+pub const STATEMENT_LEN: usize = 33;
+/// Bits a fee total may use: sums of two stay below p, so they cannot wrap.
+pub const FEE_TOTAL_BITS: usize = 62;
+
+/// The statement as canonical u64s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Statement {
+    pub root_before: Digest,
+    pub root_after: Digest,
+    pub data_in: Digest,
+    pub data_out: Digest,
+    pub withdrawals_in: Digest,
+    pub withdrawals_out: Digest,
+    pub deposits_in: Digest,
+    pub deposits_out: Digest,
+    pub fee_total: u64,
+}
+
+fn digest_at(values: &[u64], offset: usize) -> Digest {
+    [values[offset], values[offset + 1], values[offset + 2], values[offset + 3]]
+}
+
+impl Statement {
+    /// Reads a statement from the first 33 public inputs.
+    pub fn from_public_inputs(values: &[u64]) -> Result<Self> {
+        if values.len() < STATEMENT_LEN {
+            return Err(Error::InvalidProof(format!("expected at least {STATEMENT_LEN} public inputs")));
+        }
+        Ok(Self {
+            root_before: digest_at(values, 0),
+            root_after: digest_at(values, 4),
+            data_in: digest_at(values, 8),
+            data_out: digest_at(values, 12),
+            withdrawals_in: digest_at(values, 16),
+            withdrawals_out: digest_at(values, 20),
+            deposits_in: digest_at(values, 24),
+            deposits_out: digest_at(values, 28),
+            fee_total: values[32],
+        })
+    }
+
+    /// The 33 field elements in layout order.
+    pub fn to_vec(&self) -> Vec<u64> {
+        let mut out = Vec::with_capacity(STATEMENT_LEN);
+        for d in [
+            self.root_before,
+            self.root_after,
+            self.data_in,
+            self.data_out,
+            self.withdrawals_in,
+            self.withdrawals_out,
+            self.deposits_in,
+            self.deposits_out,
+        ] {
+            out.extend_from_slice(&d);
+        }
+        out.push(self.fee_total);
+        out
+    }
+}
+
+/// The statement as circuit targets.
+#[derive(Clone, Copy, Debug)]
+pub struct StatementTarget {
+    pub root_before: HashOutTarget,
+    pub root_after: HashOutTarget,
+    pub data_in: HashOutTarget,
+    pub data_out: HashOutTarget,
+    pub withdrawals_in: HashOutTarget,
+    pub withdrawals_out: HashOutTarget,
+    pub deposits_in: HashOutTarget,
+    pub deposits_out: HashOutTarget,
+    pub fee_total: Target,
+}
+
+fn hash_at(targets: &[Target], offset: usize) -> HashOutTarget {
+    HashOutTarget { elements: [targets[offset], targets[offset + 1], targets[offset + 2], targets[offset + 3]] }
+}
+
+impl StatementTarget {
+    /// Reads the statement from the first 33 targets of a proof's public inputs.
+    pub fn from_targets(targets: &[Target]) -> Self {
+        assert!(targets.len() >= STATEMENT_LEN, "public inputs too short for a statement");
+        Self {
+            root_before: hash_at(targets, 0),
+            root_after: hash_at(targets, 4),
+            data_in: hash_at(targets, 8),
+            data_out: hash_at(targets, 12),
+            withdrawals_in: hash_at(targets, 16),
+            withdrawals_out: hash_at(targets, 20),
+            deposits_in: hash_at(targets, 24),
+            deposits_out: hash_at(targets, 28),
+            fee_total: targets[32],
+        }
+    }
+
+    /// The 33 targets in layout order.
+    pub fn to_targets(&self) -> Vec<Target> {
+        let mut out = Vec::with_capacity(STATEMENT_LEN);
+        for h in [
+            self.root_before,
+            self.root_after,
+            self.data_in,
+            self.data_out,
+            self.withdrawals_in,
+            self.withdrawals_out,
+            self.deposits_in,
+            self.deposits_out,
+        ] {
+            out.extend_from_slice(&h.elements);
+        }
+        out.push(self.fee_total);
+        out
+    }
+
+    /// Registers the statement as the circuit's first public inputs.
+    pub fn register(&self, builder: &mut CircuitBuilder<F, D>) {
+        builder.register_public_inputs(&self.to_targets());
+    }
+
+    /// Constrains `left` to end where `right` starts, and returns their combination.
+    pub fn combine(builder: &mut CircuitBuilder<F, D>, left: &Self, right: &Self) -> Self {
+        builder.connect_hashes(left.root_after, right.root_before);
+        builder.connect_hashes(left.data_out, right.data_in);
+        builder.connect_hashes(left.withdrawals_out, right.withdrawals_in);
+        builder.connect_hashes(left.deposits_out, right.deposits_in);
+        let fee_total = builder.add(left.fee_total, right.fee_total);
+        builder.range_check(fee_total, FEE_TOTAL_BITS);
+        Self {
+            root_before: left.root_before,
+            root_after: right.root_after,
+            data_in: left.data_in,
+            data_out: right.data_out,
+            withdrawals_in: left.withdrawals_in,
+            withdrawals_out: right.withdrawals_out,
+            deposits_in: left.deposits_in,
+            deposits_out: right.deposits_out,
+            fee_total,
+        }
+    }
+}
