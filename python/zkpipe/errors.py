@@ -85,3 +85,57 @@ class StorageError(ZkpipeError):
 
     code = "STORAGE_ERROR"
     severity = Severity.CRITICAL
+
+
+class TxError(StrEnum):
+    """Stable codes for why a transaction is invalid (or why a deposit is refunded)."""
+
+    MALFORMED_ENCODING = "MALFORMED_ENCODING"
+    ACCOUNT_INDEX_OUT_OF_RANGE = "ACCOUNT_INDEX_OUT_OF_RANGE"
+    UNKNOWN_ACCOUNT = "UNKNOWN_ACCOUNT"
+    SELF_TRANSFER = "SELF_TRANSFER"
+    ZERO_AMOUNT = "ZERO_AMOUNT"
+    FEE_ACCOUNT_MISUSE = "FEE_ACCOUNT_MISUSE"
+    WRONG_NONCE = "WRONG_NONCE"
+    NONCE_OVERFLOW = "NONCE_OVERFLOW"
+    BAD_SIGNATURE = "BAD_SIGNATURE"
+    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
+    BALANCE_OVERFLOW = "BALANCE_OVERFLOW"
+    FEE_OVERFLOW = "FEE_OVERFLOW"
+    ZERO_L1_ADDRESS = "ZERO_L1_ADDRESS"
+    INVALID_PUBLIC_KEY = "INVALID_PUBLIC_KEY"
+    DEPOSIT_KEY_MISMATCH = "DEPOSIT_KEY_MISMATCH"
+    DEPOSIT_OUT_OF_ORDER = "DEPOSIT_OUT_OF_ORDER"
+    DEPOSIT_NOT_REFUNDABLE = "DEPOSIT_NOT_REFUNDABLE"
+
+
+class BatchError(StrEnum):
+    """Stable codes for why a batch is invalid as a whole."""
+
+    BAD_SEGMENT_SIZE = "BAD_SEGMENT_SIZE"
+    WRONG_BATCH_NUMBER = "WRONG_BATCH_NUMBER"
+    WRONG_PREVIOUS_INPUT_HASH = "WRONG_PREVIOUS_INPUT_HASH"
+    TIMESTAMP_DECREASES = "TIMESTAMP_DECREASES"
+    DEPOSIT_RANGE_MISMATCH = "DEPOSIT_RANGE_MISMATCH"
+
+
+class InvalidTransaction(ZkpipeError):
+    """A transaction that breaks a rule of the state-transition function; `code` says which."""
+
+    code = "INVALID_TRANSACTION"
+    severity = Severity.REJECTED
+
+    def __init__(self, error: TxError, message: str) -> None:
+        super().__init__(message, code=str(error))
+        self.error = error
+
+
+class InvalidBatch(ZkpipeError):
+    """A batch that cannot be applied as a whole; `code` says why."""
+
+    code = "INVALID_BATCH"
+    severity = Severity.REJECTED
+
+    def __init__(self, error: BatchError, message: str) -> None:
+        super().__init__(message, code=str(error))
+        self.error = error

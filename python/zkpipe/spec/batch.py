@@ -1,0 +1,164 @@
+"""Batches on L1: the data encoding posted for availability and the hash chains that commit to it.
+
+Each chain has one step function (`compute_*_chain_step`) that the executor, the circuits, the
+aggregator and the L1 code all reuse. Every chain of a batch starts at ZERO_DIGEST. Steps hash a
+domain tag, the previous head and the item as canonical field elements: byte strings (transaction
+encodings, L1 addresses) are packed 7 bytes per element, u64 values are split into 32-bit limbs.
+
+Batch data (what is posted to L1, enough to rebuild the state and re-check every signature):
+
+    number u64 | timestamp u64 | deposit_start u64 | deposit_end u64 |
+    previous_accumulated_input_hash 4 x u64 | tx_count u32 | tx_count canonical tx encodings
+
+all little-endian; each transaction's length follows from its tag.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+
+from zkpipe.errors import DecodeError, InvalidInput
+from zkpipe.native import GOLDILOCKS_P, ZERO_DIGEST, poseidon_hash
+from zkpipe.spec.encoding import compute_packed_elements, compute_u64_limbs, decode_tx_prefix, encode_tx
+from zkpipe.spec.types import (
+    DOMAIN_DATA,
+    DOMAIN_DEPOSITS,
+    DOMAIN_INPUT,
+    DOMAIN_WITHDRAWALS,
+    MAX_ACCOUNT_INDEX,
+    Batch,
+    BatchHeader,
+    BatchNumber,
+    Commitment,
+    Deposit,
+    DepositIndex,
+    Timestamp,
+    Transaction,
+    WithdrawalRecord,
+)
+from zkpipe.spec.witness import Commitments
+
+INITIAL_COMMITMENTS = Commitments(data=ZERO_DIGEST, withdrawals=ZERO_DIGEST, deposits=ZERO_DIGEST)
+"""The chain heads at the start of every batch."""
+
+_HEADER = struct.Struct("<QQQQQQQQI")
+
+# ---------------------------------------------------------------------------
+# Chain steps
+# ---------------------------------------------------------------------------
+
+
+def compute_data_chain_step(head: Commitment, tx: Transaction) -> Commitment:
+    """Appends a transaction (any type, as its packed canonical encoding) to the data chain."""
+    return poseidon_hash([DOMAIN_DATA, *head, *compute_packed_elements(encode_tx(tx))])
+
+
+def compute_withdrawals_chain_step(head: Commitment, record: WithdrawalRecord) -> Commitment:
+    """Appends a withdrawal record (kind, account, L1 address, amount) to the withdrawals chain."""
+    return poseidon_hash(
+        [
+            DOMAIN_WITHDRAWALS,
+            *head,
+            int(record.kind),
+            record.account,
+            *compute_packed_elements(record.l1_address),
+            *compute_u64_limbs(record.amount),
+        ]
+    )
+
+
+def compute_deposits_chain_step(head: Commitment, deposit: Deposit) -> Commitment:
+    """Appends a consumed deposit (as its packed canonical encoding) to the deposits chain."""
+    return poseidon_hash([DOMAIN_DEPOSITS, *head, *compute_packed_elements(encode_tx(deposit))])
+
+
+def compute_accumulated_input_hash(
+    previous: Commitment, header: BatchHeader, data_commitment: Commitment
+) -> Commitment:
+    """The accumulated input hash after a batch: binds all earlier batches, its header and its data."""
+    return poseidon_hash(
+        [
+            DOMAIN_INPUT,
+            *previous,
+            *compute_u64_limbs(header.number),
+            *compute_u64_limbs(header.timestamp),
+            *compute_u64_limbs(header.deposit_start),
+            *compute_u64_limbs(header.deposit_end),
+            *data_commitment,
+        ]
+    )
+
+
+def compute_data_commitment(txs: Iterable[Transaction]) -> Commitment:
+    """The data chain over `txs` from ZERO_DIGEST."""
+    head = ZERO_DIGEST
+    for tx in txs:
+        head = compute_data_chain_step(head, tx)
+    return head
+
+
+def compute_withdrawals_commitment(records: Iterable[WithdrawalRecord]) -> Commitment:
+    """The withdrawals chain over `records` from ZERO_DIGEST."""
+    head = ZERO_DIGEST
+    for record in records:
+        head = compute_withdrawals_chain_step(head, record)
+    return head
+
+
+def compute_deposits_commitment(deposits: Iterable[Deposit]) -> Commitment:
+    """The deposits chain over `deposits` from ZERO_DIGEST."""
+    head = ZERO_DIGEST
+    for deposit in deposits:
+        head = compute_deposits_chain_step(head, deposit)
+    return head
+
+
+# ---------------------------------------------------------------------------
+# Data encoding
+# ---------------------------------------------------------------------------
+
+
+def encode_batch(batch: Batch) -> bytes:
+    """The batch data posted to L1; InvalidInput if a header field is out of range."""
+    header = batch.header
+    if len(batch.transactions) > MAX_ACCOUNT_INDEX or any(
+        not 0 <= element < GOLDILOCKS_P for element in header.previous_accumulated_input_hash
+    ):
+        raise InvalidInput("batch header out of range")
+    try:
+        head = _HEADER.pack(
+            header.number,
+            header.timestamp,
+            header.deposit_start,
+            header.deposit_end,
+            *header.previous_accumulated_input_hash,
+            len(batch.transactions),
+        )
+    except struct.error as err:
+        raise InvalidInput(f"batch header out of range: {err}") from None
+    return head + b"".join(encode_tx(tx) for tx in batch.transactions)
+
+
+def decode_batch(data: bytes) -> Batch:
+    """Reads batch data; DecodeError on a short header, a bad transaction, non-canonical or extra bytes."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise DecodeError(f"expected bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if len(data) < _HEADER.size:
+        raise DecodeError(f"batch data needs at least {_HEADER.size} bytes, got {len(data)}")
+    number, timestamp, start, end, h0, h1, h2, h3, count = _HEADER.unpack_from(data)
+    previous = (h0, h1, h2, h3)
+    if any(element >= GOLDILOCKS_P for element in previous):
+        raise DecodeError("previous accumulated input hash is not canonical")
+    offset = _HEADER.size
+    txs: list[Transaction] = []
+    for _ in range(count):
+        tx, offset = decode_tx_prefix(data, offset)
+        txs.append(tx)
+    if offset != len(data):
+        raise DecodeError(f"{len(data) - offset} trailing bytes after the batch")
+    header = BatchHeader(
+        BatchNumber(number), Timestamp(timestamp), DepositIndex(start), DepositIndex(end), previous
+    )
+    return Batch(header, tuple(txs))

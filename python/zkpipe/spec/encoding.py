@@ -1,0 +1,325 @@
+"""Canonical forms of transactions: binary encoding, JSON form, field elements and hash.
+
+The binary encoding is the one form that is signed over (through its field elements), posted to L1,
+committed to and fed to circuits. It is fixed-size per type, the type tag byte first, integers
+little-endian, no padding:
+
+    Deposit   81 B: tag | queue_index u64 | recipient u32 | public_key 40 B | amount u64 | l1_sender 20 B
+    Transfer 109 B: tag | sender u32 | recipient u32 | amount u64 | fee u64 | nonce u32 | signature 80 B
+    Withdraw 125 B: tag | sender u32 | l1_address 20 B | amount u64 | fee u64 | nonce u32 | signature 80 B
+
+The JSON form is an object with a "type" ("deposit", "transfer", "withdraw") and one key per field:
+u32 fields as JSON numbers, u64 fields as decimal strings (JSON numbers lose precision above 2**53
+in most clients), byte fields as "0x" + lowercase hex. Decoders accept exactly these forms and raise
+`DecodeError` on anything else.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from typing import Any
+
+from zkpipe.errors import DecodeError, InvalidInput
+from zkpipe.native import Digest, poseidon_hash
+from zkpipe.spec.types import (
+    DOMAIN_TX_HASH,
+    FIELD_PACKING_BYTES,
+    L1_ADDRESS_BYTES,
+    MAX_ACCOUNT_INDEX,
+    MAX_AMOUNT,
+    MAX_DEPOSIT_INDEX,
+    MAX_NONCE,
+    PUBLIC_KEY_BYTES,
+    SIGNATURE_BYTES,
+    AccountIndex,
+    Amount,
+    Deposit,
+    DepositIndex,
+    Fee,
+    L1Address,
+    Nonce,
+    PublicKey,
+    Signature,
+    Transaction,
+    Transfer,
+    TxType,
+    Withdraw,
+)
+
+_LAYOUTS: dict[TxType, struct.Struct] = {
+    TxType.DEPOSIT: struct.Struct(f"<BQI{PUBLIC_KEY_BYTES}sQ{L1_ADDRESS_BYTES}s"),
+    TxType.TRANSFER: struct.Struct(f"<BIIQQI{SIGNATURE_BYTES}s"),
+    TxType.WITHDRAW: struct.Struct(f"<BI{L1_ADDRESS_BYTES}sQQI{SIGNATURE_BYTES}s"),
+}
+
+TX_ENCODING_BYTES: dict[TxType, int] = {kind: layout.size for kind, layout in _LAYOUTS.items()}
+"""Length of the binary encoding of each transaction type."""
+
+# ---------------------------------------------------------------------------
+# Field elements
+# ---------------------------------------------------------------------------
+
+
+def compute_u64_limbs(value: int) -> tuple[int, int]:
+    """A u64 as (low 32 bits, high 32 bits): two canonical field elements (a u64 may exceed p)."""
+    return value & 0xFFFFFFFF, value >> 32
+
+
+def compute_packed_elements(data: bytes) -> list[int]:
+    """Bytes as field elements, 7 little-endian bytes each, the last chunk zero-padded.
+
+    Each chunk is < 2**56 < p, so every element is canonical; packing is injective for a known length
+    (every encoding's length is fixed by its type tag).
+    """
+    return [
+        int.from_bytes(data[i : i + FIELD_PACKING_BYTES], "little")
+        for i in range(0, len(data), FIELD_PACKING_BYTES)
+    ]
+
+
+def compute_public_key_elements(public_key: PublicKey) -> list[int]:
+    """A public key as its five little-endian u64 limbs (canonical for every valid key)."""
+    return [int.from_bytes(public_key[i : i + 8], "little") for i in range(0, PUBLIC_KEY_BYTES, 8)]
+
+
+def get_tx_type(tx: Transaction) -> TxType:
+    """The type tag of a transaction."""
+    if isinstance(tx, Deposit):
+        return TxType.DEPOSIT
+    if isinstance(tx, Transfer):
+        return TxType.TRANSFER
+    return TxType.WITHDRAW
+
+
+# ---------------------------------------------------------------------------
+# Well-formedness
+# ---------------------------------------------------------------------------
+
+
+def _is_uint(value: object, maximum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= maximum
+
+
+def _is_bytes(value: object, length: int) -> bool:
+    return isinstance(value, bytes) and len(value) == length
+
+
+def is_well_formed(tx: Transaction) -> bool:
+    """Whether every field of `tx` has its type's range and length (so `tx` has an encoding)."""
+    if isinstance(tx, Deposit):
+        return (
+            _is_uint(tx.queue_index, MAX_DEPOSIT_INDEX)
+            and _is_uint(tx.recipient, MAX_ACCOUNT_INDEX)
+            and _is_bytes(tx.public_key, PUBLIC_KEY_BYTES)
+            and _is_uint(tx.amount, MAX_AMOUNT)
+            and _is_bytes(tx.l1_sender, L1_ADDRESS_BYTES)
+        )
+    if isinstance(tx, Transfer):
+        return (
+            _is_uint(tx.sender, MAX_ACCOUNT_INDEX)
+            and _is_uint(tx.recipient, MAX_ACCOUNT_INDEX)
+            and (_is_user_tx_well_formed(tx))
+        )
+    if isinstance(tx, Withdraw):
+        return (
+            _is_uint(tx.sender, MAX_ACCOUNT_INDEX)
+            and _is_bytes(tx.l1_address, L1_ADDRESS_BYTES)
+            and _is_user_tx_well_formed(tx)
+        )
+    return False
+
+
+def _is_user_tx_well_formed(tx: Transfer | Withdraw) -> bool:
+    return (
+        _is_uint(tx.amount, MAX_AMOUNT)
+        and _is_uint(tx.fee, MAX_AMOUNT)
+        and _is_uint(tx.nonce, MAX_NONCE)
+        and _is_bytes(tx.signature, SIGNATURE_BYTES)
+    )
+
+
+# ---------------------------------------------------------------------------
+# Binary encoding
+# ---------------------------------------------------------------------------
+
+
+def encode_tx(tx: Transaction) -> bytes:
+    """The canonical binary encoding of a transaction; InvalidInput if a field is out of range."""
+    if not is_well_formed(tx):
+        raise InvalidInput(f"transaction has a field out of range: {tx!r}")
+    kind = get_tx_type(tx)
+    layout = _LAYOUTS[kind]
+    if isinstance(tx, Deposit):
+        return layout.pack(kind, tx.queue_index, tx.recipient, tx.public_key, tx.amount, tx.l1_sender)
+    if isinstance(tx, Transfer):
+        return layout.pack(kind, tx.sender, tx.recipient, tx.amount, tx.fee, tx.nonce, tx.signature)
+    return layout.pack(kind, tx.sender, tx.l1_address, tx.amount, tx.fee, tx.nonce, tx.signature)
+
+
+def decode_tx_prefix(data: bytes, offset: int = 0) -> tuple[Transaction, int]:
+    """Decodes the transaction starting at `offset`; returns it and the offset just past it."""
+    if offset >= len(data):
+        raise DecodeError("expected a transaction, found the end of the data")
+    try:
+        kind = TxType(data[offset])
+    except ValueError:
+        raise DecodeError(f"unknown transaction type tag {data[offset]}") from None
+    layout = _LAYOUTS[kind]
+    end = offset + layout.size
+    if end > len(data):
+        raise DecodeError(f"{kind.name.lower()} needs {layout.size} bytes, {len(data) - offset} left")
+    fields = layout.unpack_from(data, offset)[1:]
+    tx: Transaction
+    if kind is TxType.DEPOSIT:
+        queue_index, recipient, key, amount, l1_sender = fields
+        tx = Deposit(
+            DepositIndex(queue_index),
+            AccountIndex(recipient),
+            PublicKey(key),
+            Amount(amount),
+            L1Address(l1_sender),
+        )
+    elif kind is TxType.TRANSFER:
+        sender, recipient, amount, fee, nonce, signature = fields
+        tx = Transfer(
+            AccountIndex(sender),
+            AccountIndex(recipient),
+            Amount(amount),
+            Fee(fee),
+            Nonce(nonce),
+            Signature(signature),
+        )
+    else:
+        sender, l1_address, amount, fee, nonce, signature = fields
+        tx = Withdraw(
+            AccountIndex(sender),
+            L1Address(l1_address),
+            Amount(amount),
+            Fee(fee),
+            Nonce(nonce),
+            Signature(signature),
+        )
+    return tx, end
+
+
+def decode_tx(data: bytes) -> Transaction:
+    """Decodes one canonical binary encoding; DecodeError on unknown tag, wrong length, trailing bytes."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise DecodeError(f"expected bytes, got {type(data).__name__}")
+    data = bytes(data)
+    tx, end = decode_tx_prefix(data)
+    if end != len(data):
+        raise DecodeError(f"{len(data) - end} trailing bytes after the transaction")
+    return tx
+
+
+def compute_tx_hash(tx: Transaction) -> Digest:
+    """The transaction's identifier: Poseidon of its packed binary encoding."""
+    return poseidon_hash([DOMAIN_TX_HASH, *compute_packed_elements(encode_tx(tx))])
+
+
+# ---------------------------------------------------------------------------
+# JSON form
+# ---------------------------------------------------------------------------
+
+_TYPE_NAMES = {TxType.DEPOSIT: "deposit", TxType.TRANSFER: "transfer", TxType.WITHDRAW: "withdraw"}
+_TYPES_BY_NAME = {name: kind for kind, name in _TYPE_NAMES.items()}
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
+_HEX = re.compile(r"0x(?:[0-9a-f]{2})*")
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def tx_to_json(tx: Transaction) -> dict[str, Any]:
+    """The canonical JSON form of a transaction (a JSON-ready dict)."""
+    if not is_well_formed(tx):
+        raise InvalidInput(f"transaction has a field out of range: {tx!r}")
+    kind = _TYPE_NAMES[get_tx_type(tx)]
+    if isinstance(tx, Deposit):
+        return {
+            "type": kind,
+            "queue_index": str(tx.queue_index),
+            "recipient": tx.recipient,
+            "public_key": _hex(tx.public_key),
+            "amount": str(tx.amount),
+            "l1_sender": _hex(tx.l1_sender),
+        }
+    if isinstance(tx, Transfer):
+        return {
+            "type": kind,
+            "sender": tx.sender,
+            "recipient": tx.recipient,
+            "amount": str(tx.amount),
+            "fee": str(tx.fee),
+            "nonce": tx.nonce,
+            "signature": _hex(tx.signature),
+        }
+    return {
+        "type": kind,
+        "sender": tx.sender,
+        "l1_address": _hex(tx.l1_address),
+        "amount": str(tx.amount),
+        "fee": str(tx.fee),
+        "nonce": tx.nonce,
+        "signature": _hex(tx.signature),
+    }
+
+
+def _json_u32(obj: dict[str, Any], key: str) -> int:
+    value = obj[key]
+    if not _is_uint(value, MAX_ACCOUNT_INDEX):
+        raise DecodeError(f"{key!r} must be an integer in [0, 2**32)")
+    return int(value)
+
+
+def _json_u64(obj: dict[str, Any], key: str) -> int:
+    value = obj[key]
+    if not isinstance(value, str) or not _DECIMAL.fullmatch(value) or int(value) > MAX_AMOUNT:
+        raise DecodeError(f"{key!r} must be a canonical decimal string in [0, 2**64)")
+    return int(value)
+
+
+def _json_bytes(obj: dict[str, Any], key: str, length: int) -> bytes:
+    value = obj[key]
+    if not isinstance(value, str) or len(value) != 2 + 2 * length or not _HEX.fullmatch(value):
+        raise DecodeError(f"{key!r} must be '0x' and {2 * length} lowercase hex digits")
+    return bytes.fromhex(value[2:])
+
+
+_JSON_KEYS = {
+    TxType.DEPOSIT: {"type", "queue_index", "recipient", "public_key", "amount", "l1_sender"},
+    TxType.TRANSFER: {"type", "sender", "recipient", "amount", "fee", "nonce", "signature"},
+    TxType.WITHDRAW: {"type", "sender", "l1_address", "amount", "fee", "nonce", "signature"},
+}
+
+
+def tx_from_json(obj: object) -> Transaction:
+    """Reads the canonical JSON form; DecodeError on a missing, extra or non-canonical field."""
+    if not isinstance(obj, dict):
+        raise DecodeError("a transaction must be a JSON object")
+    name = obj.get("type")
+    if not isinstance(name, str) or name not in _TYPES_BY_NAME:
+        raise DecodeError(f"unknown transaction type {name!r}")
+    kind = _TYPES_BY_NAME[name]
+    if set(obj) != _JSON_KEYS[kind]:
+        raise DecodeError(f"{name} needs exactly the keys {sorted(_JSON_KEYS[kind])}")
+    if kind is TxType.DEPOSIT:
+        return Deposit(
+            queue_index=DepositIndex(_json_u64(obj, "queue_index")),
+            recipient=AccountIndex(_json_u32(obj, "recipient")),
+            public_key=PublicKey(_json_bytes(obj, "public_key", PUBLIC_KEY_BYTES)),
+            amount=Amount(_json_u64(obj, "amount")),
+            l1_sender=L1Address(_json_bytes(obj, "l1_sender", L1_ADDRESS_BYTES)),
+        )
+    amount, fee = Amount(_json_u64(obj, "amount")), Fee(_json_u64(obj, "fee"))
+    nonce = Nonce(_json_u32(obj, "nonce"))
+    signature = Signature(_json_bytes(obj, "signature", SIGNATURE_BYTES))
+    sender = AccountIndex(_json_u32(obj, "sender"))
+    if kind is TxType.TRANSFER:
+        return Transfer(sender, AccountIndex(_json_u32(obj, "recipient")), amount, fee, nonce, signature)
+    return Withdraw(
+        sender, L1Address(_json_bytes(obj, "l1_address", L1_ADDRESS_BYTES)), amount, fee, nonce, signature
+    )
