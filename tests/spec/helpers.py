@@ -113,7 +113,7 @@ def snapshot(state: State) -> Snapshot:
         (
             state.next_deposit_index,
             state.pending_fees,
-            state.batch_credited_fees,
+            state.commitments,
             state.batch_number,
             state.timestamp,
             state.accumulated_input_hash,

@@ -34,7 +34,6 @@ from zkpipe.spec import (
 from .helpers import (
     make_batch,
     make_transfer,
-    make_withdraw,
     mixed_makers,
     sequence_txs,
     snapshot,
@@ -91,23 +90,32 @@ def test_segments_connect(state: State) -> None:
     result = apply_batch(state, make_batch(state, sequence_txs(state, mixed_makers(6))), 8)
     segments = result.segments
     assert segments[0].root_before == state.tree.root
-    assert segments[0].commitments_before == INITIAL_COMMITMENTS
-    assert segments[0].batch_credited_fees_before == 0
+    assert segments[0].commitments_before == state.commitments == INITIAL_COMMITMENTS
     for left, right in itertools.pairwise(segments):
         assert left.root_after == right.root_before
         assert left.commitments_after == right.commitments_before
-        assert left.batch_credited_fees_after == right.batch_credited_fees_before
     assert segments[-1].root_after == result.state.tree.root
-    assert segments[-1].commitments_after == result.commitments
-    assert sum(s.fee_sum for s in segments) == segments[-1].batch_credited_fees_after
+    assert segments[-1].commitments_after == result.commitments == result.state.commitments
 
 
-def test_fee_account_spends_fees_in_next_batch(state: State) -> None:
+def test_chains_run_on_across_batches(state: State) -> None:
+    first = apply_batch(state, make_batch(state, sequence_txs(state, mixed_makers(3))), 8)
+    second_batch = make_batch(
+        first.state, sequence_txs(first.state, mixed_makers(3)), timestamp=1_700_000_001
+    )
+    second = apply_batch(first.state, second_batch, 8)
+    assert second.segments[0].commitments_before == first.commitments
+    assert second.commitments.data == compute_data_commitment(
+        second_batch.transactions, first.commitments.data
+    )
+
+
+def test_fee_account_collects_fees_across_batches(state: State) -> None:
     first = apply_batch(state, make_batch(state, [make_transfer(state, 1, 2, 10, fee=40)]), 8).state
-    spend = make_withdraw(first, 0, 39, fee=1)
-    second = apply_batch(first, make_batch(first, [spend], timestamp=1_700_000_001), 8)
-    assert second.state.accounts[FEE_ACCOUNT_INDEX].balance == 1  # its own fee, credited at segment end
-    assert second.withdrawals[0].amount == 39
+    second = apply_batch(
+        first, make_batch(first, [make_transfer(first, 2, 1, 5, fee=2)], timestamp=1_700_000_001), 8
+    )
+    assert second.state.accounts[FEE_ACCOUNT_INDEX].balance == 42
 
 
 def test_empty_batch(state: State) -> None:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from zkpipe.errors import DecodeError, InvalidInput
 from zkpipe.native import GOLDILOCKS_P
 from zkpipe.spec import (
+    TX_ELEMENT_COUNT,
     TX_ENCODING_BYTES,
     AccountIndex,
     Amount,
@@ -27,6 +28,7 @@ from zkpipe.spec import (
     Withdraw,
     compute_packed_elements,
     compute_signing_digest,
+    compute_tx_elements,
     compute_tx_hash,
     decode_tx,
     encode_tx,
@@ -235,3 +237,30 @@ def test_signing_digest_separates_types() -> None:
 @given(transactions, transactions)
 def test_tx_hash_identifies_encoding(a: Transaction, b: Transaction) -> None:
     assert (compute_tx_hash(a) == compute_tx_hash(b)) == (encode_tx(a) == encode_tx(b))
+
+
+@SETTINGS
+@given(transactions)
+def test_tx_elements_are_canonical_and_fixed_length(tx: Transaction) -> None:
+    elements = compute_tx_elements(tx)
+    assert len(elements) == TX_ELEMENT_COUNT
+    assert all(0 <= e < GOLDILOCKS_P for e in elements)
+    assert elements[0] == int(get_tx_type(tx))
+
+
+@SETTINGS
+@given(transactions, transactions)
+def test_tx_elements_determine_the_encoding(first: Transaction, second: Transaction) -> None:
+    # The element form is a bijection with the binary encoding: committing to one commits to the other.
+    assert (compute_tx_elements(first) == compute_tx_elements(second)) == (
+        encode_tx(first) == encode_tx(second)
+    )
+
+
+def test_tx_elements_layout_of_a_transfer() -> None:
+    tx = Transfer(
+        AccountIndex(5), AccountIndex(9), Amount(2**40 + 3), Fee(7), Nonce(11), Signature(bytes(range(80)))
+    )
+    elements = compute_tx_elements(tx)
+    assert elements[:10] == [2, 5, 9, 3, 2**8, 7, 0, 11, 0, 0]
+    assert elements[23] == int.from_bytes(bytes(range(4)), "little")

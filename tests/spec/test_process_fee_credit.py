@@ -29,7 +29,6 @@ def test_fee_credit(state: State) -> None:
     pre, update, post = run_process(lambda s, _: process_fee_credit(s), state, None)
     assert post.accounts[FEE_ACCOUNT_INDEX].balance == pre.accounts[FEE_ACCOUNT_INDEX].balance + 7
     assert post.pending_fees == 0
-    assert post.batch_credited_fees == pre.batch_credited_fees + 7
     assert update.is_valid()
     assert (update.root_before, update.root_after) == (pre.tree.root, post.tree.root)
 
@@ -74,15 +73,11 @@ def test_fee_account_changes_only_at_segment_end(state: State) -> None:
     assert [w.pending_fees_after for w in result.witness.txs] == pending
 
 
-def test_fees_of_one_segment_are_spendable_only_in_next_batch(state: State) -> None:
+def test_invalid_fee_account_spending_its_fees(state: State) -> None:
     first = apply_segment(state, [make_transfer(state, 1, 2, 10, fee=30)]).state
     assert first.accounts[FEE_ACCOUNT_INDEX].balance == 30
-    assert first.batch_credited_fees == 30
-    spend = make_withdraw(first, 0, 30, fee=0)
-    expect_invalid(apply_tx, first, spend, TxError.INSUFFICIENT_BALANCE)
-    first.batch_credited_fees = Fee(0)  # what apply_batch does when the next batch starts
-    apply_tx(first, spend)
-    assert first.accounts[FEE_ACCOUNT_INDEX].balance == 0
+    expect_invalid(apply_tx, first, make_withdraw(first, 0, 30, fee=0), TxError.FEE_ACCOUNT_MISUSE)
+    expect_invalid(apply_tx, first, make_transfer(first, 0, 1, 30, fee=0), TxError.FEE_ACCOUNT_MISUSE)
 
 
 def test_fee_sum_overflow_rejected_in_segment(state: State) -> None:

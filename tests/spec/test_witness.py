@@ -20,8 +20,7 @@ from .helpers import make_batch, mixed_makers, sequence_txs
 
 def _segment_updates(segment: SegmentWitness) -> list[LeafUpdate]:
     """The segment's leaf updates in the order they happen."""
-    updates = [segment.fee_account_before]
-    updates += [u for tx in segment.txs for u in tx.updates]
+    updates = [u for tx in segment.txs for u in tx.updates]
     updates.append(segment.fee_credit)
     return updates
 

@@ -11,10 +11,13 @@ Rules in brief:
 - Fees are credited lazily: each user transaction adds its fee to `pending_fees`; the sum is
   credited to the fee account once, at the segment's end (`process_fee_credit`). During a segment
   the fee account's leaf and balance therefore exclude the segment's fees. To keep that sound and
-  independent of segmentation, the fee account may send but never receive (FEE_ACCOUNT_MISUSE),
-  fees credited in the current batch are not spendable until the next batch, and a transaction is
+  independent of segmentation, the fee account is a sink on L2: it neither sends nor receives
+  (FEE_ACCOUNT_MISUSE), so no transaction ever reads its balance mid-segment; and a transaction is
   invalid if its fee would take the fee account's balance plus pending fees over u64
-  (FEE_OVERFLOW), so the credit at the segment's end cannot overflow.
+  (FEE_OVERFLOW), so the credit at the segment's end cannot overflow. Validity and the state
+  after a batch are the same for every segment size. (Paying fees out to the operator is an L1
+  matter: aggregated proofs expose the fee total.)
+- The three commitment chains start at genesis and run on across batches (`State.commitments`).
 - Invalid transactions raise `InvalidTransaction` and leave the state unchanged: every check comes
   before the first write. A batch contains only valid transactions (refunded deposits are valid).
 - `process_*` and `apply_tx` mutate the state in place; `apply_segment` and `apply_batch` work on a
@@ -32,7 +35,6 @@ from dataclasses import dataclass
 from zkpipe.errors import BatchError, InvalidBatch, InvalidInput, InvalidTransaction, TxError
 from zkpipe.native import validate_public_key
 from zkpipe.spec.batch import (
-    INITIAL_COMMITMENTS,
     compute_accumulated_input_hash,
     compute_data_chain_step,
     compute_deposits_chain_step,
@@ -44,7 +46,6 @@ from zkpipe.spec.state import (
     State,
     get_account,
     get_leaf_read,
-    get_spendable_balance,
     is_valid_account_index,
     set_account,
 )
@@ -206,9 +207,9 @@ def process_transfer(state: State, tx: Transfer) -> TxEffects:
     # Verify the transfer moves funds between two accounts
     if tx.sender == tx.recipient:
         raise _reject(TxError.SELF_TRANSFER, "sender and recipient are the same account")
-    # Verify the recipient is not the fee account (it receives only fees, at segment ends)
-    if tx.recipient == FEE_ACCOUNT_INDEX:
-        raise _reject(TxError.FEE_ACCOUNT_MISUSE, "the fee account cannot receive transfers")
+    # Verify neither side is the fee account (it only receives fees, at segment ends)
+    if FEE_ACCOUNT_INDEX in (tx.sender, tx.recipient):
+        raise _reject(TxError.FEE_ACCOUNT_MISUSE, "the fee account cannot send or receive transfers")
     # Verify the amount is positive
     if tx.amount == 0:
         raise _reject(TxError.ZERO_AMOUNT, "amount must be positive")
@@ -227,7 +228,7 @@ def process_transfer(state: State, tx: Transfer) -> TxEffects:
     if not is_valid_signature(sender.public_key, tx):
         raise _reject(TxError.BAD_SIGNATURE, "signature does not verify under the sender's key")
     # Verify the sender can pay amount plus fee (over the integers: the circuit range-checks limbs)
-    if tx.amount + tx.fee > get_spendable_balance(state, tx.sender):
+    if tx.amount + tx.fee > sender.balance:
         raise _reject(TxError.INSUFFICIENT_BALANCE, "balance is below amount plus fee")
     # Verify the recipient's balance stays within u64
     if recipient.balance + tx.amount > MAX_AMOUNT:
@@ -256,6 +257,9 @@ def process_withdraw(state: State, tx: Withdraw) -> TxEffects:
     # Verify the sender index is a slot of the tree
     if not is_valid_account_index(state, tx.sender):
         raise _reject(TxError.ACCOUNT_INDEX_OUT_OF_RANGE, f"account index {tx.sender} is out of range")
+    # Verify the sender is not the fee account (it only receives fees, at segment ends)
+    if tx.sender == FEE_ACCOUNT_INDEX:
+        raise _reject(TxError.FEE_ACCOUNT_MISUSE, "the fee account cannot withdraw")
     # Verify the amount is positive
     if tx.amount == 0:
         raise _reject(TxError.ZERO_AMOUNT, "amount must be positive")
@@ -275,7 +279,7 @@ def process_withdraw(state: State, tx: Withdraw) -> TxEffects:
     if not is_valid_signature(sender.public_key, tx):
         raise _reject(TxError.BAD_SIGNATURE, "signature does not verify under the sender's key")
     # Verify the sender can pay amount plus fee
-    if tx.amount + tx.fee > get_spendable_balance(state, tx.sender):
+    if tx.amount + tx.fee > sender.balance:
         raise _reject(TxError.INSUFFICIENT_BALANCE, "balance is below amount plus fee")
     # Verify the fee can be credited at the segment's end without overflow (the fee account only
     # loses balance mid-segment, so the bound still holds when the credit lands)
@@ -306,7 +310,6 @@ def process_fee_credit(state: State) -> LeafUpdate:
         FEE_ACCOUNT_INDEX,
         Account(fee_account.public_key, Amount(fee_account.balance + state.pending_fees), fee_account.nonce),
     )
-    state.batch_credited_fees = Fee(state.batch_credited_fees + state.pending_fees)
     state.pending_fees = Fee(0)
     return update
 
@@ -359,21 +362,17 @@ def compute_commitments_step(heads: Commitments, witness: TxWitness) -> Commitme
     )
 
 
-def apply_segment(
-    state: State, txs: Sequence[Transaction], commitments: Commitments = INITIAL_COMMITMENTS
-) -> SegmentResult:
+def apply_segment(state: State, txs: Sequence[Transaction]) -> SegmentResult:
     """Applies consecutive transactions and credits their fees at the end; `state` is left untouched.
 
-    `commitments` are the chain heads before the segment (a batch's first segment starts from
-    INITIAL_COMMITMENTS). Raises InvalidTransaction on the first invalid transaction.
+    The chains continue from `state.commitments`. Raises InvalidTransaction on the first invalid
+    transaction.
     """
     if state.pending_fees != 0:
         raise InvalidInput("a segment must start with no pending fees")
     post = state.copy()
     root_before = post.tree.root
-    fee_account_before = get_leaf_read(post, FEE_ACCOUNT_INDEX)
-    credited_before = post.batch_credited_fees
-    heads = commitments
+    commitments = heads = post.commitments
     witnesses: list[TxWitness] = []
     for tx in txs:
         witness = apply_tx(post, tx)
@@ -389,15 +388,13 @@ def apply_segment(
         )
     fee_sum = post.pending_fees
     fee_credit = process_fee_credit(post)
+    post.commitments = heads
     segment = SegmentWitness(
         root_before=root_before,
         root_after=post.tree.root,
         txs=tuple(witnesses),
-        fee_account_before=fee_account_before,
         fee_sum=fee_sum,
         fee_credit=fee_credit,
-        batch_credited_fees_before=credited_before,
-        batch_credited_fees_after=post.batch_credited_fees,
         commitments_before=commitments,
         commitments_after=heads,
     )
@@ -433,13 +430,12 @@ def apply_batch(state: State, batch: Batch, segment_size: int) -> BatchResult:
         )
 
     post = state.copy()
-    post.batch_credited_fees = Fee(0)
-    heads = INITIAL_COMMITMENTS
     segments: list[SegmentWitness] = []
     for start in range(0, len(batch.transactions), segment_size):
-        result = apply_segment(post, batch.transactions[start : start + segment_size], heads)
-        post, heads = result.state, result.witness.commitments_after
+        result = apply_segment(post, batch.transactions[start : start + segment_size])
+        post = result.state
         segments.append(result.witness)
+    heads = post.commitments
 
     accumulated = compute_accumulated_input_hash(state.accumulated_input_hash, header, heads.data)
     post.batch_number = header.number

@@ -1,9 +1,11 @@
 """Batches on L1: the data encoding posted for availability and the hash chains that commit to it.
 
 Each chain has one step function (`compute_*_chain_step`) that the executor, the circuits, the
-aggregator and the L1 code all reuse. Every chain of a batch starts at ZERO_DIGEST. Steps hash a
-domain tag, the previous head and the item as canonical field elements: byte strings (transaction
-encodings, L1 addresses) are packed 7 bytes per element, u64 values are split into 32-bit limbs.
+aggregator and the L1 code all reuse. The chains start at ZERO_DIGEST at genesis and run on across
+batches, so the proofs of consecutive batches join end to end and an aggregate's (in, out) heads
+commit to every batch it covers. Steps hash a domain tag, the previous head and the item as
+canonical field elements: transactions in their `compute_tx_elements` form, L1 addresses packed
+7 bytes per element, u64 values as two 32-bit limbs.
 
 Batch data (what is posted to L1, enough to rebuild the state and re-check every signature):
 
@@ -20,7 +22,13 @@ from collections.abc import Iterable
 
 from zkpipe.errors import DecodeError, InvalidInput
 from zkpipe.native import GOLDILOCKS_P, ZERO_DIGEST, poseidon_hash
-from zkpipe.spec.encoding import compute_packed_elements, compute_u64_limbs, decode_tx_prefix, encode_tx
+from zkpipe.spec.encoding import (
+    compute_packed_elements,
+    compute_tx_elements,
+    compute_u64_limbs,
+    decode_tx_prefix,
+    encode_tx,
+)
 from zkpipe.spec.types import (
     DOMAIN_DATA,
     DOMAIN_DEPOSITS,
@@ -40,7 +48,7 @@ from zkpipe.spec.types import (
 from zkpipe.spec.witness import Commitments
 
 INITIAL_COMMITMENTS = Commitments(data=ZERO_DIGEST, withdrawals=ZERO_DIGEST, deposits=ZERO_DIGEST)
-"""The chain heads at the start of every batch."""
+"""The chain heads at genesis."""
 
 _HEADER = struct.Struct("<QQQQQQQQI")
 
@@ -50,8 +58,8 @@ _HEADER = struct.Struct("<QQQQQQQQI")
 
 
 def compute_data_chain_step(head: Commitment, tx: Transaction) -> Commitment:
-    """Appends a transaction (any type, as its packed canonical encoding) to the data chain."""
-    return poseidon_hash([DOMAIN_DATA, *head, *compute_packed_elements(encode_tx(tx))])
+    """Appends a transaction (any type, in its field-element form) to the data chain."""
+    return poseidon_hash([DOMAIN_DATA, *head, *compute_tx_elements(tx)])
 
 
 def compute_withdrawals_chain_step(head: Commitment, record: WithdrawalRecord) -> Commitment:
@@ -69,8 +77,8 @@ def compute_withdrawals_chain_step(head: Commitment, record: WithdrawalRecord) -
 
 
 def compute_deposits_chain_step(head: Commitment, deposit: Deposit) -> Commitment:
-    """Appends a consumed deposit (as its packed canonical encoding) to the deposits chain."""
-    return poseidon_hash([DOMAIN_DEPOSITS, *head, *compute_packed_elements(encode_tx(deposit))])
+    """Appends a consumed deposit (in its field-element form) to the deposits chain."""
+    return poseidon_hash([DOMAIN_DEPOSITS, *head, *compute_tx_elements(deposit)])
 
 
 def compute_accumulated_input_hash(
@@ -90,25 +98,27 @@ def compute_accumulated_input_hash(
     )
 
 
-def compute_data_commitment(txs: Iterable[Transaction]) -> Commitment:
-    """The data chain over `txs` from ZERO_DIGEST."""
-    head = ZERO_DIGEST
+def compute_data_commitment(txs: Iterable[Transaction], start: Commitment = ZERO_DIGEST) -> Commitment:
+    """The data chain over `txs` from `start` (genesis: ZERO_DIGEST)."""
+    head = start
     for tx in txs:
         head = compute_data_chain_step(head, tx)
     return head
 
 
-def compute_withdrawals_commitment(records: Iterable[WithdrawalRecord]) -> Commitment:
-    """The withdrawals chain over `records` from ZERO_DIGEST."""
-    head = ZERO_DIGEST
+def compute_withdrawals_commitment(
+    records: Iterable[WithdrawalRecord], start: Commitment = ZERO_DIGEST
+) -> Commitment:
+    """The withdrawals chain over `records` from `start` (genesis: ZERO_DIGEST)."""
+    head = start
     for record in records:
         head = compute_withdrawals_chain_step(head, record)
     return head
 
 
-def compute_deposits_commitment(deposits: Iterable[Deposit]) -> Commitment:
-    """The deposits chain over `deposits` from ZERO_DIGEST."""
-    head = ZERO_DIGEST
+def compute_deposits_commitment(deposits: Iterable[Deposit], start: Commitment = ZERO_DIGEST) -> Commitment:
+    """The deposits chain over `deposits` from `start` (genesis: ZERO_DIGEST)."""
+    head = start
     for deposit in deposits:
         head = compute_deposits_chain_step(head, deposit)
     return head

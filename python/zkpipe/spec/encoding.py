@@ -32,6 +32,7 @@ from zkpipe.spec.types import (
     MAX_NONCE,
     PUBLIC_KEY_BYTES,
     SIGNATURE_BYTES,
+    TX_ELEMENT_COUNT,
     AccountIndex,
     Amount,
     Deposit,
@@ -81,6 +82,52 @@ def compute_packed_elements(data: bytes) -> list[int]:
 def compute_public_key_elements(public_key: PublicKey) -> list[int]:
     """A public key as its five little-endian u64 limbs (canonical for every valid key)."""
     return [int.from_bytes(public_key[i : i + 8], "little") for i in range(0, PUBLIC_KEY_BYTES, 8)]
+
+
+def compute_u32_limbs(data: bytes) -> list[int]:
+    """Bytes (a multiple of 4 long) as little-endian u32 limbs: canonical whatever the bytes are."""
+    return [int.from_bytes(data[i : i + 4], "little") for i in range(0, len(data), 4)]
+
+
+def compute_tx_elements(tx: Transaction) -> list[int]:
+    """A transaction as TX_ELEMENT_COUNT canonical field elements, one layout for every type.
+
+    This is the form the data and deposit chains absorb and the segment circuit reads: a circuit
+    slot can hold any type without repacking bytes. Unused fields are zero. It is a bijection with
+    the binary encoding (given the tag), so committing to it commits to the posted bytes.
+
+        0 type | 1 a | 2 b | 3-4 amount | 5-6 fee | 7 nonce | 8-9 queue index |
+        10-19 public key (u32 limbs) | 20-22 L1 address (7-byte chunks) | 23-42 signature (u32 limbs)
+
+    where (a, b) is (sender, recipient) for a transfer, (sender, 0) for a withdrawal and
+    (recipient, 0) for a deposit; the L1 address is a withdrawal's target or a deposit's sender.
+    """
+    if not is_well_formed(tx):
+        raise InvalidInput(f"transaction has a field out of range: {tx!r}")
+    key, l1, signature = bytes(PUBLIC_KEY_BYTES), bytes(L1_ADDRESS_BYTES), bytes(SIGNATURE_BYTES)
+    fee, nonce, queue, b = 0, 0, 0, 0
+    if isinstance(tx, Deposit):
+        a, amount, queue, key, l1 = tx.recipient, tx.amount, tx.queue_index, tx.public_key, tx.l1_sender
+    else:
+        a, amount, fee, nonce, signature = tx.sender, tx.amount, tx.fee, tx.nonce, tx.signature
+        if isinstance(tx, Transfer):
+            b = tx.recipient
+        else:
+            l1 = tx.l1_address
+    elements = [
+        int(get_tx_type(tx)),
+        a,
+        b,
+        *compute_u64_limbs(amount),
+        *compute_u64_limbs(fee),
+        nonce,
+        *compute_u64_limbs(queue),
+        *compute_u32_limbs(key),
+        *compute_packed_elements(l1),
+        *compute_u32_limbs(signature),
+    ]
+    assert len(elements) == TX_ELEMENT_COUNT
+    return elements
 
 
 def get_tx_type(tx: Transaction) -> TxType:

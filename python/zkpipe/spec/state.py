@@ -21,7 +21,7 @@ from zkpipe.spec.types import (
     StateRoot,
     Timestamp,
 )
-from zkpipe.spec.witness import LeafUpdate
+from zkpipe.spec.witness import Commitments, LeafUpdate
 
 
 @dataclass(slots=True)
@@ -37,8 +37,8 @@ class State:
     """The L1 deposit-queue index the next deposit must have."""
     pending_fees: Fee
     """Fees collected in the current segment and not yet credited to the fee account."""
-    batch_credited_fees: Fee
-    """Fees credited to the fee account during the current batch: not spendable before the next one."""
+    commitments: Commitments
+    """Heads of the data, withdrawals and deposits chains after everything applied so far."""
     batch_number: BatchNumber
     """Number of the last applied batch (0 at genesis)."""
     timestamp: Timestamp
@@ -53,7 +53,7 @@ class State:
             accounts=dict(self.accounts),
             next_deposit_index=self.next_deposit_index,
             pending_fees=self.pending_fees,
-            batch_credited_fees=self.batch_credited_fees,
+            commitments=self.commitments,
             batch_number=self.batch_number,
             timestamp=self.timestamp,
             accumulated_input_hash=self.accumulated_input_hash,
@@ -83,18 +83,6 @@ def get_account(state: State, index: AccountIndex) -> Account | None:
 def is_valid_account_index(state: State, index: AccountIndex) -> bool:
     """Whether `index` is a slot of the state's tree."""
     return bool(0 <= index < 2**state.tree.depth)
-
-
-def get_spendable_balance(state: State, index: AccountIndex) -> Amount:
-    """What the account at `index` may spend: its balance, less fees credited to it in this batch.
-
-    Only the fee account is ever credited fees. Holding back the current batch's fees makes the
-    validity of a batch independent of how it is cut into segments (credits land at segment ends).
-    """
-    account = state.accounts[index]
-    if index == FEE_ACCOUNT_INDEX:
-        return Amount(account.balance - state.batch_credited_fees)
-    return account.balance
 
 
 def get_total_supply(state: State) -> int:
@@ -139,7 +127,7 @@ def initial_state(fee_account_public_key: PublicKey, depth: int = ACCOUNT_TREE_D
         accounts={},
         next_deposit_index=DepositIndex(0),
         pending_fees=Fee(0),
-        batch_credited_fees=Fee(0),
+        commitments=Commitments(ZERO_DIGEST, ZERO_DIGEST, ZERO_DIGEST),
         batch_number=BatchNumber(0),
         timestamp=Timestamp(0),
         accumulated_input_hash=ZERO_DIGEST,

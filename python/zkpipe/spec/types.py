@@ -57,6 +57,8 @@ SIGNATURE_BYTES = 80
 L1_ADDRESS_BYTES = 20
 SEGMENT_SIZES = (8, 16, 32, 64, 128)
 """Allowed numbers of transactions per segment (the proving knob k)."""
+TX_ELEMENT_COUNT = 43
+"""Length of a transaction's field-element form (`compute_tx_elements`), the same for every type."""
 FIELD_PACKING_BYTES = 7
 """Bytes packed into one field element: 2**56 < p, so every chunk is canonical."""
 

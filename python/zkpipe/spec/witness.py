@@ -44,7 +44,7 @@ class LeafUpdate:
 
 @dataclass(frozen=True, slots=True)
 class Commitments:
-    """Heads of a batch's three hash chains; each starts at ZERO_DIGEST with the batch."""
+    """Heads of the three hash chains; each starts at ZERO_DIGEST at genesis and runs across batches."""
 
     data: Commitment
     """Chain over the canonical encodings of all transactions."""
@@ -91,13 +91,9 @@ class SegmentWitness:
     root_before: StateRoot
     root_after: StateRoot
     txs: tuple[TxWitness, ...]
-    fee_account_before: LeafUpdate
-    """A read of the fee account at the segment's start (bounds the fee sum against overflow)."""
     fee_sum: Fee
     """Fees collected in the segment: credited once, at its end."""
     fee_credit: LeafUpdate
     """The fee account's update at the segment's end."""
-    batch_credited_fees_before: Fee
-    batch_credited_fees_after: Fee
     commitments_before: Commitments
     commitments_after: Commitments

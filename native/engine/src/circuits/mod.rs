@@ -5,7 +5,9 @@
 //! the segment and aggregation circuits arrive.
 
 pub mod aggregate;
+pub mod gadgets;
 pub mod membership;
+pub mod segment;
 pub mod statement;
 
 use plonky2::plonk::circuit_data::{CircuitData, CommonCircuitData};

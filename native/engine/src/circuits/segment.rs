@@ -1,0 +1,440 @@
+//! The segment circuit: k consecutive transactions of a batch, exactly as `zkpipe.spec` applies them.
+//!
+//! Each of the k slots holds one transaction (or a no-op pad) as its 43 canonical
+//! field elements (`zkpipe.spec.encoding.compute_tx_elements`) plus the witness of
+//! at most two leaf updates. The circuit enforces, for each kind:
+//!
+//! - **transfer**: sender ≠ recipient, neither is the fee account (index 0), both
+//!   exist, amount > 0, nonce matches and does not overflow, the sender can pay
+//!   amount + fee, the recipient's balance stays within u64;
+//! - **withdraw**: the same for the sender, a non-zero L1 address, and one record
+//!   appended to the withdrawals chain;
+//! - **deposit credit**: the recipient is not the fee account, an empty slot is
+//!   created with the deposit's key, an occupied one must hold the same key, no
+//!   overflow; the deposit is appended to the deposits chain;
+//! - **deposit refund**: no state change; the deposit is appended to the deposits
+//!   chain and a refund record to the withdrawals chain;
+//! - every real transaction is appended to the data chain; fees are summed and
+//!   credited to the fee account once, at the segment's end (lazy update).
+//!
+//! Not enforced yet (see docs/security.md): signatures, and the *reason* for a
+//! refund (one reason, an invalid public key, needs in-circuit curve arithmetic).
+
+use plonky2::field::types::Field;
+use plonky2::hash::hash_types::HashOutTarget;
+use plonky2::hash::poseidon::PoseidonHash;
+use plonky2::iop::target::{BoolTarget, Target};
+use plonky2::iop::witness::{PartialWitness, WitnessWrite};
+use plonky2::plonk::circuit_builder::CircuitBuilder;
+use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
+
+use super::gadgets::{assert_nonzero_if, assert_zero_if, select_hash, update_leaf, U64Target};
+use super::statement::StatementTarget;
+use super::{prove_with_threads, C, D, F};
+use crate::field::to_field;
+use crate::hash::{to_hash_out, Digest};
+use crate::{Error, Result};
+
+/// Depth of the account tree the circuit is built for.
+pub const TREE_DEPTH: usize = 32;
+/// Field elements per transaction slot.
+pub const TX_ELEMENTS: usize = 43;
+/// Field elements of an account: public key (5 u64 limbs), balance (2 u32 limbs), nonce.
+pub const ACCOUNT_FIELDS: usize = 8;
+/// Segment sizes a circuit can be built for.
+pub const SEGMENT_SIZES: [usize; 5] = [8, 16, 32, 64, 128];
+
+const fn domain(tag: &[u8; 7]) -> u64 {
+    u64::from_le_bytes([tag[0], tag[1], tag[2], tag[3], tag[4], tag[5], tag[6], 0])
+}
+/// Domain tags, identical to `zkpipe.spec.types.DOMAIN_*`.
+pub const DOMAIN_DATA: u64 = domain(b"zkp/dat");
+pub const DOMAIN_WITHDRAWALS: u64 = domain(b"zkp/wdr");
+pub const DOMAIN_DEPOSITS: u64 = domain(b"zkp/dep");
+
+/// Offsets into a slot's elements.
+mod el {
+    pub const TYPE: usize = 0;
+    pub const A: usize = 1;
+    pub const B: usize = 2;
+    pub const AMOUNT: usize = 3;
+    pub const FEE: usize = 5;
+    pub const NONCE: usize = 7;
+    pub const KEY: usize = 10;
+    pub const L1: usize = 20;
+}
+
+/// What occupies a slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotKind {
+    Noop,
+    DepositCredit,
+    DepositRefund,
+    Transfer,
+    Withdraw,
+}
+
+impl SlotKind {
+    /// Parses the kind code used across the Python boundary.
+    pub fn from_code(code: u8) -> Result<Self> {
+        Ok(match code {
+            0 => Self::Noop,
+            1 => Self::DepositCredit,
+            2 => Self::Transfer,
+            3 => Self::Withdraw,
+            4 => Self::DepositRefund,
+            _ => return Err(Error::ProvingFailed(format!("unknown slot kind {code}"))),
+        })
+    }
+}
+
+/// The witness of one leaf: the account before (all zero and `empty` for an empty slot) and its path.
+#[derive(Clone, Debug)]
+pub struct AccountWitness {
+    pub empty: bool,
+    pub account: [u64; ACCOUNT_FIELDS],
+    pub siblings: Vec<Digest>,
+}
+
+impl AccountWitness {
+    /// An unused update: nothing is checked about it.
+    pub fn unused() -> Self {
+        Self { empty: false, account: [0; ACCOUNT_FIELDS], siblings: vec![[0; 4]; TREE_DEPTH] }
+    }
+}
+
+/// One slot: the transaction's elements and the two leaves it may touch.
+#[derive(Clone, Debug)]
+pub struct SlotWitness {
+    pub kind: SlotKind,
+    pub elements: [u64; TX_ELEMENTS],
+    pub a: AccountWitness,
+    pub b: AccountWitness,
+}
+
+impl SlotWitness {
+    /// A padding slot.
+    pub fn noop() -> Self {
+        Self { kind: SlotKind::Noop, elements: [0; TX_ELEMENTS], a: AccountWitness::unused(), b: AccountWitness::unused() }
+    }
+}
+
+/// Everything the segment circuit needs.
+#[derive(Clone, Debug)]
+pub struct SegmentWitness {
+    pub root_before: Digest,
+    pub data_in: Digest,
+    pub withdrawals_in: Digest,
+    pub deposits_in: Digest,
+    pub slots: Vec<SlotWitness>,
+    pub fee_account: AccountWitness,
+}
+
+struct AccountTargets {
+    empty: BoolTarget,
+    account: Vec<Target>,
+    siblings: Vec<HashOutTarget>,
+}
+
+struct SlotTargets {
+    is_transfer: BoolTarget,
+    is_withdraw: BoolTarget,
+    is_credit: BoolTarget,
+    is_refund: BoolTarget,
+    elements: Vec<Target>,
+    a: AccountTargets,
+    b: AccountTargets,
+}
+
+/// The circuit for one segment size, with its witness targets.
+pub struct SegmentCircuit {
+    pub k: usize,
+    pub data: CircuitData<F, C, D>,
+    root_before: HashOutTarget,
+    data_in: HashOutTarget,
+    withdrawals_in: HashOutTarget,
+    deposits_in: HashOutTarget,
+    slots: Vec<SlotTargets>,
+    fee_account: AccountTargets,
+}
+
+fn add_account(builder: &mut CircuitBuilder<F, D>) -> AccountTargets {
+    AccountTargets {
+        empty: builder.add_virtual_bool_target_safe(),
+        account: builder.add_virtual_targets(ACCOUNT_FIELDS),
+        siblings: (0..TREE_DEPTH).map(|_| builder.add_virtual_hash()).collect(),
+    }
+}
+
+fn leaf_hash(builder: &mut CircuitBuilder<F, D>, key: &[Target], balance: U64Target, nonce: Target) -> HashOutTarget {
+    let mut inputs = key.to_vec();
+    inputs.extend([balance.lo, balance.hi, nonce]);
+    builder.hash_n_to_hash_no_pad::<PoseidonHash>(inputs)
+}
+
+fn bool_sum(builder: &mut CircuitBuilder<F, D>, flags: &[BoolTarget]) -> BoolTarget {
+    // Callers guarantee at most one flag is set (the sum of all four is checked to be boolean).
+    let mut sum = builder.zero();
+    for f in flags {
+        sum = builder.add(sum, f.target);
+    }
+    BoolTarget::new_unsafe(sum)
+}
+
+fn chain_step(builder: &mut CircuitBuilder<F, D>, tag: u64, head: HashOutTarget, items: &[Target]) -> HashOutTarget {
+    let mut inputs = vec![builder.constant(F::from_canonical_u64(tag))];
+    inputs.extend_from_slice(&head.elements);
+    inputs.extend_from_slice(items);
+    builder.hash_n_to_hash_no_pad::<PoseidonHash>(inputs)
+}
+
+impl SegmentCircuit {
+    /// Builds the circuit for segments of `k` transactions.
+    pub fn build(k: usize) -> Result<Self> {
+        if !SEGMENT_SIZES.contains(&k) {
+            return Err(Error::ProvingFailed(format!("segment size {k} is not one of {SEGMENT_SIZES:?}")));
+        }
+        let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+        let root_before = b.add_virtual_hash();
+        let data_in = b.add_virtual_hash();
+        let withdrawals_in = b.add_virtual_hash();
+        let deposits_in = b.add_virtual_hash();
+        let zero = b.zero();
+        let zero_hash = HashOutTarget { elements: [zero; 4] };
+        let two_32 = F::from_canonical_u64(1 << 32);
+
+        let (mut root, mut data, mut withdrawals, mut deposits) = (root_before, data_in, withdrawals_in, deposits_in);
+        let mut pending = U64Target::zero(&mut b);
+        let mut slots = Vec::with_capacity(k);
+        for _ in 0..k {
+            let is_transfer = b.add_virtual_bool_target_safe();
+            let is_withdraw = b.add_virtual_bool_target_safe();
+            let is_credit = b.add_virtual_bool_target_safe();
+            let is_refund = b.add_virtual_bool_target_safe();
+            // Verify at most one kind is set (none: a no-op pad).
+            let is_real = bool_sum(&mut b, &[is_transfer, is_withdraw, is_credit, is_refund]);
+            b.assert_bool(is_real);
+            let is_user = bool_sum(&mut b, &[is_transfer, is_withdraw]);
+            let is_deposit = bool_sum(&mut b, &[is_credit, is_refund]);
+            let is_record = bool_sum(&mut b, &[is_withdraw, is_refund]);
+            let e = b.add_virtual_targets(TX_ELEMENTS);
+
+            // Verify the type tag matches the kind (deposit 1, transfer 2, withdraw 3, pad 0).
+            let mut tag = b.mul_const(F::from_canonical_u64(2), is_transfer.target);
+            tag = b.mul_const_add(F::from_canonical_u64(3), is_withdraw.target, tag);
+            tag = b.add(tag, is_deposit.target);
+            b.connect(e[el::TYPE], tag);
+
+            // Verify amounts, fees and the nonce are u64 / u32; amounts of user transactions are positive.
+            let amount = U64Target::from_limbs(&mut b, e[el::AMOUNT], e[el::AMOUNT + 1]);
+            let fee_field = U64Target::from_limbs(&mut b, e[el::FEE], e[el::FEE + 1]);
+            b.range_check(e[el::NONCE], 32);
+            let amount_sum = b.add(amount.lo, amount.hi);
+            assert_nonzero_if(&mut b, is_user, amount_sum);
+            let fee = U64Target::gate(&mut b, is_user, fee_field);
+
+            // --- Leaf A: the sender (transfer, withdraw) or the recipient (deposit credit).
+            let a = add_account(&mut b);
+            let active_a = bool_sum(&mut b, &[is_user, is_credit]);
+            // Verify only a credited deposit may find an empty slot, and an empty slot holds zeros.
+            let not_credit = b.not(is_credit);
+            let empty_misuse = b.mul(a.empty.target, not_credit.target);
+            b.assert_zero(empty_misuse);
+            for &field in &a.account {
+                assert_zero_if(&mut b, a.empty, field);
+            }
+            // Verify the fee account (index 0) neither sends nor receives.
+            assert_nonzero_if(&mut b, active_a, e[el::A]);
+            let balance_a = U64Target::from_limbs(&mut b, a.account[5], a.account[6]);
+            b.range_check(a.account[7], 32);
+            // Verify the nonce is the sender's, and that it can be incremented.
+            b.conditional_assert_eq(is_user.target, e[el::NONCE], a.account[7]);
+            let nonce_after = b.add(a.account[7], is_user.target);
+            b.range_check(nonce_after, 32);
+            // Verify the sender can pay amount + fee; credit a deposit without overflow.
+            let amount_debit = U64Target::gate(&mut b, is_user, amount);
+            let debit = U64Target::add(&mut b, amount_debit, fee);
+            let credit = U64Target::gate(&mut b, is_credit, amount);
+            let after_debit = U64Target::sub(&mut b, balance_a, debit);
+            let balance_a_after = U64Target::add(&mut b, after_debit, credit);
+            // The deposit's key, from its ten u32 limbs; an occupied slot must already hold it.
+            let tx_key: Vec<Target> =
+                (0..5).map(|i| b.mul_const_add(two_32, e[el::KEY + 2 * i + 1], e[el::KEY + 2 * i])).collect();
+            let existing_credit = BoolTarget::new_unsafe(b.sub(is_credit.target, a.empty.target));
+            for i in 0..5 {
+                b.conditional_assert_eq(existing_credit.target, a.account[i], tx_key[i]);
+            }
+            let key_after: Vec<Target> = (0..5).map(|i| b.select(a.empty, tx_key[i], a.account[i])).collect();
+            let stored_a = leaf_hash(&mut b, &a.account[..5], balance_a, a.account[7]);
+            let leaf_before_a = select_hash(&mut b, a.empty, zero_hash, stored_a);
+            let leaf_after_a = leaf_hash(&mut b, &key_after, balance_a_after, nonce_after);
+            root = update_leaf(&mut b, active_a, root, e[el::A], leaf_before_a, leaf_after_a, &a.siblings);
+
+            // --- Leaf B: the recipient of a transfer (must exist).
+            let rb = add_account(&mut b);
+            b.assert_zero(rb.empty.target);
+            assert_nonzero_if(&mut b, is_transfer, e[el::B]);
+            let distinct = b.sub(e[el::B], e[el::A]);
+            assert_nonzero_if(&mut b, is_transfer, distinct);
+            let balance_b = U64Target::from_limbs(&mut b, rb.account[5], rb.account[6]);
+            let received = U64Target::gate(&mut b, is_transfer, amount);
+            let balance_b_after = U64Target::add(&mut b, balance_b, received);
+            let leaf_before_b = leaf_hash(&mut b, &rb.account[..5], balance_b, rb.account[7]);
+            let leaf_after_b = leaf_hash(&mut b, &rb.account[..5], balance_b_after, rb.account[7]);
+            root = update_leaf(&mut b, is_transfer, root, e[el::B], leaf_before_b, leaf_after_b, &rb.siblings);
+
+            // --- Fees join the pending sum; chains absorb what the transaction is.
+            pending = U64Target::add(&mut b, pending, fee);
+            let data_next = chain_step(&mut b, DOMAIN_DATA, data, &e);
+            data = select_hash(&mut b, is_real, data_next, data);
+            let deposits_next = chain_step(&mut b, DOMAIN_DEPOSITS, deposits, &e);
+            deposits = select_hash(&mut b, is_deposit, deposits_next, deposits);
+            // A record is (kind, account, L1 address, amount): kind 3 for a withdrawal, 1 for a refund.
+            let record_kind = b.mul_const_add(F::from_canonical_u64(3), is_withdraw.target, is_refund.target);
+            let record = [
+                record_kind,
+                e[el::A],
+                e[el::L1],
+                e[el::L1 + 1],
+                e[el::L1 + 2],
+                e[el::AMOUNT],
+                e[el::AMOUNT + 1],
+            ];
+            let withdrawals_next = chain_step(&mut b, DOMAIN_WITHDRAWALS, withdrawals, &record);
+            withdrawals = select_hash(&mut b, is_record, withdrawals_next, withdrawals);
+            // Verify a withdrawal names a non-zero L1 address (each chunk < 2^56, so the sum cannot wrap).
+            let l1_partial = b.add(e[el::L1], e[el::L1 + 1]);
+            let l1_sum = b.add(l1_partial, e[el::L1 + 2]);
+            assert_nonzero_if(&mut b, is_withdraw, l1_sum);
+
+            slots.push(SlotTargets { is_transfer, is_withdraw, is_credit, is_refund, elements: e, a, b: rb });
+        }
+
+        // --- The lazy fee credit: one update of the fee account at the segment's end.
+        let fee_account = add_account(&mut b);
+        b.assert_zero(fee_account.empty.target);
+        // Statement fee totals stay below 2^62 so aggregated sums never wrap.
+        b.range_check(pending.hi, 30);
+        let fee_balance = U64Target::from_limbs(&mut b, fee_account.account[5], fee_account.account[6]);
+        let fee_balance_after = U64Target::add(&mut b, fee_balance, pending);
+        let fee_leaf_before = leaf_hash(&mut b, &fee_account.account[..5], fee_balance, fee_account.account[7]);
+        let fee_leaf_after = leaf_hash(&mut b, &fee_account.account[..5], fee_balance_after, fee_account.account[7]);
+        let always = b._true();
+        root = update_leaf(&mut b, always, root, zero, fee_leaf_before, fee_leaf_after, &fee_account.siblings);
+
+        let fee_total = pending.packed(&mut b);
+        StatementTarget {
+            root_before,
+            root_after: root,
+            data_in,
+            data_out: data,
+            withdrawals_in,
+            withdrawals_out: withdrawals,
+            deposits_in,
+            deposits_out: deposits,
+            fee_total,
+        }
+        .register(&mut b);
+        Ok(Self { k, data: b.build::<C>(), root_before, data_in, withdrawals_in, deposits_in, slots, fee_account })
+    }
+
+    /// Proves a segment; fails (ProvingFailed) if the witness breaks any rule.
+    pub fn prove(&self, witness: &SegmentWitness, threads: usize) -> Result<Vec<u8>> {
+        if witness.slots.len() > self.k {
+            return Err(Error::ProvingFailed(format!("{} transactions do not fit a segment of {}", witness.slots.len(), self.k)));
+        }
+        let mut pw = PartialWitness::new();
+        let fail = |e: anyhow::Error| Error::ProvingFailed(e.to_string());
+        pw.set_hash_target(self.root_before, to_hash_out(&witness.root_before)?).map_err(fail)?;
+        pw.set_hash_target(self.data_in, to_hash_out(&witness.data_in)?).map_err(fail)?;
+        pw.set_hash_target(self.withdrawals_in, to_hash_out(&witness.withdrawals_in)?).map_err(fail)?;
+        pw.set_hash_target(self.deposits_in, to_hash_out(&witness.deposits_in)?).map_err(fail)?;
+        let noop = SlotWitness::noop();
+        for (i, targets) in self.slots.iter().enumerate() {
+            let slot = witness.slots.get(i).unwrap_or(&noop);
+            let kind = slot.kind;
+            pw.set_bool_target(targets.is_transfer, kind == SlotKind::Transfer).map_err(fail)?;
+            pw.set_bool_target(targets.is_withdraw, kind == SlotKind::Withdraw).map_err(fail)?;
+            pw.set_bool_target(targets.is_credit, kind == SlotKind::DepositCredit).map_err(fail)?;
+            pw.set_bool_target(targets.is_refund, kind == SlotKind::DepositRefund).map_err(fail)?;
+            for (t, v) in targets.elements.iter().zip(slot.elements) {
+                pw.set_target(*t, to_field(v)?).map_err(fail)?;
+            }
+            set_account(&mut pw, &targets.a, &slot.a)?;
+            set_account(&mut pw, &targets.b, &slot.b)?;
+        }
+        set_account(&mut pw, &self.fee_account, &witness.fee_account)?;
+        prove_with_threads(&self.data, pw, threads)
+    }
+}
+
+fn set_account(pw: &mut PartialWitness<F>, targets: &AccountTargets, witness: &AccountWitness) -> Result<()> {
+    let fail = |e: anyhow::Error| Error::ProvingFailed(e.to_string());
+    if witness.siblings.len() != TREE_DEPTH {
+        return Err(Error::WrongLength { expected: TREE_DEPTH, got: witness.siblings.len() });
+    }
+    pw.set_bool_target(targets.empty, witness.empty).map_err(fail)?;
+    for (t, v) in targets.account.iter().zip(witness.account) {
+        pw.set_target(*t, to_field(v)?).map_err(fail)?;
+    }
+    for (t, s) in targets.siblings.iter().zip(&witness.siblings) {
+        pw.set_hash_target(*t, to_hash_out(s)?).map_err(fail)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::circuits::statement::Statement;
+    use crate::circuits::verify_bytes;
+    use crate::hash::hash;
+    use crate::smt::SparseMerkleTree;
+
+    fn fee_account_tree() -> (SparseMerkleTree, [u64; ACCOUNT_FIELDS]) {
+        let account = [1, 2, 3, 4, 5, 7, 0, 0];
+        let mut tree = SparseMerkleTree::new(TREE_DEPTH as u32).unwrap();
+        tree.update(&[(0, hash(&account).unwrap())]).unwrap();
+        (tree, account)
+    }
+
+    #[test]
+    fn empty_segment_proves_and_keeps_the_root() {
+        let start = std::time::Instant::now();
+        let circuit = SegmentCircuit::build(8).unwrap();
+        eprintln!("build k=8: {:?}, degree 2^{}", start.elapsed(), circuit.data.common.degree_bits());
+        let (tree, account) = fee_account_tree();
+        let witness = SegmentWitness {
+            root_before: tree.root(),
+            data_in: [0; 4],
+            withdrawals_in: [0; 4],
+            deposits_in: [0; 4],
+            slots: vec![],
+            fee_account: AccountWitness { empty: false, account, siblings: tree.proof(0).unwrap() },
+        };
+        let start = std::time::Instant::now();
+        let proof = circuit.prove(&witness, 0).unwrap();
+        eprintln!("prove k=8: {:?}", start.elapsed());
+        let statement = Statement::from_public_inputs(&verify_bytes(&circuit.data, &proof).unwrap()).unwrap();
+        assert_eq!(statement.root_before, tree.root());
+        assert_eq!(statement.root_after, tree.root());
+        assert_eq!(statement.fee_total, 0);
+    }
+
+    #[test]
+    fn wrong_fee_account_path_cannot_be_proven() {
+        let circuit = SegmentCircuit::build(8).unwrap();
+        let (tree, account) = fee_account_tree();
+        let mut siblings = tree.proof(0).unwrap();
+        siblings[5][0] += 1;
+        let witness = SegmentWitness {
+            root_before: tree.root(),
+            data_in: [0; 4],
+            withdrawals_in: [0; 4],
+            deposits_in: [0; 4],
+            slots: vec![],
+            fee_account: AccountWitness { empty: false, account, siblings },
+        };
+        assert!(circuit.prove(&witness, 0).is_err());
+    }
+}
