@@ -21,6 +21,7 @@ def main() -> None:
 # Verbs register themselves on `main` when imported; keep one import per verb module.
 from zkpipe.cli import bench as _bench  # noqa: E402
 from zkpipe.cli import demo as _demo  # noqa: E402
+from zkpipe.cli import plan as _plan  # noqa: E402
 
 __all__ = ["main"]
-_VERBS = (_bench, _demo)
+_VERBS = (_bench, _demo, _plan)

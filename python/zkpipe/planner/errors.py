@@ -1,0 +1,20 @@
+"""Errors raised by the planner: bad inputs and targets no deployment can meet."""
+
+from __future__ import annotations
+
+from zkpipe.errors import InvalidInput, Severity, ZkpipeError
+
+__all__ = ["Infeasible", "PlanInputError"]
+
+
+class PlanInputError(InvalidInput):
+    """A planner input (parameter, measurements file, run file) that is malformed or out of range."""
+
+    code = "INVALID_PLAN_INPUT"
+
+
+class Infeasible(ZkpipeError):
+    """No deployment within the search space meets the targets; the message says why."""
+
+    code = "PLAN_INFEASIBLE"
+    severity = Severity.REJECTED
