@@ -139,3 +139,29 @@ class InvalidBatch(ZkpipeError):
     def __init__(self, error: BatchError, message: str) -> None:
         super().__init__(message, code=str(error))
         self.error = error
+
+
+class L1Error(ZkpipeError):
+    """The L1 chain could not do what was asked (unreachable, timed out, inconsistent)."""
+
+    code = "L1_ERROR"
+    severity = Severity.TEMPORARY
+
+
+class L1Reverted(L1Error):
+    """An L1 transaction or call reverted; `reason` is the contract's revert message."""
+
+    code = "L1_REVERTED"
+    severity = Severity.REJECTED
+
+    def __init__(self, reason: str, *, gas_used: int = 0) -> None:
+        super().__init__(f"L1 execution reverted: {reason}")
+        self.reason = reason
+        self.gas_used = gas_used
+
+
+class ContractCompileError(L1Error):
+    """A contract source that the Vyper compiler rejects."""
+
+    code = "CONTRACT_COMPILE_ERROR"
+    severity = Severity.CRITICAL

@@ -1,0 +1,436 @@
+"""An in-process EVM devnet on revm (pyrevm): blocks on a timer, a mempool, and a replayable block log."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from eth_abi.abi import decode, encode
+from pyrevm import EVM, BlockEnv, CfgEnv, Env
+
+from zkpipe.errors import L1Error, L1Reverted, StorageError
+from zkpipe.l1.blocklog import RecordLog
+from zkpipe.l1.chain import (
+    DEFAULT_GAS,
+    Address,
+    Block,
+    Log,
+    Transaction,
+    TxHash,
+    TxReceipt,
+    to_address,
+)
+from zkpipe.l1.hashes import ZERO_HASH, keccak256
+
+logger = logging.getLogger("zkpipe.l1.embedded")
+
+DEFAULT_CHAIN_ID = 1337
+DEFAULT_BLOCK_TIME = 2.0
+DEFAULT_BLOCK_GAS_LIMIT = 30_000_000
+DEFAULT_DEV_ACCOUNTS = 10
+DEFAULT_DEV_BALANCE = 10**12 * 10**18
+"""10**12 ether per dev account: enough to deposit the largest L2 amount (2**64 - 1 gwei) many times."""
+SPEC_ID = "CANCUN"
+"""The EVM fork; matches the compiler's target (zkpipe.l1.compiler.EVM_VERSION)."""
+BLOCK_LOG_NAME = "blocks.log"
+_ERROR_SELECTOR = keccak256(b"Error(string)")[:4]
+_REVERT_OUTPUT = re.compile(r"output: 0x([0-9a-fA-F]*)")
+_GAS_USED = re.compile(r"gas_used: (\d+)")
+
+
+def dev_account(index: int) -> Address:
+    """The `index`-th funded dev account: keccak256("zkpipe/dev-account/<index>")[12:]."""
+    return to_address(keccak256(f"zkpipe/dev-account/{index}".encode())[12:])
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What executing one transaction produced."""
+
+    success: bool
+    gas_used: int
+    logs: tuple[tuple[Address, tuple[bytes, ...], bytes], ...]
+    contract_address: Address | None
+    revert_reason: str | None
+
+
+class EmbeddedChain:
+    """An L1Chain backed by an in-process revm: deterministic dev accounts, persisted by replaying blocks."""
+
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        *,
+        chain_id: int = DEFAULT_CHAIN_ID,
+        block_time: float = DEFAULT_BLOCK_TIME,
+        block_gas_limit: int = DEFAULT_BLOCK_GAS_LIMIT,
+        dev_accounts: int = DEFAULT_DEV_ACCOUNTS,
+        dev_balance: int = DEFAULT_DEV_BALANCE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Open the chain in `data_dir` (replaying its blocks) or create it; in memory only if None."""
+        self.chain_id = chain_id
+        self.block_time = block_time
+        self.block_gas_limit = block_gas_limit
+        self._clock = clock
+        self._lock = threading.RLock()  # why reentrant: mine() and the readers share helpers
+        self._evm = EVM(env=Env(cfg=CfgEnv(chain_id=chain_id)), spec_id=SPEC_ID)
+        self._blocks: list[Block] = []
+        self._receipts: dict[TxHash, TxReceipt] = {}
+        self._transactions: dict[TxHash, Transaction] = {}
+        self._logs_by_block: list[list[Log]] = []
+        self._mempool: list[Transaction] = []
+        self._next_nonce: dict[Address, int] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+        self._closed = False
+        self._genesis: dict[str, Any] = {}
+        self._log = RecordLog(data_dir / BLOCK_LOG_NAME) if data_dir is not None else None
+        try:
+            records = self._log.records if self._log is not None else []
+            if records:
+                self._replay(records)
+            else:
+                genesis = {
+                    "kind": "genesis",
+                    "chain_id": chain_id,
+                    "timestamp": int(clock()),
+                    "accounts": [[dev_account(i), dev_balance] for i in range(dev_accounts)],
+                }
+                self._apply_genesis(genesis)
+                if self._log is not None:
+                    self._log.append(genesis)
+        except BaseException:
+            if self._log is not None:
+                self._log.close()
+            raise
+        self.accounts: tuple[Address, ...] = tuple(Address(a) for a, _ in self._genesis["accounts"])
+        """The funded dev accounts, in order."""
+
+    # -- L1Chain ------------------------------------------------------------------
+
+    def send_transaction(
+        self, *, sender: Address, to: Address | None, data: bytes, value: int = 0, gas: int = DEFAULT_GAS
+    ) -> TxHash:
+        """Queue a transaction in the mempool; it is executed in the next block."""
+        sender = to_address(sender)
+        to = to_address(to) if to is not None else None
+        if value < 0 or gas <= 0:
+            raise L1Error("value must be >= 0 and gas > 0")
+        if gas > self.block_gas_limit:
+            raise L1Error(f"gas {gas} exceeds the block gas limit {self.block_gas_limit}")
+        with self._lock:
+            self._check_usable()
+            nonce = self._next_nonce.get(sender, 0)
+            self._next_nonce[sender] = nonce + 1
+            tx = _make_transaction(self.chain_id, sender, to, bytes(data), value, gas, nonce)
+            self._mempool.append(tx)
+            self._transactions[tx.hash] = tx
+            return tx.hash
+
+    def receipt_by_hash(self, tx_hash: TxHash) -> TxReceipt | None:
+        """The receipt of a mined transaction, or None while it is pending or unknown."""
+        with self._lock:
+            return self._receipts.get(tx_hash)
+
+    def transaction_by_hash(self, tx_hash: TxHash) -> Transaction | None:
+        """A submitted transaction, or None if unknown."""
+        with self._lock:
+            return self._transactions.get(tx_hash)
+
+    def logs_by_range(self, from_block: int, to_block: int, *, address: Address | None = None) -> list[Log]:
+        """Logs of blocks `from_block..to_block` (inclusive), optionally from one address only."""
+        wanted = to_address(address) if address is not None else None
+        with self._lock:
+            last = min(to_block, len(self._blocks) - 1)
+            return [
+                log
+                for number in range(max(from_block, 0), last + 1)
+                for log in self._logs_by_block[number]
+                if wanted is None or log.address == wanted
+            ]
+
+    def latest_block(self) -> Block:
+        """The newest mined block."""
+        with self._lock:
+            return self._blocks[-1]
+
+    def block_by_number(self, number: int) -> Block | None:
+        """A mined block, or None if there is no such block yet."""
+        with self._lock:
+            return self._blocks[number] if 0 <= number < len(self._blocks) else None
+
+    def call(self, *, to: Address, data: bytes, sender: Address | None = None) -> bytes:
+        """Execute a call on the latest state and throw its changes away; raises L1Reverted."""
+        with self._lock:
+            checkpoint = self._evm.snapshot()
+            try:
+                return bytes(
+                    self._evm.message_call(
+                        sender or self.accounts[0], to_address(to), calldata=data, gas=DEFAULT_GAS
+                    )
+                )
+            except RuntimeError as exc:
+                raise L1Reverted(_revert_reason(str(exc))) from exc
+            finally:
+                self._evm.revert(checkpoint)
+
+    def balance_by_address(self, address: Address) -> int:
+        """An account's balance in wei at the latest block."""
+        with self._lock:
+            return int(self._evm.get_balance(to_address(address)))
+
+    # -- block production ------------------------------------------------------------
+
+    def pending_count(self) -> int:
+        """Transactions waiting in the mempool."""
+        with self._lock:
+            return len(self._mempool)
+
+    def mine(self, *, timestamp: int | None = None) -> Block:
+        """Mine one block now from the mempool, persist it, and return it."""
+        with self._lock:
+            self._check_usable()
+            parent = self._blocks[-1]
+            ts = max(parent.timestamp + 1, int(self._clock()) if timestamp is None else timestamp)
+            included: list[Transaction] = []
+            gas_budget = self.block_gas_limit
+            for tx in self._mempool:
+                # Why by declared gas: it bounds what the tx can use, as Ethereum's block gas limit does.
+                if tx.gas <= gas_budget:
+                    included.append(tx)
+                    gas_budget -= tx.gas
+            record = {
+                "kind": "block",
+                "number": parent.number + 1,
+                "timestamp": ts,
+                "txs": [_tx_to_record(tx) for tx in included],
+            }
+            outcomes = self._execute_block(parent.number + 1, ts, included)
+            record["results"] = [[o.success, o.gas_used] for o in outcomes]
+            if self._log is not None:
+                # Why after executing and before publishing: a block is visible only once it is durable.
+                try:
+                    self._log.append(record)
+                except OSError as exc:
+                    # Why fail for good: the EVM already holds this block's effects but the log does not.
+                    self._failure = exc
+                    raise StorageError(f"cannot persist block {parent.number + 1}: {exc}") from exc
+            included_hashes = {tx.hash for tx in included}
+            self._mempool = [tx for tx in self._mempool if tx.hash not in included_hashes]
+            return self._publish_block(parent, ts, included, outcomes)
+
+    def start(self) -> None:
+        """Start producing a block every `block_time` seconds in a background thread."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._produce_blocks, name="l1-blocks", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the block producer (pending transactions stay in the mempool)."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._stop.set()
+        thread.join()
+        self._thread = None
+
+    def close(self) -> None:
+        """Stop producing blocks and close the block log."""
+        self.stop()
+        with self._lock:
+            self._closed = True
+            if self._log is not None:
+                self._log.close()
+                self._log = None
+
+    def __enter__(self) -> EmbeddedChain:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _check_usable(self) -> None:
+        """Raise if an earlier block could not be persisted or the chain is closed."""
+        if self._failure is not None:
+            raise StorageError(f"the embedded chain stopped after a failed write: {self._failure}")
+        if self._closed:
+            raise L1Error("the embedded chain is closed")
+
+    def _produce_blocks(self) -> None:
+        """The block producer's loop: mine at fixed deadlines so the block time does not drift."""
+        deadline = time.monotonic() + self.block_time
+        while not self._stop.wait(max(0.0, deadline - time.monotonic())):
+            try:
+                self.mine()
+            except Exception:
+                # Why stop instead of retrying: a block that cannot be persisted must not be skipped silently.
+                logger.exception("event=block_production_failed")
+                return
+            deadline += self.block_time
+
+    # -- execution ------------------------------------------------------------------
+
+    def _apply_genesis(self, genesis: dict[str, Any]) -> None:
+        """Fund the dev accounts and create block 0."""
+        if genesis.get("kind") != "genesis":
+            raise StorageError("the block log does not start with a genesis record")
+        if genesis["chain_id"] != self.chain_id:
+            raise StorageError(f"the block log is for chain {genesis['chain_id']}, not {self.chain_id}")
+        self._genesis = genesis
+        for address, balance in genesis["accounts"]:
+            self._evm.set_balance(address, balance)
+        ts = int(genesis["timestamp"])
+        block_hash = keccak256(encode(["uint256", "uint256", "uint256"], [self.chain_id, 0, ts]))
+        self._blocks.append(Block(0, ts, block_hash, ZERO_HASH, ()))
+        self._logs_by_block.append([])
+
+    def _replay(self, records: list[dict[str, Any]]) -> None:
+        """Rebuild the state by re-executing every logged block."""
+        self._apply_genesis(records[0])
+        for record in records[1:]:
+            parent = self._blocks[-1]
+            if record.get("kind") != "block" or record["number"] != parent.number + 1:
+                raise StorageError(f"block log out of order after block {parent.number}")
+            txs = [_tx_from_record(self.chain_id, r) for r in record["txs"]]
+            for tx in txs:
+                self._next_nonce[tx.sender] = max(self._next_nonce.get(tx.sender, 0), tx.nonce + 1)
+            outcomes = self._execute_block(record["number"], record["timestamp"], txs)
+            replayed = [[o.success, o.gas_used] for o in outcomes]
+            if replayed != record["results"]:
+                # Why check: a different EVM or contract build would silently fork the chain otherwise.
+                raise StorageError(f"replaying block {record['number']} gave different results")
+            self._publish_block(parent, record["timestamp"], txs, outcomes)
+        logger.info("event=replayed blocks=%d", len(records) - 1)
+
+    def _execute_block(self, number: int, timestamp: int, txs: list[Transaction]) -> list[_Outcome]:
+        """Run transactions in order in a block environment."""
+        self._evm.set_block_env(
+            BlockEnv(number=number, timestamp=timestamp, gas_limit=self.block_gas_limit, basefee=0)
+        )
+        return [self._execute(tx) for tx in txs]
+
+    def _execute(self, tx: Transaction) -> _Outcome:
+        """Run one transaction and commit its effects."""
+        contract: Address | None = None
+        try:
+            if tx.to is None:
+                contract = to_address(self._evm.deploy(tx.sender, tx.data, value=tx.value, gas=tx.gas))
+            else:
+                self._evm.message_call(tx.sender, tx.to, calldata=tx.data, value=tx.value, gas=tx.gas)
+        except RuntimeError as exc:
+            # Why parse the message: pyrevm reports reverts, halts and invalid txs only as text.
+            text = str(exc)
+            used = _GAS_USED.search(text)
+            gas_used = int(used.group(1)) if used else 0
+            return _Outcome(False, min(gas_used, tx.gas), (), None, _revert_reason(text))
+        result = self._evm.result
+        if result is None:
+            raise L1Error("revm returned no execution result")
+        logs = tuple(
+            (to_address(log.address), tuple(_hex_bytes(t) for t in log.topics), bytes(log.data[1]))
+            for log in result.logs
+        )
+        return _Outcome(bool(result.is_success), int(result.gas_used), logs, contract, None)
+
+    def _publish_block(
+        self, parent: Block, timestamp: int, txs: list[Transaction], outcomes: list[_Outcome]
+    ) -> Block:
+        """Record a mined block's header, receipts and logs."""
+        number = parent.number + 1
+        hashes = tuple(tx.hash for tx in txs)
+        block_hash = keccak256(
+            encode(["bytes32", "uint256", "uint256", "bytes32[]"], [parent.hash, number, timestamp, hashes])
+        )
+        block = Block(number, timestamp, block_hash, parent.hash, hashes)
+        block_logs: list[Log] = []
+        for tx, outcome in zip(txs, outcomes, strict=True):
+            tx_logs = []
+            for address, topics, data in outcome.logs:
+                tx_logs.append(Log(address, topics, data, number, tx.hash, len(block_logs)))
+                block_logs.append(tx_logs[-1])
+            self._transactions[tx.hash] = tx
+            self._receipts[tx.hash] = TxReceipt(
+                tx.hash,
+                number,
+                outcome.success,
+                outcome.gas_used,
+                tuple(tx_logs),
+                outcome.contract_address,
+                outcome.revert_reason,
+            )
+        self._blocks.append(block)
+        self._logs_by_block.append(block_logs)
+        return block
+
+
+def _make_transaction(
+    chain_id: int, sender: Address, to: Address | None, data: bytes, value: int, gas: int, nonce: int
+) -> Transaction:
+    """A transaction and its hash: keccak256(abi.encode(chain, sender, nonce, to, value, gas, data))."""
+    tx_hash = keccak256(
+        encode(
+            ["uint256", "address", "uint256", "address", "uint256", "uint256", "bytes"],
+            [chain_id, sender, nonce, to or "0x" + "00" * 20, value, gas, data],
+        )
+    )
+    return Transaction(TxHash(tx_hash), sender, to, data, value, gas, nonce)
+
+
+def _tx_to_record(tx: Transaction) -> dict[str, Any]:
+    """The block-log form of a transaction."""
+    return {
+        "sender": tx.sender,
+        "to": tx.to,
+        "data": tx.data.hex(),
+        "value": str(tx.value),  # why text: JSON readers elsewhere may lose precision above 2**53
+        "gas": tx.gas,
+        "nonce": tx.nonce,
+    }
+
+
+def _tx_from_record(chain_id: int, record: dict[str, Any]) -> Transaction:
+    """A transaction read back from the block log."""
+    to = record["to"]
+    return _make_transaction(
+        chain_id,
+        Address(record["sender"]),
+        Address(to) if to is not None else None,
+        bytes.fromhex(record["data"]),
+        int(record["value"]),
+        int(record["gas"]),
+        int(record["nonce"]),
+    )
+
+
+def _hex_bytes(text: str) -> bytes:
+    """Bytes from 0x-prefixed hex."""
+    return bytes.fromhex(text.removeprefix("0x"))
+
+
+def _revert_reason(text: str) -> str:
+    """The revert message in a pyrevm error: the decoded Error(string) if there is one, else the text."""
+    match = _REVERT_OUTPUT.search(text)
+    if match:
+        output = bytes.fromhex(match.group(1))
+        if output.startswith(_ERROR_SELECTOR):
+            try:
+                (reason,) = decode(["string"], output[4:])
+                return str(reason)
+            except Exception:  # why broad: eth_abi raises several types for malformed data
+                pass
+        return f"reverted (output 0x{output.hex()})"
+    return text

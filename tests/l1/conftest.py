@@ -1,0 +1,112 @@
+"""Fixtures for the L1 tests: a compiled contract, an in-memory devnet and a deployed rollup."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from zkpipe.errors import L1Reverted
+from zkpipe.l1.chain import Address, TxHash, TxReceipt
+from zkpipe.l1.compiler import CompiledContract, compile_contract
+from zkpipe.l1.embedded import EmbeddedChain
+from zkpipe.l1.rollup import RollupContract
+
+GENESIS_ROOT = bytes.fromhex("11" * 32)
+ROLLUP_CHAIN_ID = 0x7A6B70
+START_TIME = 1_700_000_000
+
+
+class FakeClock:
+    """A wall clock the test moves by hand, so block timestamps are deterministic."""
+
+    def __init__(self, now: float = START_TIME) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Devnet:
+    """A chain with the rollup deployed and named accounts."""
+
+    chain: EmbeddedChain
+    rollup: RollupContract
+    deployer: Address
+    sequencer: Address
+    aggregator: Address
+    user: Address
+    other: Address
+
+    def mine_receipt(self, tx_hash: TxHash) -> TxReceipt:
+        """Mine a block and return the (successful) receipt of `tx_hash`."""
+        self.chain.mine()
+        return self.rollup.wait(tx_hash, timeout=0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_compile_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep compiled contracts of the tests out of the user's cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ZKPIPE_CACHE_DIR", str(tmp_path_factory.mktemp("zkpipe-cache")))
+        yield
+
+
+@pytest.fixture(scope="session")
+def compiled(private_compile_cache: None) -> CompiledContract:
+    """The rollup contract, compiled once per session."""
+    return compile_contract("rollup")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def chain(clock: FakeClock) -> Iterator[EmbeddedChain]:
+    """An in-memory devnet (no data dir)."""
+    with EmbeddedChain(None, clock=clock) as c:
+        yield c
+
+
+def deploy(chain: EmbeddedChain, compiled: CompiledContract) -> Devnet:
+    """Deploy the rollup on `chain` with dev accounts 0..4 as deployer/sequencer/aggregator/users."""
+    deployer, sequencer, aggregator, user, other = chain.accounts[:5]
+    tx_hash = RollupContract.send_deploy(
+        chain,
+        deployer=deployer,
+        sequencer=sequencer,
+        aggregator=aggregator,
+        genesis_state_root=GENESIS_ROOT,
+        chain_id=ROLLUP_CHAIN_ID,
+        compiled=compiled,
+    )
+    chain.mine()
+    receipt = chain.receipt_by_hash(tx_hash)
+    assert receipt is not None
+    rollup = RollupContract.from_deployment(chain, receipt, compiled)
+    return Devnet(chain, rollup, deployer, sequencer, aggregator, user, other)
+
+
+@pytest.fixture
+def devnet(chain: EmbeddedChain, compiled: CompiledContract) -> Devnet:
+    """The rollup deployed on a fresh in-memory devnet."""
+    return deploy(chain, compiled)
+
+
+def key(n: int) -> bytes:
+    """A 40-byte stand-in public key (the contract only checks its length)."""
+    return bytes([n]) * 40
+
+
+def expect_revert(devnet: Devnet, tx_hash: TxHash, reason: str) -> TxReceipt:
+    """Mine, then check the transaction failed with `reason`; return its receipt."""
+    devnet.chain.mine()
+    with pytest.raises(L1Reverted, match=reason):
+        devnet.rollup.wait(tx_hash, timeout=0)
+    receipt = devnet.chain.receipt_by_hash(tx_hash)
+    assert receipt is not None and not receipt.success and not receipt.logs
+    return receipt
