@@ -15,6 +15,8 @@ from zkpipe.planner.model import (
     compute_aggregation_levels,
     compute_copies_for_confidence,
     compute_delay_percentiles,
+    compute_expected_copies,
+    compute_expected_rounds,
     compute_line,
     compute_naive_horizontal,
     compute_nodes_for_one_round,
@@ -22,6 +24,7 @@ from zkpipe.planner.model import (
     compute_pipelined,
     compute_proving_rounds,
     compute_redundancy,
+    compute_rounds_quantile,
     compute_segment_count,
     compute_sequential,
     compute_verification_gas_per_batch,
@@ -208,6 +211,23 @@ def test_average_redundancy_is_far_from_a_guarantee() -> None:
     # Five random copies miss every honest node with probability 0.8^5 ≈ 33 % per segment.
     assert compute_copies_for_confidence(0.2, 168, 0.99) == 44
     assert compute_copies_for_confidence(1.0, 168, 0.99) == 1
+
+
+def test_retries_cost_copies_and_rounds() -> None:
+    # Five random copies all land on dishonest provers with probability 0.8^5 = 0.328.
+    assert compute_expected_copies(0.2, 5) == pytest.approx(5 / (1 - 0.8**5))
+    assert compute_expected_copies(1.0, 1) == 1.0
+    assert compute_expected_rounds(1.0, 1, 168) == 1.0
+    assert compute_expected_rounds(0.2, 5, 1) == pytest.approx(1 / (1 - 0.8**5))
+    many = compute_expected_rounds(0.2, 5, 168)
+    assert compute_expected_rounds(0.2, 5, 2) < many < 7  # the slowest of 168 segments
+    assert compute_rounds_quantile(1.0, 1, 168, 0.99) == 1
+    assert compute_rounds_quantile(0.2, 5, 1, 0.5) == 1
+    assert (
+        compute_rounds_quantile(0.2, 5, 168, 0.5)
+        <= math.ceil(many)
+        <= compute_rounds_quantile(0.2, 5, 168, 0.99)
+    )
 
 
 @pytest.mark.parametrize("honest", [0.0, -0.1, 1.5, math.nan])

@@ -23,7 +23,7 @@ def test_plan_meets_the_target_within_memory_and_delay() -> None:
     assert plan.kpis.throughput == pytest.approx(50.0)
     assert plan.kpis.delay_consolidated.p99 <= 900.0
     assert plan.redundancy == 5
-    assert plan.provers % 5 == 0
+    assert plan.provers >= plan.segments_per_batch * plan.redundancy  # a batch's first round at once
     assert plan.bottleneck in plan.utilisation
     assert max(plan.utilisation.values()) <= 1.0
     assert plan.measurements_are_assumption
@@ -51,6 +51,23 @@ def test_the_simulated_plan_delivers_what_the_model_promised() -> None:
     # Poisson traffic and block alignment jitter the delays; the budget holds with a little slack.
     assert sim.delay_consolidated.p99 <= 1.1 * request.max_delay_s
     assert sim.delay_consolidated.p50 == pytest.approx(plan.kpis.delay_consolidated.p50, rel=0.15)
+
+
+def test_a_p2p_plan_with_one_honest_prover_in_five_holds_in_simulation() -> None:
+    m = default_assumption()
+    request = PlanRequest(target_tps=10.0, max_delay_s=1200.0, node_memory_bytes=4 * GiB, honest_fraction=0.2)
+    plan = make_plan(request, m)
+    result = run_simulation(make_sim_config(plan, request, m, duration_s=3 * 3600.0, seed=3), plan.policy())
+    sim = result.report
+    # Random assignment leaves a third of the segments without an honest copy in a round; the plan
+    # pays for the retries (CPU) and their tail, and the simulation agrees on cost and rate.
+    assert sim.prover_cpu_seconds_per_tx == pytest.approx(plan.kpis.prover_cpu_seconds_per_tx, rel=0.05)
+    assert sim.throughput == pytest.approx(10.0, rel=0.05)
+    # In-order consolidation makes every batch wait for slower ones before it (head-of-line
+    # blocking), which the model leaves out: it is optimistic here, by a bounded margin.
+    model = plan.kpis.delay_consolidated
+    assert sim.delay_consolidated.p50 == pytest.approx(model.p50, rel=0.15)
+    assert model.p99 < sim.delay_consolidated.p99 < 1.25 * model.p99
 
 
 def test_infeasible_when_no_segment_fits_in_memory() -> None:

@@ -141,9 +141,11 @@ def load_measurements(path: str | Path) -> Measurements:
 
 
 # The seed's weak node (2-core i7-5500U, 16 GB) proves a 2^19-cycle segment in about 4 min 9 s and
-# needs about 4 GB for it (2 GB at 2^18): ~8 KiB per cycle. Other sizes are extrapolated, prove
-# time ∝ cycles·log2(cycles) as for FFT-based provers. None of this is a zkpipe measurement.
+# needs about 4 GB for it (2 GB at 2^18): ~8 KiB per cycle. Other sizes are extrapolated: a fixed
+# per-segment cost (setup, commitments, recursion wrapper) plus a part ∝ cycles·log2(cycles) as
+# for FFT-based provers. None of this is a zkpipe measurement.
 _SEED_SECONDS_2_19 = 249.0
+_FIXED_SECONDS_PER_SEGMENT = 10.0
 _SEED_BYTES_PER_CYCLE = 8192
 
 
@@ -152,7 +154,11 @@ def default_assumption() -> Measurements:
     segments = tuple(
         SegmentCost(
             log2_cycles=k,
-            prove_seconds=round(_SEED_SECONDS_2_19 * 2.0 ** (k - 19) * k / 19, 3),
+            prove_seconds=round(
+                _FIXED_SECONDS_PER_SEGMENT
+                + (_SEED_SECONDS_2_19 - _FIXED_SECONDS_PER_SEGMENT) * 2.0 ** (k - 19) * k / 19,
+                3,
+            ),
             memory_bytes=_SEED_BYTES_PER_CYCLE << k,
         )
         for k in range(13, 25)
@@ -160,7 +166,8 @@ def default_assumption() -> Measurements:
     return Measurements(
         source=(
             "assumption: extrapolated from the segmented-proving analysis (seed 002: 2^19 cycles ≈ 249 s, "
-            "≈ 4 GB on a 2-core i7-5500U); cycles per transaction, aggregation time and gas are guesses. "
+            "≈ 4 GB on a 2-core i7-5500U; 10 s fixed per segment assumed); cycles per transaction, "
+            "aggregation time and gas are guesses. "
             "Replace with measurements (zkpipe bench …) before trusting a plan."
         ),
         is_assumption=True,

@@ -25,6 +25,8 @@ __all__ = [
     "compute_aggregation_levels",
     "compute_copies_for_confidence",
     "compute_delay_percentiles",
+    "compute_expected_copies",
+    "compute_expected_rounds",
     "compute_line",
     "compute_model_report",
     "compute_naive_horizontal",
@@ -33,6 +35,7 @@ __all__ = [
     "compute_pipelined",
     "compute_proving_rounds",
     "compute_redundancy",
+    "compute_rounds_quantile",
     "compute_segment_count",
     "compute_sequential",
     "compute_verification_gas_per_batch",
@@ -262,6 +265,46 @@ def compute_proving_rounds(segments: int, nodes: int, honest_fraction: float = 1
     _require_count(segments, "segments")
     _require_count(nodes, "nodes")
     return math.ceil(segments * compute_redundancy(honest_fraction) / nodes)
+
+
+def compute_expected_copies(honest_fraction: float, redundancy: int) -> float:
+    """Copies a segment costs on average when ``redundancy`` copies go out per round to random
+    provers and a round with no honest copy is re-issued."""
+    _require_count(redundancy, "redundancy")
+    miss = (1.0 - honest_fraction) ** redundancy  # a round with no honest copy
+    compute_redundancy(honest_fraction)  # validates
+    return redundancy / (1.0 - miss)
+
+
+def compute_expected_rounds(honest_fraction: float, redundancy: int, segments: int) -> float:
+    """Expected rounds until every one of ``segments`` segments has an honest copy
+    (the expected maximum of ``segments`` geometric variables)."""
+    _require_count(redundancy, "redundancy")
+    _require_count(segments, "segments")
+    compute_redundancy(honest_fraction)  # validates
+    miss = (1.0 - honest_fraction) ** redundancy
+    # E[max] = Σ_{k≥0} P(max > k) = Σ_{k≥0} 1 − (1 − miss^k)^segments.
+    total, k = 0.0, 0
+    while True:
+        term = 1.0 - (1.0 - miss**k) ** segments
+        total += term
+        k += 1
+        if term < 1e-9 or k > 10_000:
+            return total
+
+
+def compute_rounds_quantile(honest_fraction: float, redundancy: int, segments: int, q: float) -> int:
+    """The q-quantile of the rounds until every one of ``segments`` segments has an honest copy."""
+    _require_count(redundancy, "redundancy")
+    _require_count(segments, "segments")
+    compute_redundancy(honest_fraction)  # validates
+    if not 0 < q < 1:
+        raise PlanInputError(f"q must be in (0, 1), got {q}")
+    miss = (1.0 - honest_fraction) ** redundancy
+    if miss == 0:
+        return 1
+    # P(max <= k) = (1 - miss^k)^segments >= q  <=>  k >= log(1 - q^(1/segments)) / log(miss).
+    return max(1, math.ceil(math.log1p(-(q ** (1.0 / segments))) / math.log(miss) - 1e-9))
 
 
 def compute_copies_for_confidence(honest_fraction: float, segments: int, confidence: float) -> int:

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from zkpipe.planner.errors import Infeasible, PlanInputError
-from zkpipe.planner.kpi import KpiReport
+from zkpipe.planner.kpi import KpiReport, Percentiles
 from zkpipe.planner.measurements import Measurements
 from zkpipe.planner.model import (
     StageTimes,
     compute_aggregation_levels,
     compute_copies_for_confidence,
+    compute_expected_copies,
+    compute_expected_rounds,
     compute_model_report,
     compute_nodes_for_one_round,
     compute_proving_rounds,
     compute_redundancy,
+    compute_rounds_quantile,
     compute_segment_count,
     compute_verification_gas_per_batch,
 )
@@ -196,17 +200,26 @@ def _evaluate(
     close = batch_size / request.target_tps
     cycles = batch_size * m.cycles_per_tx + m.batch_overhead_cycles
     segments = compute_segment_count(cycles, segment_log2, m.segment_overhead_fraction)
-    prove = (
-        seg.prove_seconds + compute_aggregation_levels(segments) * pair
-    )  # one round of segments, then the fold
-    t = StageTimes(close, prove, request.block_time, compute_aggregation_levels(n) * pair)
-    # Enough provers that a batch rarely waits: prove/close batches are in flight, each with one
-    # prover per segment copy (the fold runs on those provers too), plus the utilisation slack.
-    batch_provers = math.ceil(prove / (close * request.max_utilisation) - 1e-9)
     redundancy = compute_redundancy(request.honest_fraction)
+    folds = compute_aggregation_levels(segments) * pair
+    # With dishonest provers a segment may need more rounds; a batch waits for its slowest segment
+    # and an aggregation group for its slowest batch.
+    batch_rounds = compute_expected_rounds(request.honest_fraction, redundancy, segments)
+    group_rounds = compute_expected_rounds(request.honest_fraction, redundancy, segments * n)
+    prove = seg.prove_seconds * batch_rounds + folds
+    t = StageTimes(close, prove, request.block_time, compute_aggregation_levels(n) * pair)
+    # Prover-seconds a batch costs: every copy, wasted or re-issued ones included, and the folds.
+    copies = compute_expected_copies(request.honest_fraction, redundancy)
+    work = segments * copies * seg.prove_seconds + (segments - 1) * pair
+    # Enough provers to stay under max_utilisation, and for the first round of every batch that
+    # closes during one segment's proving time to start at once (else batches queue for provers).
+    in_flight = math.ceil(seg.prove_seconds / close - 1e-9)
+    provers = max(
+        segments * redundancy * in_flight, math.ceil(work / (close * request.max_utilisation) - 1e-9)
+    )
     group = n * close
     utilisation = {
-        "prove_a_batch_time": n * prove / batch_provers / group,
+        "prove_a_batch_time": work / (close * provers),
         "block_time": request.block_time / group,
         "aggregation_time": t.aggregation_time / group,
     }
@@ -219,12 +232,13 @@ def _evaluate(
     verification_per_tx = (
         compute_verification_gas_per_batch(n, gas.verify_proof, aggregated=True) / batch_size
     )
-    # Every copy burns a prover's CPU, wasted copies included; folds: S - 1 per batch, N - 1 per group.
-    cpu = segments * seg.prove_seconds * redundancy + (segments - 1 + (n - 1) / n) * pair
+    cpu = work + (n - 1) / n * pair  # plus this batch's share of the group's N - 1 aggregations
+    # The consolidated delay follows the group's slowest batch; prove_a_batch_time stays per batch.
+    group_prove = seg.prove_seconds * group_rounds + folds
     report = compute_model_report(
-        t,
+        StageTimes(close, group_prove, request.block_time, t.aggregation_time),
         n=n,
-        provers=batch_provers,
+        provers=max(n, math.ceil(group_prove / close - 1e-9)),  # no batch waits for a prover
         batch_size=batch_size,
         execute_seconds_per_tx=m.execute_seconds_per_tx,
         l1_gas_per_tx=sequencing_per_tx,
@@ -240,10 +254,16 @@ def _evaluate(
         # makes small batches, padded segments and more proofs); at low traffic delays stay bounded.
         batch_timeout_s=2 * close,
         aggregation_n=n,
-        provers=segments * batch_provers * redundancy,
+        provers=provers,
         redundancy=redundancy,
         stage_times=t,
-        kpis=report,
+        kpis=dataclasses.replace(
+            report,
+            prove_a_batch_time=prove,
+            delay_consolidated=_with_round_quantiles(
+                report.delay_consolidated, request, segments * n, seg.prove_seconds
+            ),
+        ),
         l1_verification_gas_per_tx=verification_per_tx,
         l1_gas_per_tx_total=sequencing_per_tx + verification_per_tx,
         bottleneck=max(utilisation, key=lambda k: utilisation[k]),
@@ -251,6 +271,24 @@ def _evaluate(
         measurements_source=m.source,
         measurements_are_assumption=m.is_assumption,
     )
+
+
+def _with_round_quantiles(
+    delay: Percentiles, request: PlanRequest, segments: int, seconds: float
+) -> Percentiles:
+    """Delay percentiles with the rounds' quantiles instead of their mean: retries have a long tail.
+
+    Adding the quantiles of the filling wait and of the rounds over-estimates (a sum's quantile is
+    at most the sum of quantiles), which is the safe side for a delay budget.
+    """
+    h = request.honest_fraction
+    r = compute_redundancy(h)
+    mean = compute_expected_rounds(h, r, segments)
+
+    def shifted(value: float, q: float) -> float:
+        return value + seconds * (compute_rounds_quantile(h, r, segments, q) - mean)
+
+    return Percentiles(shifted(delay.p50, 0.50), shifted(delay.p95, 0.95), shifted(delay.p99, 0.99))
 
 
 @dataclass(frozen=True)
