@@ -28,7 +28,10 @@ __all__ = [
     "ZERO_DIGEST",
     "Digest",
     "MembershipStatement",
+    "ProvingSetup",
+    "SegmentWitnessTuple",
     "SparseMerkleTree",
+    "aggregate_proofs",
     "batch_verify",
     "bench_primitive",
     "keygen",
@@ -39,12 +42,15 @@ __all__ = [
     "poseidon_permute",
     "poseidon_two_to_one",
     "prove_membership",
+    "prove_segment",
+    "proving_setup",
     "public_key",
     "sign",
     "validate_public_key",
     "verify",
     "verify_membership",
     "verify_merkle_proof",
+    "verify_proof",
     "verify_wrapped_membership",
     "wrap_membership_proof",
 ]
@@ -281,6 +287,91 @@ def wrap_membership_proof(proof: bytes, *, depth: int, threads: int = 0) -> byte
 def verify_wrapped_membership(proof: bytes, *, depth: int) -> MembershipStatement:
     """Verifies a recursive membership proof; raises InvalidProof if it does not hold."""
     return MembershipStatement.from_public_inputs(_native.membership_verify_wrapped(depth, bytes(proof)))
+
+
+AccountTuple = tuple[bool, list[int], list[Digest]]
+"""A leaf witness: (slot is empty, 8 account fields, 32 siblings)."""
+SlotTuple = tuple[int, list[int], AccountTuple, AccountTuple]
+"""A transaction slot: (kind code, 43 elements, leaf A, leaf B)."""
+SegmentWitnessTuple = tuple[Digest, Digest, Digest, Digest, list[SlotTuple], AccountTuple]
+"""(root before, data in, withdrawals in, deposits in, slots, fee account) for `prove_segment`."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProvingSetup:
+    """The circuits for one segment size: how they were obtained and what they are."""
+
+    k: int
+    setup_seconds: float
+    from_cache: bool
+    segment_digest: Digest
+    normalizer_digest: Digest
+    aggregator_digest: Digest
+    segment_degree_bits: int
+    aggregation_degree_bits: int
+
+
+def _cache(cache_dir: str | Path | None) -> Path | None:
+    return None if cache_dir is None else Path(cache_dir)
+
+
+@_mapped
+def proving_setup(k: int, *, cache_dir: str | Path | None = None) -> ProvingSetup:
+    """Builds the segment, normalizer and aggregator circuits for `k` (or loads them from the cache)."""
+    seconds, cached, digests, (segment_bits, aggregation_bits) = _native.proving_setup(
+        k, cache_dir=_cache(cache_dir)
+    )
+    return ProvingSetup(
+        k,
+        seconds,
+        cached,
+        _digest(digests[0]),
+        _digest(digests[1]),
+        _digest(digests[2]),
+        segment_bits,
+        aggregation_bits,
+    )
+
+
+@_mapped
+def prove_segment(
+    k: int, witness: SegmentWitnessTuple, *, threads: int = 0, cache_dir: str | Path | None = None
+) -> bytes:
+    """A normalized segment proof; ProvingFailed if the witness breaks a rule of the circuit."""
+    return bytes(_native.prove_segment(k, witness, threads=threads, cache_dir=_cache(cache_dir)))
+
+
+@_mapped
+def aggregate_proofs(
+    k: int,
+    left: bytes,
+    left_is_aggregate: bool,
+    right: bytes,
+    right_is_aggregate: bool,
+    *,
+    threads: int = 0,
+    cache_dir: str | Path | None = None,
+) -> bytes:
+    """An aggregate proof of two adjacent proofs; InvalidProof if a child does not verify."""
+    return bytes(
+        _native.aggregate_proofs(
+            k,
+            bytes(left),
+            left_is_aggregate,
+            bytes(right),
+            right_is_aggregate,
+            threads=threads,
+            cache_dir=_cache(cache_dir),
+        )
+    )
+
+
+@_mapped
+def verify_proof(
+    k: int, proof: bytes, is_aggregate: bool, *, cache_dir: str | Path | None = None
+) -> list[int]:
+    """Verifies a segment or aggregate proof for `k`; returns its 33 statement elements."""
+    return list(_native.verify_proof(k, bytes(proof), is_aggregate, cache_dir=_cache(cache_dir)))
 
 
 def library_versions() -> dict[str, str]:

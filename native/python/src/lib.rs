@@ -11,6 +11,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use zkpipe_engine::circuits::membership;
+use zkpipe_engine::circuits::segment::{AccountWitness, SegmentWitness, SlotKind, SlotWitness, TX_ELEMENTS};
+use zkpipe_engine::circuits::system::{self, ProvingSystem};
 use zkpipe_engine::hash::{self, Digest};
 use zkpipe_engine::{sig, smt, Error};
 
@@ -195,6 +197,94 @@ fn membership_verify_wrapped(py: Python<'_>, depth: usize, proof: Vec<u8>) -> Py
     py.detach(|| membership::circuits(depth)?.wrapper.verify(&proof)).map_err(to_py)
 }
 
+/// (empty, account fields, siblings) as passed from Python.
+type AccountTuple = (bool, Vec<u64>, Vec<Digest>);
+/// (kind code, elements, leaf A, leaf B).
+type SlotTuple = (u8, Vec<u64>, AccountTuple, AccountTuple);
+/// (root before, data in, withdrawals in, deposits in, slots, fee account).
+type WitnessTuple = (Digest, Digest, Digest, Digest, Vec<SlotTuple>, AccountTuple);
+
+fn account_witness((empty, account, siblings): AccountTuple) -> Result<AccountWitness, Error> {
+    let account: [u64; 8] = account
+        .try_into()
+        .map_err(|v: Vec<u64>| Error::WrongLength { expected: 8, got: v.len() })?;
+    Ok(AccountWitness { empty, account, siblings })
+}
+
+fn segment_witness(w: WitnessTuple) -> Result<SegmentWitness, Error> {
+    let (root_before, data_in, withdrawals_in, deposits_in, slots, fee_account) = w;
+    let slots = slots
+        .into_iter()
+        .map(|(kind, elements, a, b)| {
+            let elements: [u64; TX_ELEMENTS] = elements
+                .try_into()
+                .map_err(|v: Vec<u64>| Error::WrongLength { expected: TX_ELEMENTS, got: v.len() })?;
+            Ok(SlotWitness { kind: SlotKind::from_code(kind)?, elements, a: account_witness(a)?, b: account_witness(b)? })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(SegmentWitness { root_before, data_in, withdrawals_in, deposits_in, slots, fee_account: account_witness(fee_account)? })
+}
+
+fn proving_system(k: usize, cache_dir: Option<PathBuf>) -> Result<std::sync::Arc<ProvingSystem>, Error> {
+    system::system(k, cache_dir.as_deref())
+}
+
+/// Builds (or loads) the circuits for `k`; returns (setup seconds, from cache, digests, degree bits).
+#[pyfunction]
+#[pyo3(signature = (k, *, cache_dir = None))]
+#[allow(clippy::type_complexity)]
+fn proving_setup(
+    py: Python<'_>,
+    k: usize,
+    cache_dir: Option<PathBuf>,
+) -> PyResult<(f64, bool, [[u64; 4]; 3], (usize, usize))> {
+    let s = py.detach(|| proving_system(k, cache_dir)).map_err(to_py)?;
+    Ok((s.setup_seconds, s.from_cache, s.digests(), s.degree_bits()))
+}
+
+#[pyfunction]
+#[pyo3(signature = (k, witness, *, threads = 0, cache_dir = None))]
+fn prove_segment<'py>(
+    py: Python<'py>,
+    k: usize,
+    witness: WitnessTuple,
+    threads: usize,
+    cache_dir: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let proof = py
+        .detach(|| proving_system(k, cache_dir)?.prove_segment(&segment_witness(witness)?, threads))
+        .map_err(to_py)?;
+    Ok(bytes(py, &proof))
+}
+
+#[pyfunction]
+#[pyo3(signature = (k, left, left_is_aggregate, right, right_is_aggregate, *, threads = 0, cache_dir = None))]
+#[allow(clippy::too_many_arguments)]
+fn aggregate_proofs<'py>(
+    py: Python<'py>,
+    k: usize,
+    left: Vec<u8>,
+    left_is_aggregate: bool,
+    right: Vec<u8>,
+    right_is_aggregate: bool,
+    threads: usize,
+    cache_dir: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let proof = py
+        .detach(|| {
+            proving_system(k, cache_dir)?.aggregate((&left, left_is_aggregate), (&right, right_is_aggregate), threads)
+        })
+        .map_err(to_py)?;
+    Ok(bytes(py, &proof))
+}
+
+/// Verifies a segment or aggregate proof for `k`; returns its 33 statement elements.
+#[pyfunction]
+#[pyo3(signature = (k, proof, is_aggregate, *, cache_dir = None))]
+fn verify_proof(py: Python<'_>, k: usize, proof: Vec<u8>, is_aggregate: bool, cache_dir: Option<PathBuf>) -> PyResult<Vec<u64>> {
+    py.detach(|| Ok(proving_system(k, cache_dir)?.verify(&proof, is_aggregate)?.to_vec())).map_err(to_py)
+}
+
 #[pyfunction]
 fn library_versions() -> Vec<(&'static str, &'static str)> {
     zkpipe_engine::library_versions()
@@ -228,6 +318,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(membership_verify, m)?)?;
     m.add_function(wrap_pyfunction!(membership_wrap, m)?)?;
     m.add_function(wrap_pyfunction!(membership_verify_wrapped, m)?)?;
+    m.add_function(wrap_pyfunction!(proving_setup, m)?)?;
+    m.add_function(wrap_pyfunction!(prove_segment, m)?)?;
+    m.add_function(wrap_pyfunction!(aggregate_proofs, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_proof, m)?)?;
     m.add_function(wrap_pyfunction!(library_versions, m)?)?;
     m.add_function(wrap_pyfunction!(bench_primitive, m)?)?;
     Ok(())

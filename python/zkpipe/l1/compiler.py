@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zkpipe.cache import cache_root
 from zkpipe.errors import ContractCompileError
 
 CONTRACTS_DIR = Path(__file__).parent / "contracts"
@@ -29,8 +30,7 @@ class CompiledContract:
 
 def default_cache_dir() -> Path:
     """Where compiled contracts are cached: $ZKPIPE_CACHE_DIR or ~/.cache/zkpipe, under `vyper/`."""
-    base = os.environ.get("ZKPIPE_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "zkpipe")
-    return Path(base) / "vyper"
+    return cache_root() / "vyper"
 
 
 def compile_contract(name: str, *, cache_dir: Path | None = None) -> CompiledContract:

@@ -69,13 +69,21 @@ fn pad_to_degree(builder: &mut CircuitBuilder<F, D>, degree_bits: usize) {
     }
 }
 
+/// Builds a circuit, or loads it when a cached copy is given.
+pub type Finish<'a> = &'a mut dyn FnMut(&str, CircuitBuilder<F, D>) -> Result<CircuitData<F, C, D>>;
+
+fn build_fresh(_: &str, builder: CircuitBuilder<F, D>) -> Result<CircuitData<F, C, D>> {
+    Ok(builder.build::<C>())
+}
+
 impl Normalizer {
     fn build(
         segment: &CommonCircuitData<F, D>,
         segment_vd: &VerifierOnlyCircuitData<C, D>,
         shape: Option<&CommonCircuitData<F, D>>,
         degree_bits: usize,
-    ) -> Self {
+        finish: Finish<'_>,
+    ) -> Result<Self> {
         let mut builder = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
         let inner = builder.add_virtual_proof_with_pis(segment);
         // The segment verifier key is a constant: only this segment circuit's proofs are accepted.
@@ -91,7 +99,7 @@ impl Normalizer {
             }
         }
         pad_to_degree(&mut builder, degree_bits);
-        Self { data: builder.build::<C>(), inner }
+        Ok(Self { data: finish("normalizer", builder)?, inner })
     }
 
     /// Normalizes a (verified) segment proof.
@@ -105,7 +113,12 @@ impl Normalizer {
 }
 
 impl Aggregator {
-    fn build(shape: &CommonCircuitData<F, D>, normalizer_vd: &VerifierOnlyCircuitData<C, D>, degree_bits: usize) -> Result<Self> {
+    fn build(
+        shape: &CommonCircuitData<F, D>,
+        normalizer_vd: &VerifierOnlyCircuitData<C, D>,
+        degree_bits: usize,
+        finish: Finish<'_>,
+    ) -> Result<Self> {
         let mut builder = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
         let mut statements = Vec::new();
         let mut children = Vec::new();
@@ -139,7 +152,7 @@ impl Aggregator {
             builder.add_gate_to_gate_set(gate.clone());
         }
         pad_to_degree(&mut builder, degree_bits);
-        let data = builder.build::<C>();
+        let data = finish("aggregator", builder)?;
         let [left, right]: [ChildTarget; 2] = children.try_into().map_err(|_| Error::ProvingFailed("two children".into()))?;
         Ok(Self { data, children: [left, right], own_vd })
     }
@@ -174,13 +187,15 @@ fn normalizer_check(normalizer: &Normalizer, bytes: &[u8]) -> Result<ProofWithPu
 impl Aggregation {
     /// Builds normalizer and aggregator for a segment circuit, iterating until their shapes agree.
     pub fn build(segment: &CircuitData<F, C, D>) -> Result<Self> {
-        let first = Normalizer::build(&segment.common, &segment.verifier_only, None, 2);
+        let fresh: Finish<'_> = &mut build_fresh;
+        let first = Normalizer::build(&segment.common, &segment.verifier_only, None, 2, fresh)?;
         let mut degree_bits = first.data.common.degree_bits();
         let mut shape = first.data.common.clone();
         for _ in 0..MAX_SHAPE_ROUNDS {
             shape.num_public_inputs = STATEMENT_LEN + vd_len(&shape);
-            let normalizer = Normalizer::build(&segment.common, &segment.verifier_only, Some(&shape), degree_bits);
-            let aggregator = Aggregator::build(&shape, &normalizer.data.verifier_only, degree_bits)?;
+            let seg = (&segment.common, &segment.verifier_only);
+            let normalizer = Normalizer::build(seg.0, seg.1, Some(&shape), degree_bits, &mut build_fresh)?;
+            let aggregator = Aggregator::build(&shape, &normalizer.data.verifier_only, degree_bits, &mut build_fresh)?;
             let (n, a) = (&normalizer.data.common, &aggregator.data.common);
             if *n == shape && *a == shape {
                 return Ok(Self { normalizer, aggregator });
@@ -189,6 +204,19 @@ impl Aggregation {
             shape = a.clone();
         }
         Err(Error::ProvingFailed("aggregation circuit shapes did not converge".into()))
+    }
+
+    /// Rebuilds the circuit handles around cached circuit data (`load` returns the data by name).
+    ///
+    /// `shape` is the cached aggregator's common data; both circuits must come back with exactly it.
+    pub fn load(segment: &CircuitData<F, C, D>, shape: &CommonCircuitData<F, D>, load: Finish<'_>) -> Result<Self> {
+        let degree_bits = shape.degree_bits();
+        let normalizer = Normalizer::build(&segment.common, &segment.verifier_only, Some(shape), degree_bits, load)?;
+        let aggregator = Aggregator::build(shape, &normalizer.data.verifier_only, degree_bits, load)?;
+        if normalizer.data.common != *shape || aggregator.data.common != *shape {
+            return Err(Error::ProvingFailed("cached aggregation circuits do not share one shape".into()));
+        }
+        Ok(Self { normalizer, aggregator })
     }
 
     /// Verifies a proof of either kind and returns its statement's public inputs.

@@ -9,6 +9,7 @@ pub mod gadgets;
 pub mod membership;
 pub mod segment;
 pub mod statement;
+pub mod system;
 
 use plonky2::plonk::circuit_data::{CircuitData, CommonCircuitData};
 use plonky2::plonk::config::{GenericConfig, PoseidonGoldilocksConfig};

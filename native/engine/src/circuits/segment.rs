@@ -191,6 +191,14 @@ fn chain_step(builder: &mut CircuitBuilder<F, D>, tag: u64, head: HashOutTarget,
 impl SegmentCircuit {
     /// Builds the circuit for segments of `k` transactions.
     pub fn build(k: usize) -> Result<Self> {
+        Self::define(k, |builder| Ok(builder.build::<C>()))
+    }
+
+    /// Defines the circuit and hands the builder to `finish`, which builds it or loads it from a cache.
+    pub fn define(
+        k: usize,
+        finish: impl FnOnce(CircuitBuilder<F, D>) -> Result<CircuitData<F, C, D>>,
+    ) -> Result<Self> {
         if !SEGMENT_SIZES.contains(&k) {
             return Err(Error::ProvingFailed(format!("segment size {k} is not one of {SEGMENT_SIZES:?}")));
         }
@@ -335,7 +343,7 @@ impl SegmentCircuit {
             fee_total,
         }
         .register(&mut b);
-        Ok(Self { k, data: b.build::<C>(), root_before, data_in, withdrawals_in, deposits_in, slots, fee_account })
+        Ok(Self { k, data: finish(b)?, root_before, data_in, withdrawals_in, deposits_in, slots, fee_account })
     }
 
     /// Proves a segment; fails (ProvingFailed) if the witness breaks any rule.

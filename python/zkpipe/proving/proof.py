@@ -1,0 +1,118 @@
+"""Proofs as artifacts: kind, statement, proof bytes and provenance, in one file."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from zkpipe.errors import DecodeError, StorageError
+from zkpipe.proving.statement import Statement
+
+FORMAT = "zkpipe-proof/1"
+"""Tag of the proof file format."""
+
+
+class ProofKind(StrEnum):
+    """A (normalized) segment proof, or an aggregate of two or more proofs."""
+
+    SEGMENT = "segment"
+    AGGREGATE = "aggregate"
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a proof came from, so a batch can be replayed and a figure reproduced."""
+
+    circuit_digest: tuple[int, ...]
+    """Digest of the circuit whose proof this is (normalizer or aggregator)."""
+    segment_size: int
+    versions: dict[str, str]
+    parameters: dict[str, Any]
+    threads: int
+    wall_seconds: float
+    peak_rss_mib: float
+    """Peak resident memory of the proving process so far (not of this proof alone)."""
+    host: str
+    created_at: float
+    segments: int = 1
+    """Number of segment proofs this proof covers."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """A proof, what it proves and where it came from."""
+
+    kind: ProofKind
+    segment_size: int
+    statement: Statement
+    data: bytes
+    provenance: Provenance
+
+    @property
+    def is_aggregate(self) -> bool:
+        """Whether this is an aggregate proof."""
+        return self.kind is ProofKind.AGGREGATE
+
+    def to_json(self) -> dict[str, Any]:
+        """The file form: a JSON object with the proof bytes in base64."""
+        return {
+            "format": FORMAT,
+            "kind": str(self.kind),
+            "segment_size": self.segment_size,
+            "statement": self.statement.to_json(),
+            "proof": base64.b64encode(self.data).decode(),
+            "proof_sha256": hashlib.sha256(self.data).hexdigest(),
+            "provenance": asdict(self.provenance),
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Proof:
+        """Reads the file form; DecodeError on anything malformed (the proof itself is not verified)."""
+        try:
+            if obj["format"] != FORMAT:
+                raise DecodeError(f"unknown proof format {obj['format']!r}")
+            data = base64.b64decode(obj["proof"], validate=True)
+            if hashlib.sha256(data).hexdigest() != obj["proof_sha256"]:
+                raise DecodeError("proof bytes do not match their checksum")
+            statement = obj["statement"]
+            elements: list[int] = []
+            for name in ("root_before", "root_after", "data_in", "data_out", "withdrawals_in",
+                         "withdrawals_out", "deposits_in", "deposits_out"):  # fmt: skip
+                elements.extend(int(x) for x in statement[name])
+            elements.append(int(statement["fee_total"]))
+            provenance = dict(obj["provenance"])
+            provenance["circuit_digest"] = tuple(provenance["circuit_digest"])
+            return cls(
+                kind=ProofKind(obj["kind"]),
+                segment_size=int(obj["segment_size"]),
+                statement=Statement.from_elements(elements),
+                data=data,
+                provenance=Provenance(**provenance),
+            )
+        except DecodeError:
+            raise
+        except (KeyError, TypeError, ValueError) as err:
+            raise DecodeError(f"not a zkpipe proof file: {err!r}") from None
+
+    def save(self, path: str | Path) -> None:
+        """Writes the proof to one file."""
+        Path(path).write_text(json.dumps(self.to_json(), indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Proof:
+        """Reads a proof file; StorageError if unreadable, DecodeError if malformed."""
+        try:
+            text = Path(path).read_text()
+        except OSError as err:
+            raise StorageError(f"cannot read {path}: {err.strerror}") from None
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise DecodeError(f"{path} is not JSON: {err}") from None
+        return cls.from_json(obj)
