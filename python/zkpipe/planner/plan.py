@@ -278,8 +278,8 @@ def _with_round_quantiles(
 ) -> Percentiles:
     """Delay percentiles with the rounds' quantiles instead of their mean: retries have a long tail.
 
-    Adding the quantiles of the filling wait and of the rounds over-estimates (a sum's quantile is
-    at most the sum of quantiles), which is the safe side for a delay budget.
+    Adding the quantiles of the filling wait and of the rounds usually over-estimates the quantile
+    of their sum (exact when both are at their extremes together): the safe side for a budget.
     """
     h = request.honest_fraction
     r = compute_redundancy(h)
