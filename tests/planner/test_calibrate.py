@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.planner.conftest import EXACT_BATCH, exact_config
+from tests.planner.helpers import EXACT_BATCH, exact_config
 from zkpipe.planner.calibrate import CHECKED_KPIS, RunRecord, calibrate, load_run
 from zkpipe.planner.errors import PlanInputError
 from zkpipe.planner.sim import PoissonArrivals, ProverPool, run_simulation

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from tests.planner.conftest import EXACT_BATCH, exact_config
+from tests.planner.helpers import EXACT_BATCH, exact_config
 from zkpipe.cli import main
 from zkpipe.planner.measurements import default_assumption
 from zkpipe.planner.sim import run_simulation

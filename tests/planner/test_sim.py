@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from tests.planner.conftest import EXACT_BATCH, EXACT_N, EXACT_PROVERS, EXACT_STAGES, exact_config
+from tests.planner.helpers import EXACT_BATCH, EXACT_N, EXACT_PROVERS, EXACT_STAGES, exact_config
 from zkpipe.planner.errors import PlanInputError
 from zkpipe.planner.measurements import default_assumption
 from zkpipe.planner.model import StageTimes, compute_aggregated, compute_model_report

@@ -1,12 +1,10 @@
-"""Shared planner fixtures: a deployment where the analytic model is exact."""
+"""Shared planner test helpers: a deployment where the analytic model is exact."""
 
 from __future__ import annotations
 
 import dataclasses
 
-import pytest
-
-from zkpipe.planner.measurements import GasTable, default_assumption
+from zkpipe.planner.measurements import default_assumption
 from zkpipe.planner.model import StageTimes
 from zkpipe.planner.sim import DeterministicArrivals, ProverPool, ProvingSetup, SimConfig
 
@@ -18,11 +16,6 @@ EXACT_STAGES = StageTimes(
 EXACT_BATCH = 120
 EXACT_N = 4
 EXACT_PROVERS = 16
-
-
-@pytest.fixture
-def gas() -> GasTable:
-    return default_assumption().gas
 
 
 def exact_config(hours: float = 4.0, **changes: object) -> SimConfig:
