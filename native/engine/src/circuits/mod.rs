@@ -27,8 +27,15 @@ pub type C = PoseidonGoldilocksConfig;
 pub type F = <C as GenericConfig<D>>::F;
 
 /// Proves with a dedicated pool of `threads` threads (0 = rayon's default).
+///
+/// An unsatisfiable witness makes plonky2 either return an error or panic inside a
+/// witness generator; both become `ProvingFailed`, so bad input never aborts the caller.
 pub fn prove_with_threads(data: &CircuitData<F, C, D>, witness: PartialWitness<F>, threads: usize) -> Result<Vec<u8>> {
-    let run = || data.prove(witness).map_err(|e| Error::ProvingFailed(e.to_string()));
+    let run = || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| data.prove(witness)))
+            .map_err(|panic| Error::ProvingFailed(panic_message(&panic)))?
+            .map_err(|e| Error::ProvingFailed(e.to_string()))
+    };
     let proof = if threads == 0 {
         run()?
     } else {
@@ -52,4 +59,12 @@ pub fn verify_bytes(data: &CircuitData<F, C, D>, bytes: &[u8]) -> Result<Vec<u64
     let inputs = proof.public_inputs.iter().copied().map(to_u64).collect();
     data.verify(proof).map_err(|e| Error::InvalidProof(e.to_string()))?;
     Ok(inputs)
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "the prover panicked".to_owned())
 }
