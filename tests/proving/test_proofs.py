@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,7 +185,7 @@ def test_malformed_proof_files_are_refused(tmp_path: Path, proven: Proven) -> No
 def test_random_valid_batches_prove_the_spec_root(prover: Prover, seed: int) -> None:
     rng = random.Random(seed)
     state = funded_state(accounts=5)
-    makers = []
+    makers: list[Callable[[State], Any]] = []
     for _ in range(rng.randint(3, K)):
         a, b = rng.sample(range(1, 6), 2)
         makers.append(
