@@ -189,7 +189,7 @@ def test_random_valid_batches_prove_the_spec_root(prover: Prover, seed: int) -> 
     for _ in range(rng.randint(3, K)):
         a, b = rng.sample(range(1, 6), 2)
         makers.append(
-            rng.choice(
+            rng.choice(  # type: ignore[arg-type]  # mypy types default-arg lambdas as "function"
                 [
                     lambda s, a=a, b=b: make_transfer(s, a, b, rng.randint(1, 1000), fee=rng.randint(0, 9)),
                     lambda s, a=a: make_withdraw(s, a, rng.randint(1, 500), fee=rng.randint(0, 9)),
