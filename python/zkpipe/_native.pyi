@@ -62,7 +62,9 @@ _Witness = tuple[
 def proving_setup(
     k: int, *, cache_dir: Path | None = None
 ) -> tuple[float, bool, list[_Digest], tuple[int, int]]: ...
-def prove_segment(k: int, witness: _Witness, *, threads: int = 0, cache_dir: Path | None = None) -> bytes: ...
+def prove_segment(
+    k: int, witness: _Witness, *, threads: int = 0, cache_dir: Path | None = None
+) -> tuple[bytes, float, float]: ...
 def aggregate_proofs(
     k: int,
     left: bytes,

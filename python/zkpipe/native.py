@@ -43,6 +43,7 @@ __all__ = [
     "poseidon_two_to_one",
     "prove_membership",
     "prove_segment",
+    "prove_segment_timed",
     "proving_setup",
     "public_key",
     "sign",
@@ -334,11 +335,21 @@ def proving_setup(k: int, *, cache_dir: str | Path | None = None) -> ProvingSetu
 
 
 @_mapped
+def prove_segment_timed(
+    k: int, witness: SegmentWitnessTuple, *, threads: int = 0, cache_dir: str | Path | None = None
+) -> tuple[bytes, float, float]:
+    """A normalized segment proof with the seconds of the segment proof and of its normalization."""
+    proof, segment_seconds, normalize_seconds = _native.prove_segment(
+        k, witness, threads=threads, cache_dir=_cache(cache_dir)
+    )
+    return bytes(proof), segment_seconds, normalize_seconds
+
+
 def prove_segment(
     k: int, witness: SegmentWitnessTuple, *, threads: int = 0, cache_dir: str | Path | None = None
 ) -> bytes:
     """A normalized segment proof; ProvingFailed if the witness breaks a rule of the circuit."""
-    return bytes(_native.prove_segment(k, witness, threads=threads, cache_dir=_cache(cache_dir)))
+    return prove_segment_timed(k, witness, threads=threads, cache_dir=cache_dir)[0]
 
 
 @_mapped

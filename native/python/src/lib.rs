@@ -242,6 +242,7 @@ fn proving_setup(
     Ok((s.setup_seconds, s.from_cache, s.digests(), s.degree_bits()))
 }
 
+/// Proves and normalizes a segment; returns (proof, segment seconds, normalization seconds).
 #[pyfunction]
 #[pyo3(signature = (k, witness, *, threads = 0, cache_dir = None))]
 fn prove_segment<'py>(
@@ -250,11 +251,11 @@ fn prove_segment<'py>(
     witness: WitnessTuple,
     threads: usize,
     cache_dir: Option<PathBuf>,
-) -> PyResult<Bound<'py, PyBytes>> {
-    let proof = py
-        .detach(|| proving_system(k, cache_dir)?.prove_segment(&segment_witness(witness)?, threads))
+) -> PyResult<(Bound<'py, PyBytes>, f64, f64)> {
+    let (proof, segment_seconds, normalize_seconds) = py
+        .detach(|| proving_system(k, cache_dir)?.prove_segment_timed(&segment_witness(witness)?, threads))
         .map_err(to_py)?;
-    Ok(bytes(py, &proof))
+    Ok((bytes(py, &proof), segment_seconds, normalize_seconds))
 }
 
 #[pyfunction]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import resource
 import time
@@ -84,21 +85,20 @@ class Prover:
         witness = compute_segment_witness(segment)
         _ = self.setup
         started = time.perf_counter()
-        data = native.prove_segment(self.k, witness, threads=self.threads, cache_dir=self.cache_dir)
-        statement = Statement.from_elements(
-            native.verify_proof(self.k, data, False, cache_dir=self.cache_dir)
+        data, segment_s, normalize_s = native.prove_segment_timed(
+            self.k, witness, threads=self.threads, cache_dir=self.cache_dir
         )
-        return Proof(
-            ProofKind.SEGMENT, self.k, statement, data, self._provenance(ProofKind.SEGMENT, started, 1)
+        provenance = dataclasses.replace(
+            self._provenance(ProofKind.SEGMENT, started, 1),
+            extra={"segment_seconds": round(segment_s, 4), "normalize_seconds": round(normalize_s, 4)},
         )
+        return Proof(ProofKind.SEGMENT, self.k, self._statement(data, ProofKind.SEGMENT), data, provenance)
 
     def aggregate(self, left: Proof, right: Proof) -> Proof:
         """One proof of two adjacent proofs; InvalidProof if they do not join or do not verify."""
         for child in (left, right):
             if child.segment_size != self.k:
-                raise InvalidProof(
-                    f"a proof for k={child.segment_size} cannot join an aggregate for k={self.k}"
-                )
+                raise InvalidProof(f"a k={child.segment_size} proof cannot join a k={self.k} aggregate")
         if not left.statement.is_followed_by(right.statement):
             raise InvalidProof("the right proof does not start where the left one ends")
         _ = self.setup
@@ -112,14 +112,10 @@ class Prover:
             threads=self.threads,
             cache_dir=self.cache_dir,
         )
-        statement = Statement.from_elements(native.verify_proof(self.k, data, True, cache_dir=self.cache_dir))
         segments = left.provenance.segments + right.provenance.segments
+        provenance = self._provenance(ProofKind.AGGREGATE, started, segments)
         return Proof(
-            ProofKind.AGGREGATE,
-            self.k,
-            statement,
-            data,
-            self._provenance(ProofKind.AGGREGATE, started, segments),
+            ProofKind.AGGREGATE, self.k, self._statement(data, ProofKind.AGGREGATE), data, provenance
         )
 
     def aggregate_all(self, proofs: Sequence[Proof]) -> Proof:

@@ -5,9 +5,11 @@
 
 use plonky2::field::types::Field;
 use plonky2::hash::hash_types::HashOutTarget;
-use plonky2::hash::poseidon::PoseidonHash;
+use plonky2::hash::hashing::PlonkyPermutation;
+use plonky2::hash::poseidon::{PoseidonHash, PoseidonPermutation};
 use plonky2::iop::target::{BoolTarget, Target};
 use plonky2::plonk::circuit_builder::CircuitBuilder;
+use plonky2::plonk::config::AlgebraicHasher;
 
 use super::{D, F};
 
@@ -89,17 +91,23 @@ pub fn assert_zero_if(builder: &mut CircuitBuilder<F, D>, flag: BoolTarget, valu
 }
 
 /// Root of the path from `leaf` up through `siblings`; `bits` are the index bits, leaf level first.
+///
+/// Each level is one Poseidon gate: the gate's own swap wire puts the node left or right by the
+/// index bit, so the path costs no arithmetic rows. The result equals the native `two_to_one`.
 pub fn merkle_root(
     builder: &mut CircuitBuilder<F, D>,
     bits: &[BoolTarget],
     leaf: HashOutTarget,
     siblings: &[HashOutTarget],
 ) -> HashOutTarget {
+    let zero = builder.zero();
     let mut node = leaf;
     for (bit, sibling) in bits.iter().zip(siblings) {
-        let left: Vec<Target> = (0..4).map(|i| builder.select(*bit, sibling.elements[i], node.elements[i])).collect();
-        let right: Vec<Target> = (0..4).map(|i| builder.select(*bit, node.elements[i], sibling.elements[i])).collect();
-        node = builder.hash_n_to_hash_no_pad::<PoseidonHash>([left, right].concat());
+        let mut inputs = PoseidonPermutation::<Target>::new(core::iter::repeat(zero));
+        inputs.set_from_slice(&node.elements, 0);
+        inputs.set_from_slice(&sibling.elements, 4);
+        let outputs = <PoseidonHash as AlgebraicHasher<F>>::permute_swapped(inputs, *bit, builder);
+        node = HashOutTarget { elements: core::array::from_fn(|i| outputs.squeeze()[i]) };
     }
     node
 }

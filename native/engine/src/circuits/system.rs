@@ -99,8 +99,17 @@ impl ProvingSystem {
 
     /// Proves a segment and normalizes it: the result is a "segment proof" of the aggregator's shape.
     pub fn prove_segment(&self, witness: &SegmentWitness, threads: usize) -> Result<Vec<u8>> {
+        Ok(self.prove_segment_timed(witness, threads)?.0)
+    }
+
+    /// Like `prove_segment`, also returning the seconds of the segment proof and of its normalization.
+    pub fn prove_segment_timed(&self, witness: &SegmentWitness, threads: usize) -> Result<(Vec<u8>, f64, f64)> {
+        let start = Instant::now();
         let raw = self.segment.prove(witness, threads)?;
-        self.aggregation.normalizer.prove(&self.segment.data, &raw, threads)
+        let segment_seconds = start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        let normalized = self.aggregation.normalizer.prove(&self.segment.data, &raw, threads)?;
+        Ok((normalized, segment_seconds, start.elapsed().as_secs_f64()))
     }
 
     /// Aggregates two adjacent proofs (each with whether it is an aggregate); both are verified first.
