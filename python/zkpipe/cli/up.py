@@ -1,0 +1,96 @@
+"""`zkpipe up`: run a sequencer node with its JSON-RPC server and the embedded L1."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import click
+
+from zkpipe.cli import main
+from zkpipe.errors import ZkpipeError
+
+
+@main.command("up")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML configuration file (sections: rpc, mempool, batch, l1, store).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the node keeps its database, operator key and L1 block log.  [default: zkpipe-data]",
+)
+@click.option("--host", "rpc_host", help="RPC listen address.  [default: 127.0.0.1]")
+@click.option("--port", "rpc_port", type=int, help="RPC port (0 picks a free one).  [default: 8545]")
+@click.option("--block-time", type=float, help="Embedded L1 block time in seconds.  [default: 2.0]")
+@click.option(
+    "--batch-policy",
+    type=click.Choice(["default", "adaptive"]),
+    help="default: close on max txs, max bytes or timeout; adaptive: size from downstream load.",
+)
+@click.option("--batch-max-txs", type=int, help="Close a batch at this many transactions.  [default: 4096]")
+@click.option(
+    "--batch-timeout", type=float, help="Close a non-empty batch after this many seconds.  [default: 0.5]"
+)
+@click.option(
+    "--synchronous",
+    type=click.Choice(["FULL", "NORMAL"]),
+    help="SQLite durability: FULL survives power loss, NORMAL a process crash.  [default: FULL]",
+)
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), help="[default: INFO]")
+def up(
+    config_path: Path | None,
+    data_dir: Path | None,
+    rpc_host: str | None,
+    rpc_port: int | None,
+    block_time: float | None,
+    batch_policy: str | None,
+    batch_max_txs: int | None,
+    batch_timeout: float | None,
+    synchronous: str | None,
+    log_level: str | None,
+) -> None:
+    """Start the sequencer node until SIGINT/SIGTERM.
+
+    Settings come from defaults, then --config, then ZKPIPE_* variables (ZKPIPE_RPC__PORT=9000,
+    ZKPIPE_L1__BLOCK_TIME=12, ZKPIPE_DATA_DIR=…; "__" separates sections), then these flags.
+    On first start the node creates its operator (fee) key and deploys the rollup contract on the
+    embedded L1; later starts recover the trusted state from the store.
+    """
+    from zkpipe.node.config import load_config
+    from zkpipe.node.run import run_node
+
+    try:
+        config = load_config(
+            config_path,
+            overrides={
+                "data_dir": data_dir,
+                "rpc.host": rpc_host,
+                "rpc.port": rpc_port,
+                "l1.block_time": block_time,
+                "batch.policy": batch_policy,
+                "batch.max_txs": batch_max_txs,
+                "batch.timeout_s": batch_timeout,
+                "store.synchronous": synchronous,
+                "log_level": log_level,
+            },
+        )
+    except ZkpipeError as err:
+        raise click.ClickException(f"{err.code}: {err.message}") from None
+    logging.basicConfig(
+        level=config.log_level, format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
+    )
+
+    def ready(_node: object, port: int) -> None:
+        click.echo(
+            f"zkpipe node ready: rpc=http://{config.rpc.host}:{port} data_dir={config.data_dir}", err=True
+        )
+
+    try:
+        asyncio.run(run_node(config, on_ready=ready))
+    except ZkpipeError as err:
+        raise click.ClickException(f"{err.code}: {err.message}") from None

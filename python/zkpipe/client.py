@@ -1,0 +1,216 @@
+"""A typed JSON-RPC client of a zkpipe node (synchronous, one keep-alive HTTP connection)."""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from zkpipe.errors import Severity, ZkpipeError
+from zkpipe.spec import AccountIndex, Amount, Nonce, PublicKey, Transaction, encode_tx
+
+DEFAULT_URL = "http://127.0.0.1:8545"
+STATES = ("pending", "trusted", "virtual", "consolidated")
+
+
+class RpcCallError(ZkpipeError):
+    """The node answered with a JSON-RPC error; `code` is its stable `data.code`, `rpc_code` the number."""
+
+    def __init__(self, rpc_code: int, code: str, message: str, severity: str) -> None:
+        super().__init__(message, code=code)
+        self.rpc_code = rpc_code
+        try:
+            self.severity = Severity(severity)
+        except ValueError:
+            self.severity = Severity.CRITICAL
+
+
+class NodeUnreachable(ZkpipeError):
+    """The node could not be reached over HTTP."""
+
+    code = "NODE_UNREACHABLE"
+    severity = Severity.TEMPORARY
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """The node's acknowledgement: the transaction is executed and durably stored (trusted)."""
+
+    hash: str
+    status: str
+    seq: int
+    batch: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    """A trusted account."""
+
+    index: AccountIndex
+    public_key: PublicKey
+    balance: Amount
+    nonce: Nonce
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A transaction's status and the time (unix seconds) it reached each state."""
+
+    hash: str
+    status: str
+    outcome: str
+    reason: str | None
+    seq: int
+    batch: int
+    l1_block: int | None
+    timestamps: dict[str, float | None]
+    transaction: dict[str, Any]
+
+
+def _error(obj: dict[str, Any]) -> RpcCallError:
+    data = obj.get("data") or {}
+    return RpcCallError(
+        int(obj.get("code", -32603)),
+        str(data.get("code", "INTERNAL_ERROR")),
+        str(obj.get("message", "")),
+        str(data.get("severity", "critical")),
+    )
+
+
+class ZkClient:
+    """Calls a node's JSON-RPC methods; raises RpcCallError with the node's stable codes."""
+
+    def __init__(self, url: str = DEFAULT_URL, *, timeout: float = 30.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(f"expected an http:// URL, got {url!r}")
+        self.host, self.port = parts.hostname, parts.port or 80
+        self.path = parts.path or "/"
+        self.timeout = timeout
+        self._conn: http.client.HTTPConnection | None = None
+        self._ids = itertools.count(1)
+
+    def close(self) -> None:
+        """Closes the connection."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> ZkClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def post(self, payload: object) -> Any:
+        """POSTs a JSON payload and returns the decoded JSON answer (None for 204)."""
+        body = json.dumps(payload).encode()
+        for attempt in (0, 1):
+            if self._conn is None:
+                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            try:
+                self._conn.request("POST", self.path, body, {"Content-Type": "application/json"})
+                response = self._conn.getresponse()
+                data = response.read()
+                break
+            except (OSError, http.client.HTTPException) as err:
+                self.close()
+                if attempt:
+                    raise NodeUnreachable(
+                        f"cannot reach the node at {self.host}:{self.port}: {err}"
+                    ) from None
+        return json.loads(data) if data else None
+
+    def call(self, method: str, *params: Any) -> Any:
+        """One JSON-RPC call; returns its result or raises RpcCallError."""
+        answer = self.post(
+            {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
+        )
+        if "error" in answer:
+            raise _error(answer["error"])
+        return answer["result"]
+
+    def call_batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """A JSON-RPC batch; one result or RpcCallError per call, in order."""
+        first = next(self._ids)
+        ids = list(range(first, first + len(calls)))
+        self._ids = itertools.count(first + len(calls))
+        answer = self.post(
+            [
+                {"jsonrpc": "2.0", "id": i, "method": m, "params": p}
+                for i, (m, p) in zip(ids, calls, strict=True)
+            ]
+        )
+        if isinstance(answer, dict):
+            raise _error(answer["error"])
+        by_id = {a.get("id"): a for a in answer}
+        return [_error(by_id[i]["error"]) if "error" in by_id[i] else by_id[i]["result"] for i in ids]
+
+    # -- methods ------------------------------------------------------------------------------
+
+    def send_transaction(self, tx: Transaction | bytes) -> SendResult:
+        """Sends a signed transaction (or its canonical encoding); returns once it is trusted."""
+        raw = tx if isinstance(tx, bytes) else encode_tx(tx)
+        r = self.call("zk_sendTransaction", "0x" + raw.hex())
+        return SendResult(r["hash"], r["status"], r["seq"], r["batch"])
+
+    def get_transaction_receipt(self, tx_hash: str) -> Receipt | None:
+        """The receipt of a transaction, or None if the node does not know it."""
+        r = self.call("zk_getTransactionReceipt", tx_hash)
+        if r is None:
+            return None
+        return Receipt(
+            r["hash"], r["status"], r["outcome"], r["reason"], r["seq"], r["batch"], r["l1_block"],
+            r["timestamps"], r["transaction"],
+        )  # fmt: skip
+
+    def get_account(self, index: int) -> AccountInfo | None:
+        """The trusted account at `index`, or None if empty."""
+        r = self.call("zk_getAccount", index)
+        if r is None:
+            return None
+        key = PublicKey(bytes.fromhex(r["public_key"][2:]))
+        return AccountInfo(AccountIndex(r["index"]), key, Amount(int(r["balance"])), Nonce(r["nonce"]))
+
+    def get_batch(self, number: int, with_transactions: bool = False) -> dict[str, Any] | None:
+        """A closed batch, or None."""
+        result: dict[str, Any] | None = self.call("zk_getBatch", number, with_transactions)
+        return result
+
+    def chain_info(self) -> dict[str, Any]:
+        """Latest trusted / virtual / consolidated batches and state roots."""
+        result: dict[str, Any] = self.call("zk_chainInfo")
+        return result
+
+    def dev_deposit(self, index: int, public_key: bytes, amount: int) -> str:
+        """Deposits from the embedded devnet's dev account; returns the L1 transaction hash."""
+        return str(self.call("zk_devDeposit", index, "0x" + public_key.hex(), str(amount))["l1_tx_hash"])
+
+    def wait_for_status(
+        self, tx_hash: str, status: str, *, timeout: float = 60.0, poll: float = 0.1
+    ) -> Receipt:
+        """Polls until the transaction reaches `status` (or a later state); TimeoutError otherwise."""
+        wanted = STATES.index(status)
+        deadline = time.monotonic() + timeout
+        while True:
+            receipt = self.get_transaction_receipt(tx_hash)
+            if receipt is not None and STATES.index(receipt.status) >= wanted:
+                return receipt
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{tx_hash} did not reach {status} in {timeout} s")
+            time.sleep(poll)
+
+    def wait_for_account(self, index: int, *, timeout: float = 60.0, poll: float = 0.1) -> AccountInfo:
+        """Polls until the account exists (e.g. after a deposit); TimeoutError otherwise."""
+        deadline = time.monotonic() + timeout
+        while True:
+            account = self.get_account(index)
+            if account is not None:
+                return account
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"account {index} did not appear in {timeout} s")
+            time.sleep(poll)

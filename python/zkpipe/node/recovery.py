@@ -1,0 +1,69 @@
+"""Rebuilding the trusted state after a restart: the account snapshot of the last batch, then the tail."""
+
+from __future__ import annotations
+
+import logging
+
+from zkpipe.errors import StorageError, ZkpipeError
+from zkpipe.execution import SequentialExecutor, digest_bytes
+from zkpipe.execution.executor import bytes_digest
+from zkpipe.native import SparseMerkleTree
+from zkpipe.node.store import Store
+from zkpipe.spec import (
+    BatchNumber,
+    Commitments,
+    DepositIndex,
+    Fee,
+    PublicKey,
+    State,
+    Timestamp,
+    compute_account_leaf,
+    decode_tx,
+    initial_state,
+)
+
+logger = logging.getLogger("zkpipe.node.recovery")
+
+ZERO_HASH = bytes(32)
+
+
+def recover(store: Store, fee_public_key: PublicKey, depth: int) -> tuple[SequentialExecutor, int, bytes]:
+    """The executor at the stored trusted state, the last sequence number and the last L1 acc hash.
+
+    The state at the last closed batch comes from the `accounts` snapshot (checked against the
+    batch's stored state root); the transactions of the open batch are replayed through the spec.
+    """
+    last = store.last_batch()
+    if last is None:
+        state = initial_state(fee_public_key, depth)
+        l1_acc = ZERO_HASH
+        after = 0
+    else:
+        accounts = store.accounts()
+        tree = SparseMerkleTree(depth)
+        tree.update([(index, compute_account_leaf(account)) for index, account in sorted(accounts.items())])
+        if digest_bytes(tree.root) != last.state_root:
+            raise StorageError(f"the account snapshot does not match the state root of batch {last.number}")
+        c = last.commitments
+        state = State(
+            tree=tree,
+            accounts=accounts,
+            next_deposit_index=DepositIndex(last.deposit_end),
+            pending_fees=Fee(0),
+            commitments=Commitments(bytes_digest(c[:32]), bytes_digest(c[32:64]), bytes_digest(c[64:])),
+            batch_number=BatchNumber(last.number),
+            timestamp=Timestamp(last.timestamp),
+            accumulated_input_hash=bytes_digest(last.acc_input_hash),
+        )
+        l1_acc = last.l1_acc_input_hash
+        after = last.number
+    executor = SequentialExecutor(state)
+    replayed = 0
+    for seq, data, _ in store.txs_after_batch(after):
+        try:
+            executor.execute(decode_tx(data))
+        except ZkpipeError as err:
+            raise StorageError(f"stored transaction {seq} no longer applies: {err}") from None
+        replayed += 1
+    logger.info("event=recovered batch=%d replayed=%d", after, replayed)
+    return executor, store.last_seq(), l1_acc

@@ -1,0 +1,251 @@
+"""The sequencer: one thread that orders, executes and durably stores transactions, and closes batches.
+
+Each loop takes what the mempool holds (L1 deposits first, in queue order, then user transactions
+in arrival order), executes for at most `group_time_s`, then writes everything it executed — and
+every batch it closed — in one SQLite transaction (group commit). Only after that commit does it
+acknowledge: an acknowledged transaction is on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+
+from zkpipe.errors import InvalidTransaction, TxError, ZkpipeError
+from zkpipe.execution import ClosedBatch, ExecutedTx, Executor, digest_bytes
+from zkpipe.kpi import NodeMetrics
+from zkpipe.l1.hashes import compute_acc_input_hash
+from zkpipe.node.store import Store
+from zkpipe.sequencer.errors import NodeStopping, NonceGap
+from zkpipe.sequencer.mempool import Ack, Mempool, Pending, Result, Ticket
+from zkpipe.sequencer.policy import BatchPolicy
+from zkpipe.spec import Nonce, Timestamp, Transaction, UserTransaction
+
+logger = logging.getLogger("zkpipe.sequencer")
+
+
+class Sequencer:
+    """Orders and executes transactions on its own thread; see the module docstring."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        store: Store,
+        mempool: Mempool,
+        policy: BatchPolicy,
+        metrics: NodeMetrics,
+        *,
+        last_seq: int,
+        last_l1_acc_input_hash: bytes,
+        group_time_s: float = 0.01,
+        on_batch_closed: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.executor = executor
+        self.store = store
+        self.mempool = mempool
+        self.policy = policy
+        self.metrics = metrics
+        self.group_time_s = group_time_s
+        self.on_batch_closed = on_batch_closed
+        self._clock = clock
+        self._seq = last_seq
+        self._l1_acc = last_l1_acc_input_hash
+        self._opened_at: float | None = None  # monotonic time of the open batch's first transaction
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._backlog: deque[Pending] = deque()
+        self.failure: BaseException | None = None
+        self.lock = threading.Lock()
+        """Held while the executor's state changes (readers that need a consistent view take it)."""
+
+    # -- control ----------------------------------------------------------------------------
+
+    def submit(self, txs: Sequence[UserTransaction], on_done: Callable[[list[Result]], None]) -> None:
+        """Queues `txs` in order; `on_done` gets one outcome per transaction (Ack or error), from the
+        sequencer thread, after the executed ones are durable. Raises MempoolFull / NodeStopping."""
+        if self._stop.is_set() or self.failure is not None:
+            raise NodeStopping("the node is stopping")
+        now = self._clock()
+        ticket = Ticket(len(txs), on_done)
+        self.mempool.add([Pending(tx, now, ticket, i) for i, tx in enumerate(txs)])
+
+    def start(self) -> None:
+        """Starts the sequencer thread."""
+        self._opened_at = time.monotonic() if self.executor.open_batch_size()[0] else None
+        self._thread = threading.Thread(target=self._run, name="sequencer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stops after the current group; unexecuted submissions fail with NodeStopping."""
+        self._stop.set()
+        self.mempool.wakeup.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        leftovers = list(self._backlog) + self.mempool.take_all()
+        self._backlog.clear()
+        self._settle(
+            [(p, NodeStopping("the node stopped before executing the transaction")) for p in leftovers]
+        )
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                timeout = 0.005 if self._opened_at is not None else 0.1
+                self.mempool.wakeup.wait(timeout)
+                self.mempool.wakeup.clear()
+                self.run_once()
+        except BaseException as exc:  # why: a failed commit must stop acknowledging, not be retried silently
+            self.failure = exc
+            logger.exception("event=sequencer_failed")
+            leftovers = list(self._backlog) + self.mempool.take_all()
+            self._settle([(p, NodeStopping(f"the sequencer stopped: {exc}")) for p in leftovers])
+
+    def run_once(self) -> None:
+        """One group: execute for up to `group_time_s`, close batches as the policy says, commit, ack."""
+        while True:
+            start = time.monotonic()
+            deadline = start + self.group_time_s
+            executed: list[tuple[int, ExecutedTx, float]] = []
+            settled: list[tuple[Pending, Result]] = []
+            acks: list[tuple[Pending, int, ExecutedTx]] = []
+            closed: list[tuple[ClosedBatch, bytes, float]] = []
+            with self.lock:
+                self._execute_deposits(executed, closed)
+                if len(self._backlog) < 512:
+                    self._backlog.extend(self.mempool.drain(4096))
+                while self._backlog and time.monotonic() < deadline:
+                    self._admit(self._backlog.popleft(), executed, acks, settled, closed)
+                now = self._clock()
+                for item in self.mempool.expire(now):
+                    settled.append((item, NonceGap(f"nonce gap before {item.tx.nonce} not filled in time")))
+                self._maybe_close(closed)
+            if executed or closed:
+                trusted_at = self._clock()
+                t0 = time.monotonic()
+                self.store.commit_group(executed, closed, trusted_at)
+                self.metrics.group_commit_seconds.observe(time.monotonic() - t0)
+                for item, seq, ex in acks:
+                    settled.append(
+                        (
+                            item,
+                            Ack(
+                                digest_bytes(ex.receipt.tx_hash),
+                                seq,
+                                ex.batch_number,
+                                item.submitted_at,
+                                trusted_at,
+                            ),
+                        )
+                    )
+                self.metrics.observe_many(
+                    self.metrics.delay_trusted, (trusted_at - at for _, _, at in executed)
+                )
+                self.metrics.txs.labels("trusted").inc(len(executed))
+                if closed:
+                    self.metrics.batches_closed.inc(len(closed))
+                    self.metrics.batch_trusted.set(closed[-1][0].batch.header.number)
+            self._settle(settled)
+            self.metrics.mempool_size.set(len(self.mempool) + len(self._backlog))
+            if closed and self.on_batch_closed is not None:
+                self.on_batch_closed()
+            if not self._backlog or self._stop.is_set():
+                return
+
+    def _settle(self, settled: list[tuple[Pending, Result]]) -> None:
+        rejected = 0
+        for item, result in settled:
+            if not isinstance(result, Ack):
+                rejected += 1
+            if item.ticket.settle(item.index, result):
+                item.ticket.finish()
+        if rejected:
+            self.metrics.txs.labels("rejected").inc(rejected)
+
+    def _execute_deposits(
+        self, executed: list[tuple[int, ExecutedTx, float]], closed: list[tuple[ClosedBatch, bytes, float]]
+    ) -> None:
+        """Executes the L1 deposits that are next in the queue (they go before user transactions)."""
+        while True:
+            entry = self.mempool.next_deposit(self.executor.state.next_deposit_index)
+            if entry is None:
+                return
+            deposit, seen_at = entry
+            self._execute(deposit, seen_at, executed, closed)
+
+    def _execute(
+        self,
+        tx: Transaction,
+        submitted_at: float,
+        executed: list[tuple[int, ExecutedTx, float]],
+        closed: list[tuple[ClosedBatch, bytes, float]],
+    ) -> tuple[int, ExecutedTx]:
+        ex = self.executor.execute(tx)  # raises InvalidTransaction, state unchanged
+        self._seq += 1
+        executed.append((self._seq, ex, submitted_at))
+        if self._opened_at is None:
+            self._opened_at = time.monotonic()
+        self._maybe_close(closed)
+        return self._seq, ex
+
+    def _admit(
+        self,
+        item: Pending,
+        executed: list[tuple[int, ExecutedTx, float]],
+        acks: list[tuple[Pending, int, ExecutedTx]],
+        settled: list[tuple[Pending, Result]],
+        closed: list[tuple[ClosedBatch, bytes, float]],
+    ) -> None:
+        """Executes a user transaction now, parks it (future nonce), or rejects it."""
+        tx = item.tx
+        account = self.executor.account_by_index(tx.sender) if isinstance(tx.sender, int) else None
+        if account is not None and isinstance(tx.nonce, int):
+            if tx.nonce < account.nonce:
+                settled.append(
+                    (
+                        item,
+                        InvalidTransaction(
+                            TxError.WRONG_NONCE,
+                            f"nonce {tx.nonce} was already used (next is {account.nonce}): "
+                            "a replay or a stale transaction",
+                        ),
+                    )
+                )
+                return
+            if tx.nonce > account.nonce:
+                try:
+                    self.mempool.park(item, account.nonce, self._clock())
+                except NonceGap as err:
+                    settled.append((item, err))
+                return
+        current: Pending | None = item
+        while current is not None:
+            try:
+                seq, ex = self._execute(current.tx, current.submitted_at, executed, closed)
+            except ZkpipeError as err:
+                settled.append((current, err))
+                return
+            acks.append((current, seq, ex))
+            current = self.mempool.pop_parked(tx.sender, Nonce(current.tx.nonce + 1))
+
+    def _maybe_close(self, closed: list[tuple[ClosedBatch, bytes, float]]) -> None:
+        n, size = self.executor.open_batch_size()
+        if self._opened_at is None or not self.policy.should_close(
+            time.monotonic(), n, size, self._opened_at
+        ):
+            return
+        now = self._clock()
+        batch = self.executor.close_batch(Timestamp(int(now)))
+        header = batch.batch.header
+        self._l1_acc = compute_acc_input_hash(
+            self._l1_acc, batch.encoding, header.timestamp, header.deposit_end
+        )
+        closed.append((batch, self._l1_acc, now))
+        self.metrics.close_a_batch_time.observe(time.monotonic() - self._opened_at)
+        self._opened_at = None

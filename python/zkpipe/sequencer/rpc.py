@@ -1,0 +1,299 @@
+"""The JSON-RPC 2.0 server over HTTP (aiohttp): zk_* methods, batch requests, /metrics and /health.
+
+Every failure is a JSON-RPC error object whose `code` is a stable number and whose `data.code` is
+the stable name of the rule (see `zkpipe.sequencer.errors.ERROR_TABLE` and docs/rpc.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from zkpipe.errors import DecodeError, ZkpipeError
+from zkpipe.sequencer.errors import (
+    DepositNotAllowed,
+    invalid_params,
+    invalid_request,
+    method_not_found,
+    parse_error,
+    request_too_large,
+    to_rpc_error,
+)
+from zkpipe.sequencer.mempool import Ack, Result
+from zkpipe.spec import Deposit, UserTransaction, decode_tx
+
+logger = logging.getLogger("zkpipe.rpc")
+
+_HEX = re.compile(r"0x([0-9a-fA-F]{2})*")
+MAX_TX_HEX = 2 + 2 * 256
+
+
+class RpcBackend(Protocol):
+    """What the RPC needs from a node."""
+
+    def submit(self, txs: list[UserTransaction], on_done: Callable[[list[Result]], None]) -> None: ...
+    def receipt_by_hash(self, tx_hash: bytes) -> dict[str, Any] | None: ...
+    def account_by_index(self, index: int) -> dict[str, Any] | None: ...
+    def batch_by_number(self, number: int, with_transactions: bool = False) -> dict[str, Any] | None: ...
+    def chain_info(self) -> dict[str, Any]: ...
+    def dev_deposit(self, account_index: int, public_key_bytes: bytes, amount: int) -> str: ...
+    def metrics_text(self) -> bytes: ...
+    def health(self) -> dict[str, Any]: ...
+
+
+def _hex_param(value: object, name: str, *, length: int | None = None, max_chars: int = 4096) -> bytes:
+    if not isinstance(value, str):
+        raise invalid_params(f"{name} must be a 0x-prefixed hex string")
+    if len(value) > max_chars or not _HEX.fullmatch(value):
+        raise DecodeError(f"{name} must be '0x' followed by an even number of hex digits")
+    data = bytes.fromhex(value[2:])
+    if length is not None and len(data) != length:
+        raise DecodeError(f"{name} must be {length} bytes, got {len(data)}")
+    return data
+
+
+def _int_param(value: object, name: str, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise invalid_params(f"{name} must be an integer in [0, {maximum}]")
+    return value
+
+
+def _u64_param(value: object, name: str) -> int:
+    if isinstance(value, str) and re.fullmatch(r"0|[1-9][0-9]{0,19}", value):
+        number = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        raise invalid_params(f"{name} must be a decimal string or an integer")
+    if not 0 <= number < 2**64:
+        raise invalid_params(f"{name} must be in [0, 2**64)")
+    return number
+
+
+def _params(params: object, names: tuple[str, ...], required: int) -> list[Any]:
+    """Positional or named params as a list in `names` order; INVALID_PARAMS on a wrong shape."""
+    if params is None:
+        params = []
+    if isinstance(params, dict):
+        unknown = set(params) - set(names)
+        if unknown:
+            raise invalid_params(f"unknown params {sorted(unknown)}")
+        values = [params.get(n) for n in names]
+        if any(values[i] is None for i in range(required)):
+            raise invalid_params(f"params {list(names[:required])} are required")
+        return values
+    if not isinstance(params, list):
+        raise invalid_params("params must be an array or an object")
+    if not required <= len(params) <= len(names):
+        raise invalid_params(f"expected {required}..{len(names)} params, got {len(params)}")
+    return params + [None] * (len(names) - len(params))
+
+
+class RpcServer:
+    """Dispatches JSON-RPC calls to a backend."""
+
+    def __init__(
+        self, backend: RpcBackend, *, max_body_bytes: int, max_batch_calls: int, dev_methods: bool
+    ) -> None:
+        self.backend = backend
+        self.max_body_bytes = max_body_bytes
+        self.max_batch_calls = max_batch_calls
+        self.methods: dict[str, Callable[[object], Awaitable[Any]]] = {
+            "zk_sendTransaction": self.send_transaction,
+            "zk_getTransactionReceipt": self.get_transaction_receipt,
+            "zk_getAccount": self.get_account,
+            "zk_getBatch": self.get_batch,
+            "zk_chainInfo": self.chain_info,
+        }
+        if dev_methods:
+            self.methods["zk_devDeposit"] = self.dev_deposit
+
+    def app(self) -> web.Application:
+        """The aiohttp application."""
+        app = web.Application(client_max_size=self.max_body_bytes)
+        app.router.add_post("/", self.handle)
+        app.router.add_post("/rpc", self.handle)
+        app.router.add_get("/metrics", self.metrics)
+        app.router.add_get("/health", self.health)
+        return app
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """One HTTP request: a JSON-RPC call or a batch of calls."""
+        try:
+            if request.content_length is not None and request.content_length > self.max_body_bytes:
+                raise request_too_large(self.max_body_bytes)
+            try:
+                body = await request.read()
+            except web.HTTPRequestEntityTooLarge:
+                raise request_too_large(self.max_body_bytes) from None
+            try:
+                message = json.loads(body)
+            except (ValueError, RecursionError):
+                raise parse_error("the body is not valid JSON") from None
+        except ZkpipeError as err:
+            status = 413 if err.code == "REQUEST_TOO_LARGE" else 200
+            return self._json({"jsonrpc": "2.0", "id": None, "error": to_rpc_error(err)}, status)
+        result = await self.dispatch(message)
+        if result is None:
+            return web.Response(status=204)
+        return self._json(result)
+
+    @staticmethod
+    def _json(payload: object, status: int = 200) -> web.Response:
+        return web.Response(
+            body=json.dumps(payload, separators=(",", ":")).encode(),
+            status=status,
+            content_type="application/json",
+        )
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """Prometheus text exposition."""
+        return web.Response(body=self.backend.metrics_text(), content_type="text/plain", charset="utf-8")
+
+    async def health(self, request: web.Request) -> web.Response:
+        """200 while every component runs, 503 otherwise."""
+        health = self.backend.health()
+        return self._json(health, 200 if health["ok"] else 503)
+
+    # -- JSON-RPC ---------------------------------------------------------------------------------
+
+    async def dispatch(self, message: object) -> object | None:
+        """The response to a parsed message (None if it only held notifications)."""
+        if isinstance(message, list):
+            if not message:
+                return {"jsonrpc": "2.0", "id": None, "error": to_rpc_error(invalid_request("empty batch"))}
+            if len(message) > self.max_batch_calls:
+                return {
+                    "jsonrpc": "2.0",
+                    "id": None,
+                    "error": to_rpc_error(request_too_large(self.max_batch_calls)),
+                }
+            # Why gather: each call submits before its first await, so calls keep their order.
+            responses = await asyncio.gather(*(self.call(m) for m in message))
+            out = [r for r in responses if r is not None]
+            return out or None
+        return await self.call(message)
+
+    async def call(self, message: object) -> dict[str, Any] | None:
+        """One call's response object (None for a notification)."""
+        call_id: object = None
+        try:
+            if not isinstance(message, dict):
+                raise invalid_request("a call must be a JSON object")
+            call_id = message.get("id")
+            if not (
+                call_id is None
+                or isinstance(call_id, str)
+                or (isinstance(call_id, int | float) and not isinstance(call_id, bool))
+            ):
+                call_id = None
+                raise invalid_request("id must be a string, a number or null")
+            if message.get("jsonrpc") != "2.0":
+                raise invalid_request('"jsonrpc" must be "2.0"')
+            method = message.get("method")
+            if not isinstance(method, str):
+                raise invalid_request("method must be a string")
+            if set(message) - {"jsonrpc", "method", "params", "id"}:
+                raise invalid_request("unknown members in the call")
+            handler = self.methods.get(method)
+            if handler is None:
+                raise method_not_found(method)
+            result = await handler(message.get("params"))
+            if "id" not in message:
+                return None
+            return {"jsonrpc": "2.0", "id": call_id, "result": result}
+        except Exception as err:  # why broad: every failure must become a JSON-RPC error, never a 500
+            if not isinstance(err, ZkpipeError):
+                logger.exception("event=rpc_internal_error")
+            if isinstance(message, dict) and "id" not in message and not isinstance(err, ZkpipeError):
+                return None
+            return {"jsonrpc": "2.0", "id": call_id, "error": to_rpc_error(err)}
+
+    # -- methods ----------------------------------------------------------------------------------------
+
+    async def send_transaction(self, params: object) -> dict[str, Any]:
+        """zk_sendTransaction [tx_hex] → the trusted acknowledgement, after the tx is durably stored."""
+        (raw,) = _params(params, ("tx",), 1)
+        tx = decode_tx(_hex_param(raw, "tx", max_chars=MAX_TX_HEX))
+        if isinstance(tx, Deposit):
+            raise DepositNotAllowed("deposits come from the L1 deposit queue, not from RPC")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Result]] = loop.create_future()
+
+        def done(results: list[Result]) -> None:
+            loop.call_soon_threadsafe(_resolve, future, results)
+
+        self.backend.submit([tx], done)
+        (result,) = await future
+        if isinstance(result, Ack):
+            return {
+                "hash": "0x" + result.tx_hash.hex(),
+                "status": "trusted",
+                "seq": result.seq,
+                "batch": result.batch,
+                "timestamps": {"submitted": result.submitted_at, "trusted": result.trusted_at},
+            }
+        raise result
+
+    async def get_transaction_receipt(self, params: object) -> dict[str, Any] | None:
+        """zk_getTransactionReceipt [hash] → receipt or null."""
+        (raw,) = _params(params, ("hash",), 1)
+        return self.backend.receipt_by_hash(_hex_param(raw, "hash", length=32))
+
+    async def get_account(self, params: object) -> dict[str, Any] | None:
+        """zk_getAccount [index] → account or null."""
+        (raw,) = _params(params, ("index",), 1)
+        return self.backend.account_by_index(_int_param(raw, "index", 2**32 - 1))
+
+    async def get_batch(self, params: object) -> dict[str, Any] | None:
+        """zk_getBatch [number, with_transactions?] → batch or null."""
+        raw, full = _params(params, ("number", "with_transactions"), 1)
+        if full is not None and not isinstance(full, bool):
+            raise invalid_params("with_transactions must be a boolean")
+        return self.backend.batch_by_number(_int_param(raw, "number", 2**63 - 1), bool(full))
+
+    async def chain_info(self, params: object) -> dict[str, Any]:
+        """zk_chainInfo [] → latest trusted / virtual / consolidated batches and roots."""
+        _params(params, (), 0)
+        return self.backend.chain_info()
+
+    async def dev_deposit(self, params: object) -> dict[str, Any]:
+        """zk_devDeposit [index, public_key, amount] → L1 transaction hash (embedded devnet only)."""
+        index, key, amount = _params(params, ("index", "public_key", "amount"), 3)
+        tx_hash = self.backend.dev_deposit(
+            _int_param(index, "index", 2**32 - 1),
+            _hex_param(key, "public_key", length=40),
+            _u64_param(amount, "amount"),
+        )
+        return {"l1_tx_hash": tx_hash}
+
+
+def _resolve(future: asyncio.Future[list[Result]], results: list[Result]) -> None:
+    if not future.done():
+        future.set_result(results)
+
+
+async def serve(server: RpcServer, host: str, port: int) -> web.AppRunner:
+    """Starts the HTTP server; returns the runner (`await runner.cleanup()` stops it)."""
+    runner = web.AppRunner(server.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    """The port the runner listens on (useful with port 0)."""
+    for site in runner.sites:
+        server = getattr(site, "_server", None)
+        if server is not None and server.sockets:
+            return int(server.sockets[0].getsockname()[1])
+    raise RuntimeError("the server is not listening")
