@@ -114,19 +114,23 @@ class L1Worker:
         for tx_hash, _, _ in self.store.sends_by_status("sent"):
             receipt = self.chain.receipt_by_hash(_tx_hash(tx_hash))
             if receipt is not None:
-                self._settle_send(tx_hash, receipt.success, receipt.gas_used, receipt.block_number)
+                self._settle_send(
+                    tx_hash, receipt.success, receipt.gas_used, receipt.block_number, receipt.revert_reason
+                )
             elif self.chain.transaction_by_hash(_tx_hash(tx_hash)) is None:
                 logger.warning("event=send_lost l1_tx=%s", tx_hash)
                 self._reset_send(tx_hash, "lost")
 
-    def _settle_send(self, tx_hash: str, success: bool, gas_used: int, block: int) -> None:
+    def _settle_send(
+        self, tx_hash: str, success: bool, gas_used: int, block: int, reason: str | None = None
+    ) -> None:
         if success:
             self.store.record_send_outcome(tx_hash, "mined", gas_used, block)
             gas, txs = self.store.l1_gas_total()
             if txs:
                 self.metrics.l1_gas_per_tx.set(gas / txs)
         else:
-            logger.error("event=send_failed l1_tx=%s", tx_hash)
+            logger.error("event=send_failed l1_tx=%s reason=%r", tx_hash, reason)
             self._reset_send(tx_hash, "failed", gas_used, block)
 
     def _reset_send(
@@ -147,7 +151,9 @@ class L1Worker:
         for tx_hash, _, _ in in_flight:
             receipt = self.chain.receipt_by_hash(_tx_hash(tx_hash))
             if receipt is not None:
-                self._settle_send(tx_hash, receipt.success, receipt.gas_used, receipt.block_number)
+                self._settle_send(
+                    tx_hash, receipt.success, receipt.gas_used, receipt.block_number, receipt.revert_reason
+                )
         if self._sent_for_block == self._seen_block:
             return  # one send per block: batches closed since wait for the next one
         due = (

@@ -105,6 +105,7 @@ class Node:
             last_seq=last_seq,
             last_l1_acc_input_hash=l1_acc,
             on_batch_closed=self.l1.wakeup.set,
+            timestamp_floor=lambda: self.chain.latest_block().timestamp,
         )
         self.sequencer.start()
         self.l1.start()

@@ -42,6 +42,7 @@ class Sequencer:
         last_l1_acc_input_hash: bytes,
         group_time_s: float = 0.01,
         on_batch_closed: Callable[[], None] | None = None,
+        timestamp_floor: Callable[[], int] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.executor = executor
@@ -51,6 +52,8 @@ class Sequencer:
         self.metrics = metrics
         self.group_time_s = group_time_s
         self.on_batch_closed = on_batch_closed
+        # Why a floor: L1 rejects a batch older than the last block (fast devnets run ahead of the clock).
+        self.timestamp_floor = timestamp_floor
         self._clock = clock
         self._seq = last_seq
         self._l1_acc = last_l1_acc_input_hash
@@ -241,7 +244,8 @@ class Sequencer:
         ):
             return
         now = self._clock()
-        batch = self.executor.close_batch(Timestamp(int(now)))
+        floor = self.timestamp_floor() if self.timestamp_floor is not None else 0
+        batch = self.executor.close_batch(Timestamp(max(int(now), floor)))
         header = batch.batch.header
         self._l1_acc = compute_acc_input_hash(
             self._l1_acc, batch.encoding, header.timestamp, header.deposit_end

@@ -1,0 +1,49 @@
+"""Fixtures for node tests: a private compile cache and one running node per module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.node.helpers import FundedNode, fund
+from zkpipe.client import ZkClient
+from zkpipe.node.config import load_config
+from zkpipe.node.run import BackgroundNode
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_compile_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep compiled contracts of the tests out of the user's cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ZKPIPE_CACHE_DIR", str(tmp_path_factory.mktemp("zkpipe-cache")))
+        yield
+
+
+def node_config(data_dir: Path, **overrides: object):  # type: ignore[no-untyped-def]
+    """A test configuration: free port, fast blocks, short batch timeout."""
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "rpc.port": 0,
+        "l1.block_time": 0.3,
+        "l1.send_margin_s": 0.1,
+        "batch.timeout_s": 0.1,
+        "store.synchronous": "NORMAL",
+        "tree_depth": 16,
+    }
+    values.update(overrides)
+    return load_config(None, env={}, overrides=values)
+
+
+@pytest.fixture(scope="module")
+def funded(tmp_path_factory: pytest.TempPathFactory, private_compile_cache: None) -> Iterator[FundedNode]:
+    """A running node with four funded accounts (1..4)."""
+    background = BackgroundNode(node_config(tmp_path_factory.mktemp("node"), **{"rpc.max_body_bytes": 65536}))
+    background.start()
+    client = ZkClient(background.url)
+    try:
+        yield fund(background, client, 4)
+    finally:
+        client.close()
+        background.stop()

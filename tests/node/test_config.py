@@ -1,0 +1,59 @@
+"""Configuration: defaults < TOML < ZKPIPE_* variables < flags; bad settings are typed errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from zkpipe.node.config import ConfigError, load_config
+from zkpipe.sequencer.policy import AnyOf
+
+
+def test_layers_override_in_order(tmp_path: Path) -> None:
+    toml = tmp_path / "node.toml"
+    toml.write_text(
+        'data_dir = "from-toml"\n[rpc]\nport = 1111\nhost = "127.0.0.1"\n[l1]\nblock_time = 12.0\n'
+    )
+    config = load_config(
+        toml,
+        env={"ZKPIPE_RPC__PORT": "2222", "ZKPIPE_CACHE_DIR": "/ignored"},
+        overrides={"l1.block_time": 3.0, "rpc.host": None},
+    )
+    assert config.data_dir == Path("from-toml")
+    assert config.rpc.port == 2222
+    assert config.l1.block_time == 3.0
+    assert config.rpc.host == "127.0.0.1"
+    assert isinstance(config.batch.build(), AnyOf)
+
+
+def test_adaptive_policy_builds() -> None:
+    config = load_config(None, env={"ZKPIPE_BATCH__POLICY": "adaptive"})
+    assert config.batch.build() is not None
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"ZKPIPE_RPC__PORT": "abc"}, "rpc.port"),
+        ({"ZKPIPE_RPC__NOPE": "1"}, "unknown setting"),
+        ({"ZKPIPE_STORE__SYNCHRONOUS": "OFF"}, "synchronous"),
+        ({"ZKPIPE_BATCH__POLICY": "magic"}, "policy"),
+        ({"ZKPIPE_L1__BLOCK_TIME": "0"}, "block_time"),
+        ({"ZKPIPE_RPC__DEV_METHODS": "maybe"}, "dev_methods"),
+    ],
+)
+def test_invalid_settings_are_config_errors(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, env=env)
+
+
+def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[rpc\n")
+    with pytest.raises(ConfigError):
+        load_config(bad, env={})
+    table = tmp_path / "table.toml"
+    table.write_text("rpc = 3\n")
+    with pytest.raises(ConfigError, match="table"):
+        load_config(table, env={})
