@@ -220,7 +220,7 @@ class Node:
             "virtual_batch": heads["virtual"],
             "consolidated_batch": heads["consolidated"],
             "open_batch": heads["trusted"] + 1,
-            "trusted_state_root": _hex(digest_bytes(state.tree.root)),
+            "trusted_state_root": _hex(digest_bytes(self.sequencer.trusted_root)),
             "consolidated_state_root": _hex(consolidated_root),
             "next_deposit_index": str(state.next_deposit_index),
             "mempool_size": len(self.mempool),

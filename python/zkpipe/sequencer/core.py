@@ -62,6 +62,8 @@ class Sequencer:
         self._thread: threading.Thread | None = None
         self._backlog: deque[Pending] = deque()
         self.failure: BaseException | None = None
+        self.trusted_root = executor.state.tree.root
+        """The state root after the last group (the native tree may not be read while it is written)."""
         self.lock = threading.Lock()
         """Held while the executor's state changes (readers that need a consistent view take it)."""
 
@@ -129,6 +131,8 @@ class Sequencer:
                 for item in self.mempool.expire(now):
                     settled.append((item, NonceGap(f"nonce gap before {item.tx.nonce} not filled in time")))
                 self._maybe_close(closed)
+                if executed:
+                    self.trusted_root = self.executor.state.tree.root
             if executed or closed:
                 trusted_at = self._clock()
                 t0 = time.monotonic()

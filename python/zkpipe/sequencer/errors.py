@@ -90,7 +90,8 @@ def to_rpc_error(error: BaseException) -> dict[str, Any]:
     if isinstance(error, RpcError):
         rpc_code = error.rpc_code
     elif isinstance(error, InvalidTransaction):
-        rpc_code = INVALID_TRANSACTION
+        # The one rule code shared with DecodeError keeps one number: a malformed encoding is input.
+        rpc_code = MALFORMED_INPUT if error.code == "MALFORMED_ENCODING" else INVALID_TRANSACTION
     elif isinstance(error, NonceGap):
         rpc_code = NONCE_GAP
     elif isinstance(error, MempoolFull):
@@ -115,6 +116,7 @@ def to_rpc_error(error: BaseException) -> dict[str, Any]:
 
 
 ERROR_TABLE: dict[str, int] = {
+    **{str(e): INVALID_TRANSACTION for e in TxError},
     "PARSE_ERROR": PARSE_ERROR,
     "INVALID_REQUEST": INVALID_REQUEST,
     "METHOD_NOT_FOUND": METHOD_NOT_FOUND,
@@ -127,6 +129,6 @@ ERROR_TABLE: dict[str, int] = {
     "MEMPOOL_FULL": MEMPOOL_FULL,
     "NONCE_GAP": NONCE_GAP,
     "NODE_STOPPING": UNAVAILABLE,
-    **{str(e): INVALID_TRANSACTION for e in TxError},
+    "STORAGE_ERROR": INTERNAL_ERROR,
 }
 """Every `data.code` the RPC can return and its numeric JSON-RPC code (documented in docs/rpc.md)."""

@@ -1,0 +1,221 @@
+"""kill -9 of a node subprocess at randomized points, then restart: nothing acknowledged is lost, the
+order is kept, no batch is posted to L1 twice, and the node goes on."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from zkpipe.client import RpcCallError, ZkClient
+from zkpipe.errors import ZkpipeError
+from zkpipe.execution import digest_bytes
+from zkpipe.l1 import EmbeddedChain, RollupContract
+from zkpipe.l1.chain import to_address
+from zkpipe.native import keygen
+from zkpipe.node.store import Store
+from zkpipe.spec import AccountIndex, Amount, Fee, Nonce, compute_tx_hash, decode_tx, sign_transfer
+
+ACCOUNTS = 4
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class NodeProcess:
+    """`zkpipe up` in a subprocess."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        env = dict(
+            os.environ,
+            ZKPIPE_TREE_DEPTH="16",
+            ZKPIPE_L1__SEND_MARGIN_S="0.1",
+            ZKPIPE_STORE__SYNCHRONOUS="NORMAL",
+        )
+        self.log = data_dir.parent / "node.log"
+        self._log_file = open(self.log, "ab")  # noqa: SIM115 (closed when the process ends)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from zkpipe.cli import main; main()", "up", "--data-dir", str(data_dir),
+             "--port", str(port), "--block-time", "0.3", "--batch-timeout", "0.05", "--log-level", "WARNING"],
+            env=env, stdout=subprocess.DEVNULL, stderr=self._log_file,
+        )  # fmt: skip
+        self.client = ZkClient(f"http://127.0.0.1:{port}", timeout=10)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.client.chain_info()
+                return
+            except ZkpipeError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.proc.kill()
+                    self.proc.wait()
+                    self._close_log()
+                    raise RuntimeError(f"node did not start: {self.log.read_text()[-3000:]}") from None
+                time.sleep(0.1)
+
+    def kill(self) -> None:
+        self.client.close()
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        self._log_file.close()
+
+    def terminate(self) -> None:
+        self.client.close()
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(30)
+        self._close_log()
+        assert code == 0
+
+
+def _load(
+    port: int, keys: list[tuple[bytes, bytes]], acks: list[tuple[str, int]], stop: threading.Event
+) -> None:
+    """Sends transfers round-robin until the node dies or `stop`; records every acknowledgement."""
+    client = ZkClient(f"http://127.0.0.1:{port}", timeout=5)
+    try:
+        nonces: dict[int, int] = {}
+        for i in range(ACCOUNTS):
+            account = client.get_account(i + 1)
+            assert account is not None
+            nonces[i] = account.nonce
+        k = 0
+        while not stop.is_set():
+            i = k % ACCOUNTS
+            k += 1
+            tx = sign_transfer(
+                keys[i][0],
+                AccountIndex(i + 1),
+                AccountIndex((i + 1) % ACCOUNTS + 1),
+                Amount(1),
+                Fee(1),
+                Nonce(nonces[i]),
+            )
+            sent = client.send_transaction(tx)
+            acks.append((sent.hash, sent.seq))
+            nonces[i] += 1
+    except (ZkpipeError, OSError):
+        return  # the node was killed
+    finally:
+        client.close()
+
+
+def _check_acks(store_path: Path, acks: list[tuple[str, int]]) -> None:
+    store = Store(store_path)
+    try:
+        for tx_hash, seq in acks:
+            row = store.tx_by_hash(bytes.fromhex(tx_hash[2:]))
+            assert row is not None, f"acknowledged {tx_hash} lost"
+            assert row.seq == seq, "acknowledged order changed"
+        encodings = store.tx_encodings()
+        hashes = [digest_bytes(compute_tx_hash(decode_tx(e))) for e in encodings]
+        assert len(set(hashes)) == len(hashes)
+    finally:
+        store.close()
+
+
+def _check_l1_exactly_once(data_dir: Path) -> int:
+    store = Store(data_dir / "node.db")
+    try:
+        address = store.meta("rollup_address")
+        assert address is not None
+        last = store.last_batch()
+        assert last is not None
+        with EmbeddedChain(data_dir / "l1") as chain:
+            rollup = RollupContract(chain, to_address(address))
+            sequenced = rollup.last_batch_sequenced()
+            assert sequenced <= last.number
+            for n in range(1, sequenced + 1):
+                stored = store.batch_by_number(n)
+                assert stored is not None and rollup.acc_input_hash(n) == stored.l1_acc_input_hash, (
+                    f"batch {n}"
+                )
+            for n in range(1, last.number + 1):
+                assert store.count_sends_covering(n) <= 1, f"batch {n} posted twice"
+        return sequenced
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def nodes() -> Iterator[list[NodeProcess]]:
+    """Every node process a test starts; any still alive is killed at the end."""
+    started: list[NodeProcess] = []
+    yield started
+    for node in started:
+        if node.proc.poll() is None:
+            node.kill()
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_points_loses_nothing(tmp_path: Path, nodes: list[NodeProcess]) -> None:
+    rng = random.Random(int(os.environ.get("ZKPIPE_CRASH_SEED", "4")))
+    data_dir = tmp_path / "node"
+    port = _free_port()
+    keys = [keygen(bytes([7, i + 1]) * 16) for i in range(ACCOUNTS)]
+    node = NodeProcess(data_dir, port)
+    nodes.append(node)
+    for i, (_, pk) in enumerate(keys):
+        node.client.dev_deposit(i + 1, pk, 10**9)
+    for i in range(ACCOUNTS):
+        node.client.wait_for_account(i + 1, timeout=30)
+    all_acks: list[tuple[str, int]] = []
+    for round_ in range(4):
+        acks: list[tuple[str, int]] = []
+        stop = threading.Event()
+        loader = threading.Thread(target=_load, args=(port, keys, acks, stop), daemon=True)
+        loader.start()
+        if round_ == 1:
+            # Kill between sending a batch to L1 and its inclusion: wait for a batch in `sending`.
+            deadline = time.monotonic() + 10
+            client = ZkClient(f"http://127.0.0.1:{port}")
+            while time.monotonic() < deadline:
+                info = client.chain_info()
+                batch = client.get_batch(info["trusted_batch"]) if info["trusted_batch"] else None
+                if batch is not None and batch["l1_status"] == "sending":
+                    break
+            client.close()
+        else:
+            time.sleep(rng.uniform(0.1, 1.2))
+        node.kill()
+        stop.set()
+        loader.join(30)
+        all_acks.extend(acks)
+        _check_acks(data_dir / "node.db", all_acks)
+        _check_l1_exactly_once(data_dir)
+        node = NodeProcess(data_dir, port)
+        nodes.append(node)
+    # The node goes on: new transactions are accepted and everything reaches L1.
+    account = node.client.get_account(1)
+    assert account is not None
+    sent = node.client.send_transaction(
+        sign_transfer(keys[0][0], AccountIndex(1), AccountIndex(2), Amount(1), Fee(1), Nonce(account.nonce))
+    )
+    node.client.wait_for_status(sent.hash, "virtual", timeout=30)
+    trusted = node.client.chain_info()["trusted_batch"]
+    deadline = time.monotonic() + 30
+    while node.client.chain_info()["virtual_batch"] < trusted:
+        assert time.monotonic() < deadline, "closed batches did not all reach L1"
+        time.sleep(0.1)
+    node.terminate()
+    assert len(all_acks) > 100, len(all_acks)
+    _check_acks(data_dir / "node.db", all_acks)
+    assert _check_l1_exactly_once(data_dir) >= trusted
+
+
+def test_invalid_rpc_error_type_is_exported() -> None:
+    assert issubclass(RpcCallError, ZkpipeError)
