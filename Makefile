@@ -36,7 +36,8 @@ lint: setup
 	$(BIN)/ruff check python tests
 	$(BIN)/ruff format --check python tests
 	$(BIN)/mypy
-	cargo clippy --manifest-path native/python/Cargo.toml --release --quiet -- -D warnings
+	cargo clippy --manifest-path native/python/Cargo.toml --release --all-targets --quiet -- -D warnings
+	cargo clippy --manifest-path native/engine/Cargo.toml --release --all-targets --quiet -- -D warnings
 
 clean:
 	rm -rf $(VENV) target

@@ -269,8 +269,8 @@ impl SegmentCircuit {
             let tx_key: Vec<Target> =
                 (0..5).map(|i| b.mul_const_add(two_32, e[el::KEY + 2 * i + 1], e[el::KEY + 2 * i])).collect();
             let existing_credit = BoolTarget::new_unsafe(b.sub(is_credit.target, a.empty.target));
-            for i in 0..5 {
-                b.conditional_assert_eq(existing_credit.target, a.account[i], tx_key[i]);
+            for (&stored, &key) in a.account.iter().zip(&tx_key) {
+                b.conditional_assert_eq(existing_credit.target, stored, key);
             }
             let key_after: Vec<Target> = (0..5).map(|i| b.select(a.empty, tx_key[i], a.account[i])).collect();
             let stored_a = leaf_hash(&mut b, &a.account[..5], balance_a, a.account[7]);
