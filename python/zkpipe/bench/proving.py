@@ -21,6 +21,7 @@ from zkpipe.bench.machine import describe_machine
 from zkpipe.bench.workload import Accounts, genesis, next_batch, user_mix
 from zkpipe.errors import InvalidProof, ProvingFailed
 from zkpipe.native import aggregate_proofs, library_versions
+from zkpipe.planner.measurements import Measurements, SegmentCost, default_assumption
 from zkpipe.proving import Proof, Prover
 from zkpipe.spec import SEGMENT_SIZES, apply_batch
 
@@ -172,6 +173,34 @@ def run_proving(quick: bool, progress: Callable[[str], None] = lambda _: None) -
         result["segment_64_prove_s"] = one_thread[64]["prove_s"]
         result["segment_64_peak_rss_mib"] = one_thread[64]["peak_rss_mib"]
     return result
+
+
+def to_measurements(result: dict[str, Any]) -> Measurements:
+    """The planner's measurement table from this benchmark: one "cycle" is one transaction slot.
+
+    Segment cost per k comes from the one-thread rows (segment proof plus normalization), the
+    aggregation pair time from the aggregation run; gas and execution time, which this benchmark
+    does not measure, stay at the planner's labelled default assumption.
+    """
+    base = default_assumption()
+    rows = sorted((s for s in result["segments"] if s["threads"] == 1), key=lambda s: s["k"])
+    machine = result["machine"]
+    return dataclasses.replace(
+        base,
+        source=(
+            f"measured: `{result['command']}` on {machine['cpu']} ({machine['cores']} cores), one thread per "
+            "proof; a cycle is one transaction slot. Gas and execute_seconds_per_tx: default assumption."
+        ),
+        is_assumption=False,
+        segments=tuple(
+            SegmentCost(int(s["k"]).bit_length() - 1, float(s["prove_s"]), int(s["peak_rss_mib"] * 2**20))
+            for s in rows
+        ),
+        cycles_per_tx=1.0,
+        batch_overhead_cycles=0.0,
+        segment_overhead_fraction=0.0,
+        aggregate_pair_seconds=float(result["aggregation"]["aggregation_layer_s"]),
+    )
 
 
 def to_markdown(result: dict[str, Any]) -> str:

@@ -42,7 +42,12 @@ def primitives(as_json: bool, seconds: float) -> None:
     type=click.Path(dir_okay=False, writable=True),
     help="Also write the results table (Markdown) to this file.",
 )
-def proving(as_json: bool, quick: bool, markdown: str | None) -> None:
+@click.option(
+    "--measurements-out",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write the planner's measurement table (zkpipe.measurements/1) for `zkpipe plan`.",
+)
+def proving(as_json: bool, quick: bool, markdown: str | None, measurements_out: str | None) -> None:
     """Segment proving by segment size (time, peak memory, size), aggregation and verification.
 
     Each segment size is proven with one thread and with all threads, each in a fresh process so
@@ -54,13 +59,15 @@ def proving(as_json: bool, quick: bool, markdown: str | None) -> None:
 
     from rich.console import Console
 
-    from zkpipe.bench.proving import run_proving, to_markdown
+    from zkpipe.bench.proving import run_proving, to_markdown, to_measurements
 
     console = Console(stderr=True)
     with console.status("proving") as status:
         result = run_proving(quick, progress=lambda step: status.update(f"proving: {step}"))
     if markdown:
         Path(markdown).write_text(to_markdown(result) + "\n")
+    if measurements_out:
+        Path(measurements_out).write_text(json.dumps(to_measurements(result).to_dict(), indent=1) + "\n")
     if as_json:
         click.echo(json.dumps(result))
     else:
