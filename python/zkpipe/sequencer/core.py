@@ -78,6 +78,13 @@ class Sequencer:
         ticket = Ticket(len(txs), on_done)
         self.mempool.add([Pending(tx, now, ticket, i) for i, tx in enumerate(txs)])
 
+    def submit_each(self, items: Sequence[tuple[UserTransaction, Callable[[list[Result]], None]]]) -> None:
+        """Like `submit`, but each transaction has its own callback (one mempool insertion for all)."""
+        if self._stop.is_set() or self.failure is not None:
+            raise NodeStopping("the node is stopping")
+        now = self._clock()
+        self.mempool.add([Pending(tx, now, Ticket(1, on_done), 0) for tx, on_done in items])
+
     def start(self) -> None:
         """Starts the sequencer thread."""
         self._opened_at = time.monotonic() if self.executor.open_batch_size()[0] else None

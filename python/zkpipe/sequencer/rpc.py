@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import re
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -38,6 +39,7 @@ class RpcBackend(Protocol):
     """What the RPC needs from a node."""
 
     def submit(self, txs: list[UserTransaction], on_done: Callable[[list[Result]], None]) -> None: ...
+    def submit_each(self, items: list[tuple[UserTransaction, Callable[[list[Result]], None]]]) -> None: ...
     def receipt_by_hash(self, tx_hash: bytes) -> dict[str, Any] | None: ...
     def account_by_index(self, index: int) -> dict[str, Any] | None: ...
     def batch_by_number(self, number: int, with_transactions: bool = False) -> dict[str, Any] | None: ...
@@ -113,6 +115,12 @@ class RpcServer:
         }
         if dev_methods:
             self.methods["zk_devDeposit"] = self.dev_deposit
+        # Sends decoded in one event-loop turn go to the sequencer as one submission (one wakeup,
+        # one callback), in the order they were decoded.
+        self._outbox: list[tuple[UserTransaction, asyncio.Future[Result]]] = []
+        # Outcomes come back from the sequencer thread; one loop wakeup drains all that arrived.
+        self._inbox: deque[tuple[asyncio.Future[Result], Result]] = deque()
+        self._drain_pending = False
 
     def app(self) -> web.Application:
         """The aiohttp application."""
@@ -226,13 +234,11 @@ class RpcServer:
         if isinstance(tx, Deposit):
             raise DepositNotAllowed("deposits come from the L1 deposit queue, not from RPC")
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[Result]] = loop.create_future()
-
-        def done(results: list[Result]) -> None:
-            loop.call_soon_threadsafe(_resolve, future, results)
-
-        self.backend.submit([tx], done)
-        (result,) = await future
+        future: asyncio.Future[Result] = loop.create_future()
+        if not self._outbox:
+            loop.call_soon(self._flush, loop)
+        self._outbox.append((tx, future))
+        result = await future
         if isinstance(result, Ack):
             return {
                 "hash": "0x" + result.tx_hash.hex(),
@@ -242,6 +248,34 @@ class RpcServer:
                 "timestamps": {"submitted": result.submitted_at, "trusted": result.trusted_at},
             }
         raise result
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Submits every send decoded in this loop turn as one submission."""
+        outbox, self._outbox = self._outbox, []
+
+        def callback(future: asyncio.Future[Result]) -> Callable[[list[Result]], None]:
+            def done(results: list[Result]) -> None:
+                self._inbox.append((future, results[0]))
+                if not self._drain_pending:
+                    self._drain_pending = True
+                    loop.call_soon_threadsafe(self._drain)
+
+            return done
+
+        try:
+            self.backend.submit_each([(tx, callback(future)) for tx, future in outbox])
+        except ZkpipeError as err:
+            for _, future in outbox:
+                if not future.done():
+                    future.set_exception(err)
+
+    def _drain(self) -> None:
+        """Resolves every outcome the sequencer delivered since the last drain."""
+        self._drain_pending = False
+        while self._inbox:
+            future, result = self._inbox.popleft()
+            if not future.done():
+                future.set_result(result)
 
     async def get_transaction_receipt(self, params: object) -> dict[str, Any] | None:
         """zk_getTransactionReceipt [hash] → receipt or null."""
@@ -274,11 +308,6 @@ class RpcServer:
             _u64_param(amount, "amount"),
         )
         return {"l1_tx_hash": tx_hash}
-
-
-def _resolve(future: asyncio.Future[list[Result]], results: list[Result]) -> None:
-    if not future.done():
-        future.set_result(results)
 
 
 async def serve(server: RpcServer, host: str, port: int) -> web.AppRunner:
