@@ -38,9 +38,12 @@ from zkpipe.spec import (
     Signature,
     State,
     Transfer,
+    TxType,
     Withdraw,
+    WithdrawalRecord,
     apply_segment,
     compute_tx_elements,
+    compute_withdrawals_chain_step,
     set_account,
 )
 
@@ -224,3 +227,18 @@ def test_invalid_skipped_or_reordered_transaction(prover: Prover, state: State) 
     prove(prover, honest)
     refuse(prover, (root, d, w, p, [slots[0], slots[2]], fee))  # skipped
     refuse(prover, (root, d, w, p, [slots[1], slots[0], slots[2]], fee))  # reordered
+
+
+def test_invalid_withdrawal_dropped_from_its_commitment(prover: Prover, state: State) -> None:
+    # The withdrawal's elements presented as a pad: no debit and no withdrawal record. The data
+    # chain would still name the withdrawal, so the circuit must tie the tag to the kind.
+    honest = withdraw(state, 3, 10)
+    refuse(prover, forge(state, [Slot(0, honest.elements)]))
+
+
+def test_withdrawal_record_is_in_the_statement(prover: Prover, state: State) -> None:
+    proof = prove(prover, forge(state, [withdraw(state, 3, 10)]))
+    statement = native.verify_proof(K, proof, False, cache_dir=prover.cache_dir)
+    record = WithdrawalRecord(TxType.WITHDRAW, AccountIndex(3), L1, Amount(10))
+    expected = compute_withdrawals_chain_step(state.commitments.withdrawals, record)
+    assert tuple(statement[20:24]) == expected
