@@ -1,18 +1,22 @@
-"""The sequencer: one thread that orders, executes and durably stores transactions, and closes batches.
+"""The sequencer: orders, executes and durably stores transactions, and closes batches.
 
-Each loop takes what the mempool holds (L1 deposits first, in queue order, then user transactions
-in arrival order), executes for at most `group_time_s`, then writes everything it executed — and
-every batch it closed — in one SQLite transaction (group commit). Only after that commit does it
-acknowledge: an acknowledged transaction is on disk.
+Its thread takes what the mempool holds (L1 deposits first, in queue order, then user transactions
+in arrival order) and executes for at most `group_time_s`; the group — everything it executed and
+every batch it closed — goes to the committer thread, which writes it in one SQLite transaction
+(group commit) while the next group executes. Groups are committed in execution order, and only
+after its commit is a group acknowledged: an acknowledged transaction is on disk. If a commit
+fails, nothing after it is stored or acknowledged and the sequencer stops.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from zkpipe.errors import InvalidTransaction, TxError, ZkpipeError
 from zkpipe.execution import ClosedBatch, ExecutedTx, Executor, digest_bytes
@@ -25,6 +29,16 @@ from zkpipe.sequencer.policy import BatchPolicy
 from zkpipe.spec import Nonce, Timestamp, Transaction, UserTransaction
 
 logger = logging.getLogger("zkpipe.sequencer")
+
+
+@dataclass(slots=True)
+class _Group:
+    """What one loop of the sequencer executed, closed and decided: committed and answered together."""
+
+    executed: list[tuple[int, ExecutedTx, float]]
+    closed: list[tuple[ClosedBatch, bytes, float]]
+    acks: list[tuple[Pending, int, ExecutedTx]]
+    settled: list[tuple[Pending, Result]]
 
 
 class Sequencer:
@@ -61,6 +75,9 @@ class Sequencer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._backlog: deque[Pending] = deque()
+        # Why a committer thread: the fsync of one group overlaps the execution of the next.
+        self._commits: queue.Queue[_Group | None] = queue.Queue(maxsize=2)
+        self._committer: threading.Thread | None = None
         self.failure: BaseException | None = None
         self.trusted_root = executor.state.tree.root
         """The state root after the last group (the native tree may not be read while it is written)."""
@@ -88,6 +105,8 @@ class Sequencer:
     def start(self) -> None:
         """Starts the sequencer thread."""
         self._opened_at = time.monotonic() if self.executor.open_batch_size()[0] else None
+        self._committer = threading.Thread(target=self._commit_loop, name="committer", daemon=True)
+        self._committer.start()
         self._thread = threading.Thread(target=self._run, name="sequencer", daemon=True)
         self._thread.start()
 
@@ -98,6 +117,10 @@ class Sequencer:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        if self._committer is not None:
+            self._commits.put(None)
+            self._committer.join()
+            self._committer = None
         leftovers = list(self._backlog) + self.mempool.take_all()
         self._backlog.clear()
         self._settle(
@@ -120,57 +143,80 @@ class Sequencer:
             self._settle([(p, NodeStopping(f"the sequencer stopped: {exc}")) for p in leftovers])
 
     def run_once(self) -> None:
-        """One group: execute for up to `group_time_s`, close batches as the policy says, commit, ack."""
+        """Executes groups of up to `group_time_s` until the backlog is empty; each goes to the committer."""
         while True:
-            start = time.monotonic()
-            deadline = start + self.group_time_s
-            executed: list[tuple[int, ExecutedTx, float]] = []
-            settled: list[tuple[Pending, Result]] = []
-            acks: list[tuple[Pending, int, ExecutedTx]] = []
-            closed: list[tuple[ClosedBatch, bytes, float]] = []
+            deadline = time.monotonic() + self.group_time_s
+            group = _Group([], [], [], [])
             with self.lock:
-                self._execute_deposits(executed, closed)
+                self._execute_deposits(group.executed, group.closed)
                 if len(self._backlog) < 512:
                     self._backlog.extend(self.mempool.drain(4096))
                 while self._backlog and time.monotonic() < deadline:
-                    self._admit(self._backlog.popleft(), executed, acks, settled, closed)
+                    self._admit(
+                        self._backlog.popleft(), group.executed, group.acks, group.settled, group.closed
+                    )
                 now = self._clock()
                 for item in self.mempool.expire(now):
-                    settled.append((item, NonceGap(f"nonce gap before {item.tx.nonce} not filled in time")))
-                self._maybe_close(closed)
-                if executed:
-                    self.trusted_root = self.executor.state.tree.root
-            if executed or closed:
-                trusted_at = self._clock()
-                t0 = time.monotonic()
-                self.store.commit_group(executed, closed, trusted_at)
-                self.metrics.group_commit_seconds.observe(time.monotonic() - t0)
-                for item, seq, ex in acks:
-                    settled.append(
-                        (
-                            item,
-                            Ack(
-                                digest_bytes(ex.receipt.tx_hash),
-                                seq,
-                                ex.batch_number,
-                                item.submitted_at,
-                                trusted_at,
-                            ),
-                        )
+                    group.settled.append(
+                        (item, NonceGap(f"nonce gap before {item.tx.nonce} not filled in time"))
                     )
-                self.metrics.observe_many(
-                    self.metrics.delay_trusted, (trusted_at - at for _, _, at in executed)
-                )
-                self.metrics.txs.labels("trusted").inc(len(executed))
-                if closed:
-                    self.metrics.batches_closed.inc(len(closed))
-                    self.metrics.batch_trusted.set(closed[-1][0].batch.header.number)
-            self._settle(settled)
+                self._maybe_close(group.closed)
+                if group.executed:
+                    self.trusted_root = self.executor.state.tree.root
+            if group.executed or group.closed or group.settled:
+                if self._committer is not None:
+                    self._commits.put(group)  # bounded: execution runs at most a few groups ahead of disk
+                else:
+                    self._commit(group)
             self.metrics.mempool_size.set(len(self.mempool) + len(self._backlog))
-            if closed and self.on_batch_closed is not None:
-                self.on_batch_closed()
             if not self._backlog or self._stop.is_set():
                 return
+
+    def _commit_loop(self) -> None:
+        while (group := self._commits.get()) is not None:
+            self._commit(group)
+
+    def _commit(self, group: _Group) -> None:
+        """Stores a group durably, then acknowledges it (commits run in execution order)."""
+        settled = group.settled
+        if self.failure is not None:
+            # An earlier group is not on disk: a later one must not be either, nor be acknowledged.
+            settled += [
+                (item, NodeStopping(f"the sequencer stopped: {self.failure}")) for item, _, _ in group.acks
+            ]
+            self._settle(settled)
+            return
+        if group.executed or group.closed:
+            trusted_at = self._clock()
+            t0 = time.monotonic()
+            try:
+                self.store.commit_group(group.executed, group.closed, trusted_at)
+            except BaseException as exc:
+                self.failure = exc
+                self._stop.set()
+                logger.exception("event=group_commit_failed")
+                settled += [
+                    (item, NodeStopping(f"the transaction could not be stored: {exc}"))
+                    for item, _, _ in group.acks
+                ]
+                self._settle(settled)
+                return
+            self.metrics.group_commit_seconds.observe(time.monotonic() - t0)
+            for item, seq, ex in group.acks:
+                ack = Ack(
+                    digest_bytes(ex.receipt.tx_hash), seq, ex.batch_number, item.submitted_at, trusted_at
+                )
+                settled.append((item, ack))
+            self.metrics.observe_many(
+                self.metrics.delay_trusted, (trusted_at - at for _, _, at in group.executed)
+            )
+            self.metrics.txs.labels("trusted").inc(len(group.executed))
+            if group.closed:
+                self.metrics.batches_closed.inc(len(group.closed))
+                self.metrics.batch_trusted.set(group.closed[-1][0].batch.header.number)
+        self._settle(settled)
+        if group.closed and self.on_batch_closed is not None:
+            self.on_batch_closed()
 
     def _settle(self, settled: list[tuple[Pending, Result]]) -> None:
         rejected = 0
