@@ -8,13 +8,12 @@ from typing import Any, TypeVar
 
 import pytest
 
+from zkpipe.bench.workload import next_batch
 from zkpipe.native import keygen
 from zkpipe.spec import (
     AccountIndex,
     Amount,
     Batch,
-    BatchHeader,
-    BatchNumber,
     Deposit,
     DepositIndex,
     Fee,
@@ -23,7 +22,6 @@ from zkpipe.spec import (
     Nonce,
     PublicKey,
     State,
-    Timestamp,
     Transfer,
     TxError,
     Withdraw,
@@ -173,15 +171,7 @@ def sequence_txs(state: State, makers: list[Callable[[State], Any]]) -> list[Any
 
 def make_batch(state: State, txs: list[Any], timestamp: int = 1_700_000_000) -> Batch:
     """A batch of `txs` that follows `state`: next number, its input hash, the deposits it consumes."""
-    deposits = sum(isinstance(tx, Deposit) for tx in txs)
-    header = BatchHeader(
-        BatchNumber(state.batch_number + 1),
-        Timestamp(timestamp),
-        DepositIndex(state.next_deposit_index),
-        DepositIndex(state.next_deposit_index + deposits),
-        state.accumulated_input_hash,
-    )
-    return Batch(header, tuple(txs))
+    return next_batch(state, txs, timestamp)
 
 
 def mixed_makers(rounds: int) -> list[Callable[[State], Any]]:
