@@ -76,7 +76,7 @@ class Sequencer:
         self._thread: threading.Thread | None = None
         self._backlog: deque[Pending] = deque()
         # Why a committer thread: the fsync of one group overlaps the execution of the next.
-        self._commits: queue.Queue[_Group | None] = queue.Queue(maxsize=2)
+        self._commits: queue.Queue[_Group | None] = queue.Queue(maxsize=8)
         self._committer: threading.Thread | None = None
         self.failure: BaseException | None = None
         self.trusted_root = executor.state.tree.root
@@ -173,8 +173,27 @@ class Sequencer:
                 return
 
     def _commit_loop(self) -> None:
-        while (group := self._commits.get()) is not None:
+        """Commits queued groups; when the disk is slower than execution, merges them into one commit."""
+        while True:
+            group = self._commits.get()
+            if group is None:
+                return
+            last = False
+            while True:
+                try:
+                    more = self._commits.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    last = True
+                    break
+                group.executed += more.executed
+                group.closed += more.closed
+                group.acks += more.acks
+                group.settled += more.settled
             self._commit(group)
+            if last:
+                return
 
     def _commit(self, group: _Group) -> None:
         """Stores a group durably, then acknowledges it (commits run in execution order)."""
