@@ -1,0 +1,146 @@
+"""The prover worker both backends run: warm circuits per k, one job at a time, optional faults."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from zkpipe import native
+from zkpipe.errors import ProvingFailed, Severity, ZkpipeError
+from zkpipe.proving.backends.base import ProofResult
+from zkpipe.proving.jobs import Job, SegmentJob
+from zkpipe.proving.prover import default_circuit_cache
+
+MAX_DELAY_SECONDS = 600.0
+"""Upper bound of an injected delay, so a faulty worker cannot hang a test forever."""
+
+
+class Corruption(StrEnum):
+    """How a deliberately faulty worker corrupts its results (fault injection for tests and drills)."""
+
+    NONE = "none"
+    GARBAGE = "garbage"  # random bytes of a proof's length
+    TAMPER = "tamper"  # a real proof with one byte flipped
+    REPLAY = "replay"  # a real, valid proof of the worker's previous job (wrong statement)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerFaults:
+    """Explicit fault injection for a real worker: a delay before each job, a corruption of results."""
+
+    delay_seconds: float = 0.0
+    corrupt: Corruption = Corruption.NONE
+
+    @property
+    def is_honest(self) -> bool:
+        """Whether no fault is injected."""
+        return self.delay_seconds == 0 and self.corrupt is Corruption.NONE
+
+
+HONEST = WorkerFaults()
+
+
+@dataclass(frozen=True, slots=True)
+class WorkError:
+    """A job the worker could not prove: the typed error's code, severity and message."""
+
+    code: str
+    severity: str
+    message: str
+
+
+def error_from_work(err: WorkError) -> ZkpipeError:
+    """The typed error a worker reported, rebuilt on this side (code and severity kept)."""
+    rebuilt = ProvingFailed(err.message, code=err.code)
+    rebuilt.severity = Severity(err.severity)
+    return rebuilt
+
+
+class ProverWorker:
+    """Proves jobs with circuits loaded once per k (the warm part of a worker process or actor)."""
+
+    def __init__(
+        self,
+        *,
+        threads: int = 1,
+        cache_dir: str | Path | None = None,
+        preload: Sequence[int] = (),
+        faults: WorkerFaults = HONEST,
+    ) -> None:
+        self.threads = threads
+        self.cache_dir = default_circuit_cache() if cache_dir is None else Path(cache_dir)
+        self.faults = faults
+        self._loaded: set[int] = set()
+        self._previous: bytes | None = None
+        self.setup_seconds = 0.0
+        for k in preload:
+            self._load(k)
+
+    def _load(self, k: int) -> None:
+        if k not in self._loaded:
+            started = time.perf_counter()
+            native.proving_setup(k, cache_dir=self.cache_dir)
+            self.setup_seconds += time.perf_counter() - started
+            self._loaded.add(k)
+
+    def prove(self, job: Job) -> ProofResult:
+        """Proves one job (raises the native error if it cannot)."""
+        self._load(job.k)
+        if self.faults.delay_seconds > 0:
+            time.sleep(min(self.faults.delay_seconds, MAX_DELAY_SECONDS))
+        started = time.perf_counter()
+        extra: dict[str, object] = {}
+        if isinstance(job, SegmentJob):
+            data, segment_s, normalize_s = native.prove_segment_timed(
+                job.k, job.witness, threads=self.threads, cache_dir=self.cache_dir
+            )
+            extra = {"segment_seconds": round(segment_s, 4), "normalize_seconds": round(normalize_s, 4)}
+        else:
+            data = native.aggregate_proofs(
+                job.k,
+                job.left.data,
+                job.left.is_aggregate,
+                job.right.data,
+                job.right.is_aggregate,
+                threads=self.threads,
+                cache_dir=self.cache_dir,
+            )
+        wall = time.perf_counter() - started
+        data = self._corrupt(data)
+        return ProofResult(
+            data=data,
+            wall_seconds=round(wall, 4),
+            threads=self.threads,
+            host=platform.node(),
+            pid=os.getpid(),
+            peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            extra=extra,
+        )
+
+    def _corrupt(self, data: bytes) -> bytes:
+        corrupt = self.faults.corrupt
+        if corrupt is Corruption.GARBAGE:
+            return os.urandom(len(data))
+        if corrupt is Corruption.TAMPER:
+            flipped = bytearray(data)
+            flipped[len(flipped) // 2] ^= 0x01
+            return bytes(flipped)
+        if corrupt is Corruption.REPLAY:
+            # The first proof is honest; every later one is that first proof again.
+            if self._previous is None:
+                self._previous = data
+            return self._previous
+        return data
+
+    def run(self, job: Job) -> ProofResult | WorkError:
+        """Proves one job; a typed error becomes a WorkError (it crosses process boundaries)."""
+        try:
+            return self.prove(job)
+        except ZkpipeError as err:
+            return WorkError(err.code, str(err.severity), err.message)
