@@ -87,3 +87,25 @@ def test_verification_on_l1_makes_receipts_consolidated(slow_blocks: FundedNode)
     assert receipt.timestamps["consolidated"] is not None
     assert client.chain_info()["consolidated_batch"] >= sent.batch
     assert b"zkpipe_delay_consolidated_seconds_count" in node.metrics_text()
+
+
+def test_adaptive_policy_gets_downstream_feedback(tmp_path: Path) -> None:
+    from zkpipe.sequencer.policy import AdaptivePolicy, AnyOf
+
+    background = BackgroundNode(
+        node_config(tmp_path / "adaptive", **{"batch.policy": "adaptive", "batch.timeout_s": 0.1})
+    )
+    background.start()
+    client = ZkClient(background.url)
+    try:
+        funded = fund(background, client, 2, seed=9)
+        hashes = [client.send_transaction(funded.transfer(1, 2, nonce=n)).hash for n in range(20)]
+        client.wait_for_status(hashes[-1], "virtual", timeout=20)
+        node = background.node
+        assert node is not None
+        policy = node.sequencer.policy
+        assert isinstance(policy, AnyOf) and isinstance(policy.policies[0], AdaptivePolicy)
+        assert policy.policies[0].latency_ewma is not None
+    finally:
+        client.close()
+        background.stop()

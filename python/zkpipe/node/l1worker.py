@@ -34,6 +34,7 @@ from zkpipe.l1.rollup import (
 )
 from zkpipe.node.store import Store, StoredBatch
 from zkpipe.sequencer.mempool import Mempool
+from zkpipe.sequencer.policy import DownstreamFeedback
 from zkpipe.spec import AccountIndex, Amount, Deposit, DepositIndex, L1Address, PublicKey
 
 logger = logging.getLogger("zkpipe.node.l1")
@@ -56,9 +57,12 @@ class L1Worker:
         block_time: float,
         poll_interval_s: float,
         send_margin_s: float,
+        on_feedback: Callable[[DownstreamFeedback], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.chain = chain
+        self.on_feedback = on_feedback
+        """Gets the downstream measurements (batches waiting for L1, close-to-virtual latency)."""
         self.rollup = rollup
         self.store = store
         self.mempool = mempool
@@ -225,6 +229,18 @@ class L1Worker:
         self._cursor = to_block
         if deposits:
             self.mempool.add_deposits([(d, at) for d, _, at in deposits])
+        if self.on_feedback is not None and (newly_virtual or virtual):
+            latencies = [now - b.closed_at for b in newly_virtual]
+            waiting = len(self.store.batches_by_status("closed")) + len(
+                self.store.batches_by_status("sending")
+            )
+            self.on_feedback(
+                DownstreamFeedback(
+                    now=time.monotonic(),
+                    queue_depth=waiting,
+                    downstream_latency=max(latencies) if latencies else None,
+                )
+            )
         for b in newly_virtual:
             self.metrics.observe_many(
                 self.metrics.delay_virtual, (now - t for t in self.store.submitted_times(b.number, b.number))

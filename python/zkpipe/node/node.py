@@ -95,6 +95,7 @@ class Node:
             block_time=config.l1.block_time,
             poll_interval_s=config.l1.poll_interval_s,
             send_margin_s=config.l1.send_margin_s,
+            on_feedback=lambda feedback: self.sequencer.observe(feedback),
         )
         self.sequencer = Sequencer(
             executor,

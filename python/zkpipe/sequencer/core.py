@@ -25,7 +25,7 @@ from zkpipe.l1.hashes import compute_acc_input_hash
 from zkpipe.node.store import Store
 from zkpipe.sequencer.errors import NodeStopping, NonceGap
 from zkpipe.sequencer.mempool import Ack, Mempool, Pending, Result, Ticket
-from zkpipe.sequencer.policy import BatchPolicy
+from zkpipe.sequencer.policy import BatchPolicy, DownstreamFeedback
 from zkpipe.spec import Nonce, Timestamp, Transaction, UserTransaction
 
 logger = logging.getLogger("zkpipe.sequencer")
@@ -101,6 +101,11 @@ class Sequencer:
             raise NodeStopping("the node is stopping")
         now = self._clock()
         self.mempool.add([Pending(tx, now, Ticket(1, on_done), 0) for tx, on_done in items])
+
+    def observe(self, feedback: DownstreamFeedback) -> None:
+        """Feeds a downstream measurement to the batch policy (the adaptive policy sizes batches by it)."""
+        with self.lock:
+            self.policy.observe(feedback)
 
     def start(self) -> None:
         """Starts the sequencer thread."""
