@@ -25,7 +25,7 @@ class Corruption(StrEnum):
     """How a deliberately faulty worker corrupts its results (fault injection for tests and drills)."""
 
     NONE = "none"
-    GARBAGE = "garbage"  # random bytes of a proof's length
+    GARBAGE = "garbage"  # random bytes of a proof's length, without proving at all (a lazy cheater)
     TAMPER = "tamper"  # a real proof with one byte flipped
     REPLAY = "replay"  # a real, valid proof of the worker's previous job (wrong statement)
 
@@ -44,6 +44,9 @@ class WorkerFaults:
 
 
 HONEST = WorkerFaults()
+
+PROOF_BYTES = 135_552
+"""Size of every segment and aggregate proof (docs/proving.md), the size of a garbage answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +99,9 @@ class ProverWorker:
             time.sleep(min(self.faults.delay_seconds, MAX_DELAY_SECONDS))
         started = time.perf_counter()
         extra: dict[str, object] = {}
-        if isinstance(job, SegmentJob):
+        if self.faults.corrupt is Corruption.GARBAGE:
+            data = os.urandom(PROOF_BYTES)
+        elif isinstance(job, SegmentJob):
             data, segment_s, normalize_s = native.prove_segment_timed(
                 job.k, job.witness, threads=self.threads, cache_dir=self.cache_dir
             )
@@ -125,8 +130,6 @@ class ProverWorker:
 
     def _corrupt(self, data: bytes) -> bytes:
         corrupt = self.faults.corrupt
-        if corrupt is Corruption.GARBAGE:
-            return os.urandom(len(data))
         if corrupt is Corruption.TAMPER:
             flipped = bytearray(data)
             flipped[len(flipped) // 2] ^= 0x01

@@ -1,0 +1,473 @@
+"""Dispatches proving jobs to a backend's workers and accepts only proofs it verified itself.
+
+Per-job timeouts and retries, speculative duplicates for stragglers (or r copies of every job),
+cancellation of losing copies, quarantine of workers that return invalid proofs, and streaming
+folds: adjacent proofs are aggregated as soon as both are accepted, up to one proof.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from zkpipe import native
+from zkpipe.errors import InvalidInput, InvalidProof, ProvingFailed, Severity, ZkpipeError
+from zkpipe.proving.backends.base import JobHandle, ProofResult, ProverBackend
+from zkpipe.proving.jobs import AggregateJob, Job, JobKind, JobState, JobStore
+from zkpipe.proving.proof import Proof, ProofKind, Provenance
+from zkpipe.proving.prover import PARAMETERS, default_circuit_cache
+from zkpipe.proving.statement import Statement
+
+log = logging.getLogger("zkpipe.proving.scheduler")
+
+
+class SchedulerTimeout(ZkpipeError):
+    """The jobs waited for were not all proven in time."""
+
+    code = "SCHEDULER_TIMEOUT"
+    severity = Severity.TEMPORARY
+
+
+class EventKind(StrEnum):
+    """What happened to a job or a worker."""
+
+    STARTED = "started"  # a copy of a job started on a worker
+    DUPLICATE_STARTED = "duplicate_started"  # a further copy (redundancy or straggler)
+    ACCEPTED = "accepted"  # a verified proof with the expected statement; the job is done
+    REJECTED = "rejected"  # a proof that does not verify or proves something else
+    QUARANTINED = "quarantined"  # a worker that returned a rejected proof gets no more jobs
+    ATTEMPT_FAILED = "attempt_failed"  # a copy ended without a proof (worker lost, error)
+    TIMED_OUT = "timed_out"  # a copy ran longer than the job timeout and was cancelled
+    CANCELLED = "cancelled"  # a losing copy was stopped after another copy won
+    JOB_FAILED = "job_failed"  # too many failed attempts: the job is given up
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerEvent:
+    """One event: its kind, the job and worker concerned, a detail and when (Unix time)."""
+
+    kind: EventKind
+    job_id: str | None
+    worker_id: str | None
+    detail: str = ""
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerConfig:
+    """Timeouts, retries and redundancy."""
+
+    job_timeout_s: float = 600.0
+    """A copy running longer than this is cancelled and counts as a failed attempt."""
+    max_failures: int = 5
+    """Failed attempts (lost workers, errors, timeouts) before a job is given up; rejected proofs
+    do not count (their worker is quarantined instead)."""
+    redundancy: int = 1
+    """Copies of every job started at once, on distinct workers (r > 1 for untrusted networks)."""
+    straggler_factor: float | None = 2.0
+    """Start one more copy when a job runs longer than this × the median accepted time of its
+    kind (None: never)."""
+    straggler_min_s: float = 5.0
+    """No speculative copy before a job has run this long (also the estimate before any sample)."""
+    max_copies: int = 3
+    """Most copies of one job running at once."""
+    poll_s: float = 0.05
+    """Pause between scheduling rounds while waiting."""
+
+    def __post_init__(self) -> None:
+        if self.redundancy < 1 or self.max_copies < self.redundancy:
+            raise InvalidInput("need 1 <= redundancy <= max_copies")
+        if self.max_failures < 1 or self.job_timeout_s <= 0 or self.poll_s <= 0:
+            raise InvalidInput("max_failures, job_timeout_s and poll_s must be positive")
+
+
+@dataclass(slots=True)
+class WorkerUsage:
+    """What one worker did, for utilisation and KPI reports."""
+
+    busy_s: float = 0.0
+    """Seconds spent on copies of jobs (accepted, rejected, failed or cancelled)."""
+    accepted: int = 0
+    rejected: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    quarantined: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class _Attempt:
+    handle: JobHandle
+    started: float  # monotonic
+
+
+@dataclass(frozen=True, slots=True)
+class _Join:
+    left_id: str
+    right_id: str
+
+
+def compute_fold_plan(leaf_ids: Sequence[str]) -> tuple[str, dict[str, _Join]]:
+    """The root id and the joins of a balanced fold of `leaf_ids` (the shape of Prover.aggregate_all)."""
+    if not leaf_ids:
+        raise InvalidInput("nothing to fold")
+    joins: dict[str, _Join] = {}
+    level = list(leaf_ids)
+    while len(level) > 1:
+        paired = []
+        for i in range(0, len(level) - 1, 2):
+            join = _Join(level[i], level[i + 1])
+            job_id = f"agg({join.left_id}+{join.right_id})"  # AggregateJob.job_id
+            joins[job_id] = join
+            paired.append(job_id)
+        level = paired + ([level[-1]] if len(level) % 2 else [])
+    return level[0], joins
+
+
+class Scheduler:
+    """Runs jobs from a JobStore on a backend's workers; never trusts a worker.
+
+    One thread drives it (`step`, or the `wait`/`prove` loops); `submit` may be called from others.
+    """
+
+    def __init__(
+        self,
+        backend: ProverBackend,
+        store: JobStore,
+        config: SchedulerConfig | None = None,
+        *,
+        cache_dir: str | Path | None = None,
+        on_event: Callable[[SchedulerEvent], None] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.store = store
+        self.config = config or SchedulerConfig()
+        self.cache_dir = default_circuit_cache() if cache_dir is None else Path(cache_dir)
+        self.on_event = on_event
+        self.events: list[SchedulerEvent] = []
+        self.quarantined: set[str] = set()
+        self.started_at = time.monotonic()
+        self._lock = threading.RLock()
+        self._jobs: dict[str, Job] = {}
+        self._proofs: dict[str, Proof] = {}
+        self._attempts: dict[str, list[_Attempt]] = {}
+        self._usage: dict[str, WorkerUsage] = {}
+        self._durations: dict[JobKind, list[float]] = {kind: [] for kind in JobKind}
+        self._joins: dict[str, _Join] = {}
+        self._setups: dict[int, native.ProvingSetup] = {}
+        recovered = store.recover()
+        if recovered:
+            log.info("event=recovered running_jobs_requeued=%d", recovered)
+
+    # -- submitting -----------------------------------------------------------
+
+    def submit(self, job: Job) -> bool:
+        """Queues a job (persisted); False if the store already had it (e.g. done before a restart)."""
+        with self._lock:
+            self._jobs[job.job_id] = job
+            return self.store.add(job)
+
+    def submit_fold(self, leaves: Sequence[Job]) -> str:
+        """Queues `leaves` (adjacent, in order) and folds their proofs into one as they are accepted.
+
+        Returns the id of the final proof's job. Ids are stable, so after a restart the same call
+        reuses every proof already verified.
+        """
+        with self._lock:
+            root, joins = compute_fold_plan([leaf.job_id for leaf in leaves])
+            for leaf in leaves:
+                self.submit(leaf)
+            self._joins.update(joins)
+            return root
+
+    # -- results ----------------------------------------------------------------
+
+    def proof_by_id(self, job_id: str) -> Proof | None:
+        """The accepted (verified) proof of a job, if it is done."""
+        with self._lock:
+            if job_id not in self._proofs:
+                proof = self.store.proof_by_id(job_id)
+                if proof is None:
+                    return None
+                self._proofs[job_id] = proof
+            return self._proofs[job_id]
+
+    def wait(self, job_ids: Iterable[str], timeout_s: float) -> dict[str, Proof]:
+        """Schedules until every job in `job_ids` is done; their proofs.
+
+        ProvingFailed if one is given up, SchedulerTimeout if `timeout_s` passes first.
+        """
+        wanted = list(job_ids)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.step()
+            states = {job_id: self.store.state_by_id(job_id) for job_id in wanted}
+            failed = [job_id for job_id, state in states.items() if state is JobState.FAILED]
+            if failed:
+                raise ProvingFailed(f"jobs given up: {', '.join(failed)}")
+            if all(state is JobState.DONE for state in states.values()):
+                return {job_id: self._require_proof(job_id) for job_id in wanted}
+            if time.monotonic() >= deadline:
+                pending = [job_id for job_id, state in states.items() if state is not JobState.DONE]
+                raise SchedulerTimeout(f"not proven within {timeout_s} s: {', '.join(pending)}")
+            time.sleep(self.config.poll_s)
+
+    def prove(self, leaves: Sequence[Job], timeout_s: float) -> Proof:
+        """Proves and folds `leaves` into one verified proof (see `submit_fold`)."""
+        root = self.submit_fold(leaves)
+        return self.wait([root], timeout_s)[root]
+
+    def utilisation(self) -> dict[str, WorkerUsage]:
+        """Per worker: busy seconds (running copies included), outcomes and quarantine."""
+        with self._lock:
+            now = time.monotonic()
+            usage = {
+                worker_id: WorkerUsage(
+                    u.busy_s, u.accepted, u.rejected, u.failed, u.cancelled, worker_id in self.quarantined
+                )
+                for worker_id, u in self._usage.items()
+            }
+            for attempts in self._attempts.values():
+                for attempt in attempts:
+                    usage.setdefault(attempt.handle.worker_id, WorkerUsage()).busy_s += now - attempt.started
+            return usage
+
+    def elapsed_s(self) -> float:
+        """Seconds since the scheduler started (the denominator of utilisation)."""
+        return time.monotonic() - self.started_at
+
+    # -- the scheduling round ------------------------------------------------
+
+    def step(self) -> None:
+        """One round: collect finished copies, time out slow ones, start joins, start copies."""
+        with self._lock:
+            self._collect()
+            self._time_out()
+            self._start_joins()
+            self._dispatch()
+
+    def _collect(self) -> None:
+        for job_id, attempts in list(self._attempts.items()):
+            for attempt in list(attempts):
+                if attempt in self._attempts.get(job_id, []) and attempt.handle.future.done():
+                    self._finish(job_id, attempt)
+
+    def _time_out(self) -> None:
+        now = time.monotonic()
+        for job_id, attempts in list(self._attempts.items()):
+            for attempt in list(attempts):
+                if attempt not in self._attempts.get(job_id, []):
+                    continue
+                if now - attempt.started > self.config.job_timeout_s:
+                    self.backend.cancel(attempt.handle)
+                    self._emit(EventKind.TIMED_OUT, job_id, attempt.handle.worker_id)
+                    self._end_attempt(job_id, attempt)
+                    self._usage_of(attempt.handle.worker_id).failed += 1
+                    self._attempt_failed(job_id, f"timed out after {self.config.job_timeout_s} s")
+
+    def _start_joins(self) -> None:
+        for job_id, join in list(self._joins.items()):
+            left, right = self.proof_by_id(join.left_id), self.proof_by_id(join.right_id)
+            if left is None or right is None:
+                continue
+            left_job, right_job = self._job(join.left_id), self._job(join.right_id)
+            job = AggregateJob.of((left_job, left), (right_job, right))
+            self.submit(job)
+            del self._joins[job_id]
+
+    def _dispatch(self) -> None:
+        idle = self._idle_workers()
+        # Queued jobs first, oldest batch first: `redundancy` copies each, at least one.
+        for job_id in self.store.job_ids_by_state(JobState.QUEUED):
+            if not idle:
+                return
+            job = self._job(job_id)
+            for _ in range(self.config.redundancy):
+                if not idle:
+                    break
+                self._start(job, idle.pop(0))
+        # Then spare workers run further copies: up to `redundancy`, or one more for a straggler.
+        now = time.monotonic()
+        for job_id, attempts in sorted(self._attempts.items(), key=lambda item: item[1][0].started):
+            if not idle:
+                return
+            if not attempts or len(attempts) >= self.config.max_copies:
+                continue
+            job = self._job(job_id)
+            if len(attempts) >= self.config.redundancy and not self._is_straggling(
+                job, now - attempts[0].started
+            ):
+                continue
+            busy = {a.handle.worker_id for a in attempts}
+            for worker_id in idle:
+                if worker_id not in busy:
+                    idle.remove(worker_id)
+                    self._start(job, worker_id, duplicate=True)
+                    break
+
+    def _is_straggling(self, job: Job, running_s: float) -> bool:
+        if self.config.straggler_factor is None:
+            return False
+        samples = self._durations[job.kind]
+        expected = statistics.median(samples) if samples else self.config.straggler_min_s
+        return running_s > max(self.config.straggler_min_s, self.config.straggler_factor * expected)
+
+    def _idle_workers(self) -> list[str]:
+        mine = {a.handle.worker_id for attempts in self._attempts.values() for a in attempts}
+        return [
+            w.worker_id
+            for w in self.backend.workers()
+            if w.ready
+            and w.job_id is None
+            and w.worker_id not in self.quarantined
+            and w.worker_id not in mine
+        ]
+
+    def _start(self, job: Job, worker_id: str, *, duplicate: bool = False) -> None:
+        handle = self.backend.submit(job, worker_id)
+        self._attempts.setdefault(job.job_id, []).append(_Attempt(handle, time.monotonic()))
+        self.store.mark_running(job.job_id)
+        self._emit(EventKind.DUPLICATE_STARTED if duplicate else EventKind.STARTED, job.job_id, worker_id)
+
+    # -- outcomes -------------------------------------------------------------
+
+    def _finish(self, job_id: str, attempt: _Attempt) -> None:
+        worker_id = attempt.handle.worker_id
+        self._end_attempt(job_id, attempt)
+        usage = self._usage_of(worker_id)
+        try:
+            result = attempt.handle.future.result()
+        except Exception as err:  # any failure of a copy is retried elsewhere
+            usage.failed += 1
+            detail = err.to_dict()["code"] + ": " + err.message if isinstance(err, ZkpipeError) else repr(err)
+            self._emit(EventKind.ATTEMPT_FAILED, job_id, worker_id, detail)
+            self._attempt_failed(job_id, detail)
+            return
+        if self.store.state_by_id(job_id) is JobState.DONE:
+            return  # another copy won meanwhile
+        job = self._job(job_id)
+        try:
+            proof = self._verified(job, result, worker_id)
+        except InvalidProof as err:
+            usage.rejected += 1
+            self._emit(EventKind.REJECTED, job_id, worker_id, err.message)
+            self._quarantine(worker_id)
+            if not self._attempts.get(job_id):
+                self.store.requeue(job_id)
+            return
+        usage.accepted += 1
+        self.store.mark_done(job_id, proof)
+        self._proofs[job_id] = proof
+        self._durations[job.kind].append(time.monotonic() - attempt.started)
+        self._emit(EventKind.ACCEPTED, job_id, worker_id, f"{result.wall_seconds:.2f} s")
+        for loser in list(self._attempts.get(job_id, [])):
+            self.backend.cancel(loser.handle)
+            self._end_attempt(job_id, loser)
+            self._usage_of(loser.handle.worker_id).cancelled += 1
+            self._emit(EventKind.CANCELLED, job_id, loser.handle.worker_id, "another copy won")
+
+    def _verified(self, job: Job, result: ProofResult, worker_id: str) -> Proof:
+        """The proof, if it verifies here and states exactly what the job expects; else InvalidProof."""
+        if not isinstance(result, ProofResult) or not isinstance(result.data, bytes):
+            raise InvalidProof(f"worker {worker_id} returned {type(result).__name__}, not a proof")
+        is_aggregate = job.kind is JobKind.AGGREGATE
+        statement = Statement.from_elements(
+            native.verify_proof(job.k, result.data, is_aggregate, cache_dir=self.cache_dir)
+        )
+        if statement != job.expected:
+            raise InvalidProof(f"worker {worker_id} proved a different statement than job {job.job_id}'s")
+        setup = self._setup(job.k)
+        kind = ProofKind.AGGREGATE if is_aggregate else ProofKind.SEGMENT
+        provenance = Provenance(
+            circuit_digest=setup.aggregator_digest if is_aggregate else setup.normalizer_digest,
+            segment_size=job.k,
+            versions=native.library_versions(),
+            parameters=PARAMETERS,
+            threads=result.threads,
+            wall_seconds=result.wall_seconds,
+            peak_rss_mib=result.peak_rss_mib,
+            host=str(result.host),
+            created_at=time.time(),
+            segments=job.segments,
+            extra={
+                **result.extra,
+                "job_id": job.job_id,
+                "worker_id": worker_id,
+                "worker_pid": result.pid,
+                "verified_by": platform.node(),
+            },
+        )
+        return Proof(kind, job.k, statement, result.data, provenance)
+
+    def _quarantine(self, worker_id: str) -> None:
+        if worker_id in self.quarantined:
+            return
+        self.quarantined.add(worker_id)
+        self._usage_of(worker_id).quarantined = True
+        self._emit(EventKind.QUARANTINED, None, worker_id, "returned a rejected proof")
+        # Nothing else from this worker is trusted: stop its other copies and redo their jobs.
+        for job_id, attempts in list(self._attempts.items()):
+            for attempt in list(attempts):
+                if attempt.handle.worker_id == worker_id:
+                    self.backend.cancel(attempt.handle)
+                    self._end_attempt(job_id, attempt)
+                    self._usage_of(worker_id).cancelled += 1
+                    self._emit(EventKind.CANCELLED, job_id, worker_id, "worker quarantined")
+                    if not self._attempts.get(job_id):
+                        self.store.requeue(job_id)
+
+    def _attempt_failed(self, job_id: str, detail: str) -> None:
+        failures = self.store.mark_failed_attempt(job_id, detail)
+        if self._attempts.get(job_id) or self.store.state_by_id(job_id) is JobState.DONE:
+            return  # another copy is still running, or already won
+        if failures >= self.config.max_failures:
+            self.store.mark_failed(job_id, detail)
+            self._emit(EventKind.JOB_FAILED, job_id, None, f"{failures} failed attempts; last: {detail}")
+        else:
+            self.store.requeue(job_id)
+
+    # -- helpers --------------------------------------------------------------
+
+    def _end_attempt(self, job_id: str, attempt: _Attempt) -> None:
+        attempts = self._attempts.get(job_id, [])
+        if attempt in attempts:
+            attempts.remove(attempt)
+            self._usage_of(attempt.handle.worker_id).busy_s += time.monotonic() - attempt.started
+        if not attempts:
+            self._attempts.pop(job_id, None)
+
+    def _usage_of(self, worker_id: str) -> WorkerUsage:
+        return self._usage.setdefault(worker_id, WorkerUsage())
+
+    def _job(self, job_id: str) -> Job:
+        if job_id not in self._jobs:
+            self._jobs[job_id] = self.store.record_by_id(job_id).job
+        return self._jobs[job_id]
+
+    def _require_proof(self, job_id: str) -> Proof:
+        proof = self.proof_by_id(job_id)
+        if proof is None:
+            raise ProvingFailed(f"job {job_id} is done but has no proof")
+        return proof
+
+    def _setup(self, k: int) -> native.ProvingSetup:
+        if k not in self._setups:
+            self._setups[k] = native.proving_setup(k, cache_dir=self.cache_dir)
+        return self._setups[k]
+
+    def _emit(self, kind: EventKind, job_id: str | None, worker_id: str | None, detail: str = "") -> None:
+        event = SchedulerEvent(kind, job_id, worker_id, detail)
+        self.events.append(event)
+        log.info("event=%s job=%s worker=%s detail=%r", kind, job_id, worker_id, detail)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def events_of(self, kind: EventKind) -> list[SchedulerEvent]:
+        """The events of one kind so far, in order."""
+        return [e for e in self.events if e.kind is kind]
