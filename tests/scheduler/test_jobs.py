@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,7 @@ def jobs() -> list[SegmentJob]:
 
 def test_segment_jobs_have_stable_ids_and_chain(jobs: list[SegmentJob]) -> None:
     assert [j.job_id for j in jobs] == ["k8/b1/s0", "k8/b1/s1", "k8/b2/s0", "k8/b2/s1"]
-    for left, right in zip(jobs, jobs[1:], strict=False):
+    for left, right in itertools.pairwise(jobs):
         assert left.expected.is_followed_by(right.expected)
 
 

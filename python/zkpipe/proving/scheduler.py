@@ -314,7 +314,8 @@ class Scheduler:
     def _is_straggling(self, job: Job, running_s: float) -> bool:
         if self.config.straggler_factor is None:
             return False
-        samples = self._durations[job.kind]
+        # The median of this kind of job; before any, of every kind; before any at all, the minimum.
+        samples = self._durations[job.kind] or [d for ds in self._durations.values() for d in ds]
         expected = statistics.median(samples) if samples else self.config.straggler_min_s
         return running_s > max(self.config.straggler_min_s, self.config.straggler_factor * expected)
 

@@ -1,0 +1,180 @@
+"""Faults with real provers: a killed worker, a straggler, cheating workers, a restarted scheduler.
+
+Every case ends with one aggregate proof of the batch whose statement is the spec's.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.scheduler.helpers import K, make_batches
+from zkpipe.proving import Proof, Prover
+from zkpipe.proving.backends.local import LocalBackend
+from zkpipe.proving.backends.worker import Corruption, WorkerFaults
+from zkpipe.proving.jobs import JobState, JobStore, SegmentJob
+from zkpipe.proving.scheduler import EventKind, Scheduler, SchedulerConfig
+from zkpipe.proving.segmenter import Segmenter
+from zkpipe.spec import BatchResult, State
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
+
+NO_SPECULATION = SchedulerConfig(straggler_factor=None)
+
+
+@pytest.fixture(scope="module")
+def batch() -> tuple[State, BatchResult, list[SegmentJob]]:
+    state, (result,) = make_batches(1)
+    jobs = Segmenter(K).jobs(result)
+    assert len(jobs) == 2
+    return state, result, jobs
+
+
+@pytest.fixture(scope="module")
+def verifier() -> Prover:
+    return Prover(K)
+
+
+def _backend(workers: int, faults: dict[int, WorkerFaults] | None = None) -> Iterator[LocalBackend]:
+    backend = LocalBackend(workers, threads=1, faults=faults)
+    try:
+        assert backend.wait_ready(90)
+        yield backend
+    finally:
+        backend.close()
+
+
+@pytest.fixture
+def honest_pair() -> Iterator[LocalBackend]:
+    yield from _backend(2)
+
+
+def assert_proves_the_batch(
+    proof: Proof, batch: tuple[State, BatchResult, list[SegmentJob]], verifier: Prover
+) -> None:
+    state, result, _ = batch
+    statement = verifier.verify(proof)
+    assert proof.is_aggregate and proof.provenance.segments == 2
+    assert statement.root_before == state.tree.root
+    assert statement.root_after == result.state.tree.root
+    assert statement.commitments_in == state.commitments
+    assert statement.commitments_out == result.commitments
+
+
+def test_killed_worker_job_is_redone(
+    tmp_path: Path,
+    honest_pair: LocalBackend,
+    batch: tuple[State, BatchResult, list[SegmentJob]],
+    verifier: Prover,
+) -> None:
+    scheduler = Scheduler(honest_pair, JobStore(tmp_path / "jobs.db"), NO_SPECULATION)
+    root = scheduler.submit_fold(batch[2])
+    victim = honest_pair.pid_by_worker("local-0")
+    deadline = time.monotonic() + 60
+    while not scheduler.events_of(EventKind.STARTED) and time.monotonic() < deadline:
+        scheduler.step()
+        time.sleep(0.05)
+    time.sleep(1.0)  # mid-proof
+    assert victim is not None
+    os.kill(victim, signal.SIGKILL)
+    started = time.monotonic()
+    proof = scheduler.wait([root], 120)[root]
+
+    lost = [e for e in scheduler.events_of(EventKind.ATTEMPT_FAILED) if e.worker_id == "local-0"]
+    assert len(lost) == 1 and "WORKER_LOST" in lost[0].detail
+    assert scheduler.store.record_by_id(lost[0].job_id or "").failures == 1
+    assert scheduler.store.state_by_id(lost[0].job_id or "") is JobState.DONE
+    assert honest_pair.pid_by_worker("local-0") != victim  # replaced
+    assert_proves_the_batch(proof, batch, verifier)
+    print(f"killed worker: batch proven {time.monotonic() - started:.1f} s after the kill")
+
+
+def test_straggler_loses_to_a_duplicate_and_is_cancelled(
+    tmp_path: Path, batch: tuple[State, BatchResult, list[SegmentJob]], verifier: Prover
+) -> None:
+    config = SchedulerConfig(straggler_factor=1.5, straggler_min_s=1.0)
+    for backend in _backend(2, {1: WorkerFaults(delay_seconds=300)}):
+        scheduler = Scheduler(backend, JobStore(tmp_path / "jobs.db"), config)
+        started = time.monotonic()
+        proof = scheduler.prove(batch[2], timeout_s=120)
+        elapsed = time.monotonic() - started
+
+        slow_job = next(e.job_id for e in scheduler.events_of(EventKind.STARTED) if e.worker_id == "local-1")
+        duplicates = scheduler.events_of(EventKind.DUPLICATE_STARTED)
+        assert (slow_job, "local-0") in [(e.job_id, e.worker_id) for e in duplicates]
+        accepted = {e.job_id: e.worker_id for e in scheduler.events_of(EventKind.ACCEPTED)}
+        assert accepted[slow_job] == "local-0"
+        cancelled = scheduler.events_of(EventKind.CANCELLED)
+        assert (slow_job, "local-1") in [(e.job_id, e.worker_id) for e in cancelled]
+        usage = scheduler.utilisation()
+        assert usage["local-1"].cancelled >= 1 and usage["local-1"].accepted == 0
+        assert elapsed < 300  # did not wait for the straggler
+        assert_proves_the_batch(proof, batch, verifier)
+        print(f"straggler: batch proven in {elapsed:.1f} s; busy {usage}")
+
+
+def test_invalid_proofs_quarantine_the_worker_and_its_job_is_redone(
+    tmp_path: Path, batch: tuple[State, BatchResult, list[SegmentJob]], verifier: Prover
+) -> None:
+    for backend in _backend(2, {1: WorkerFaults(corrupt=Corruption.TAMPER)}):
+        scheduler = Scheduler(backend, JobStore(tmp_path / "jobs.db"), NO_SPECULATION)
+        started = time.monotonic()
+        proof = scheduler.prove(batch[2], timeout_s=120)
+
+        assert [e.worker_id for e in scheduler.events_of(EventKind.QUARANTINED)] == ["local-1"]
+        rejected = scheduler.events_of(EventKind.REJECTED)
+        assert len(rejected) == 1 and rejected[0].worker_id == "local-1"
+        accepted = {e.job_id: e.worker_id for e in scheduler.events_of(EventKind.ACCEPTED)}
+        assert accepted[rejected[0].job_id or ""] == "local-0"
+        assert set(accepted.values()) == {"local-0"}
+        assert_proves_the_batch(proof, batch, verifier)
+        print(f"tampering worker: batch proven in {time.monotonic() - started:.1f} s")
+
+
+def test_one_useful_prover_in_five_still_proves_the_batch(
+    tmp_path: Path, batch: tuple[State, BatchResult, list[SegmentJob]], verifier: Prover
+) -> None:
+    garbage = WorkerFaults(corrupt=Corruption.GARBAGE)
+    for backend in _backend(5, dict.fromkeys(range(1, 5), garbage)):
+        scheduler = Scheduler(backend, JobStore(tmp_path / "jobs.db"), NO_SPECULATION)
+        started = time.monotonic()
+        proof = scheduler.prove(batch[2], timeout_s=120)
+
+        quarantined = {e.worker_id for e in scheduler.events_of(EventKind.QUARANTINED)}
+        assert quarantined == {"local-1", "local-2", "local-3", "local-4"}
+        assert {e.worker_id for e in scheduler.events_of(EventKind.ACCEPTED)} == {"local-0"}
+        assert not scheduler.events_of(EventKind.JOB_FAILED)  # rejections do not use up retries
+        assert_proves_the_batch(proof, batch, verifier)
+        print(f"1 useful prover in 5: batch proven in {time.monotonic() - started:.1f} s")
+
+
+def test_restart_during_aggregation_redoes_no_verified_work(
+    tmp_path: Path, batch: tuple[State, BatchResult, list[SegmentJob]], verifier: Prover
+) -> None:
+    path = tmp_path / "jobs.db"
+    segment_ids = [job.job_id for job in batch[2]]
+    for backend in _backend(2):
+        first = Scheduler(backend, JobStore(path), NO_SPECULATION)
+        root = first.submit_fold(batch[2])
+        first.wait(segment_ids, 120)
+        deadline = time.monotonic() + 30
+        while first.store.state_by_id(root) is not JobState.RUNNING and time.monotonic() < deadline:
+            first.step()
+            time.sleep(0.05)
+        assert first.store.state_by_id(root) is JobState.RUNNING
+        first.store.close()  # the node dies mid-aggregation (its workers with it)
+
+    started = time.monotonic()
+    for backend in _backend(2):
+        second = Scheduler(backend, JobStore(path), NO_SPECULATION)
+        proof = second.prove(batch[2], timeout_s=120)
+        assert [e.job_id for e in second.events_of(EventKind.STARTED)] == [root]
+        assert second.store.record_by_id(root).attempts == 2
+        assert all(second.store.record_by_id(i).attempts == 1 for i in segment_ids)
+        assert_proves_the_batch(proof, batch, verifier)
+    print(f"restart: aggregation finished {time.monotonic() - started:.1f} s after the restart")
