@@ -219,3 +219,28 @@ def test_kill_9_at_random_points_loses_nothing(tmp_path: Path, nodes: list[NodeP
 
 def test_invalid_rpc_error_type_is_exported() -> None:
     assert issubclass(RpcCallError, ZkpipeError)
+
+
+def test_sigint_stops_cleanly_and_restart_recovers(tmp_path: Path, nodes: list[NodeProcess]) -> None:
+    data_dir = tmp_path / "node"
+    port = _free_port()
+    node = NodeProcess(data_dir, port)
+    nodes.append(node)
+    secret, pk = keygen(bytes([9]) * 32)
+    node.client.dev_deposit(1, pk, 1000)
+    node.client.dev_deposit(2, pk, 1000)
+    node.client.wait_for_account(2, timeout=30)
+    sent = node.client.send_transaction(
+        sign_transfer(secret, AccountIndex(1), AccountIndex(2), Amount(5), Fee(1), Nonce(0))
+    )
+    node.client.close()
+    node.proc.send_signal(signal.SIGINT)
+    assert node.proc.wait(30) == 0
+    node._close_log()
+    node = NodeProcess(data_dir, port)
+    nodes.append(node)
+    receipt = node.client.get_transaction_receipt(sent.hash)
+    assert receipt is not None and receipt.seq == sent.seq
+    account = node.client.get_account(1)
+    assert account is not None and account.nonce == 1 and account.balance == 1000 - 6
+    node.terminate()
