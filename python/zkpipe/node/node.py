@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zkpipe.errors import InvalidInput, StorageError
+from zkpipe.errors import InvalidInput
 from zkpipe.execution import SequentialExecutor, digest_bytes
 from zkpipe.kpi import NodeMetrics
 from zkpipe.l1 import EmbeddedChain, RollupContract, wait_for_receipt
@@ -20,7 +20,7 @@ from zkpipe.node.l1worker import L1Worker
 from zkpipe.node.recovery import recover
 from zkpipe.node.store import Store, StoredBatch, StoredTx
 from zkpipe.sequencer.core import Sequencer
-from zkpipe.sequencer.mempool import Mempool, Result
+from zkpipe.sequencer.mempool import Mempool
 from zkpipe.spec import (
     CHAIN_ID,
     PUBLIC_KEY_BYTES,
@@ -313,4 +313,4 @@ def new_local_node(config: NodeConfig) -> Node:
     return Node(config)
 
 
-__all__ = ["Node", "Result", "StorageError", "new_local_node"]
+__all__ = ["L1Roles", "Node", "batch_json", "new_local_node", "receipt_json"]

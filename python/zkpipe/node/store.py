@@ -24,7 +24,6 @@ from zkpipe.spec import (
     L1Address,
     Nonce,
     PublicKey,
-    TxType,
     get_tx_type,
 )
 
@@ -92,6 +91,7 @@ CREATE TABLE IF NOT EXISTS l1_sends (   -- every sequenceBatches transaction
 """
 
 BATCH_STATUSES = ("closed", "sending", "virtual", "consolidated")
+"""A batch's L1 status, in order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -490,8 +490,3 @@ class Store:
             "WHERE l1_gas IS NOT NULL"
         )
         return int(rows[0][0]), int(rows[0][1])
-
-
-def is_user_kind(kind: int) -> bool:
-    """Whether a stored kind is a user transaction (transfer or withdrawal)."""
-    return kind in (TxType.TRANSFER, TxType.WITHDRAW)

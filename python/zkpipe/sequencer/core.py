@@ -17,18 +17,31 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from zkpipe.errors import InvalidTransaction, TxError, ZkpipeError
 from zkpipe.execution import ClosedBatch, ExecutedTx, Executor, digest_bytes
 from zkpipe.kpi import NodeMetrics
 from zkpipe.l1.hashes import compute_acc_input_hash
-from zkpipe.node.store import Store
 from zkpipe.sequencer.errors import NodeStopping, NonceGap
 from zkpipe.sequencer.mempool import Ack, Mempool, Pending, Result, Ticket
 from zkpipe.sequencer.policy import BatchPolicy, DownstreamFeedback
 from zkpipe.spec import Nonce, Timestamp, Transaction, UserTransaction
 
 logger = logging.getLogger("zkpipe.sequencer")
+
+
+class GroupStore(Protocol):
+    """Where the sequencer writes its groups (the node's SQLite store)."""
+
+    def commit_group(
+        self,
+        txs: Sequence[tuple[int, ExecutedTx, float]],
+        batches: Sequence[tuple[ClosedBatch, bytes, float]],
+        trusted_at: float,
+    ) -> None:
+        """Stores executed transactions and closed batches in one durable transaction."""
+        ...
 
 
 @dataclass(slots=True)
@@ -47,7 +60,7 @@ class Sequencer:
     def __init__(
         self,
         executor: Executor,
-        store: Store,
+        store: GroupStore,
         mempool: Mempool,
         policy: BatchPolicy,
         metrics: NodeMetrics,
