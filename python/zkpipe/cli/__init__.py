@@ -20,16 +20,11 @@ def main() -> None:
 
 # Verbs register themselves on `main` when imported; keep one import per verb module.
 from zkpipe.cli import account as _account  # noqa: E402
-from zkpipe.cli import account as _account  # noqa: E402
 from zkpipe.cli import bench as _bench  # noqa: E402
 from zkpipe.cli import bench_sequencer as _bench_sequencer  # noqa: E402
 from zkpipe.cli import demo as _demo  # noqa: E402
 from zkpipe.cli import keys as _keys  # noqa: E402
-from zkpipe.cli import keys as _keys  # noqa: E402
 from zkpipe.cli import plan as _plan  # noqa: E402
-from zkpipe.cli import send as _send  # noqa: E402
-from zkpipe.cli import tx as _tx  # noqa: E402
-from zkpipe.cli import up as _up  # noqa: E402
 from zkpipe.cli import send as _send  # noqa: E402
 from zkpipe.cli import tx as _tx  # noqa: E402
 from zkpipe.cli import up as _up  # noqa: E402
