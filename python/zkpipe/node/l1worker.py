@@ -149,8 +149,9 @@ class L1Worker:
             return
         self.store.record_send_outcome(tx_hash, status, gas_used, block)
 
-    def send_once(self) -> None:
-        """Settles in-flight sends, then posts the closed batches if the next block is due soon."""
+    def send_once(self, *, now_due: bool = False) -> None:
+        """Settles in-flight sends, then posts the closed batches if the next block is due soon
+        (`now_due`: as if it were; still at most once per block)."""
         in_flight = self.store.sends_by_status("sent")
         for tx_hash, _, _ in in_flight:
             receipt = self.chain.receipt_by_hash(_tx_hash(tx_hash))
@@ -161,7 +162,8 @@ class L1Worker:
         if self._sent_for_block == self._seen_block:
             return  # one send per block: batches closed since wait for the next one
         due = (
-            self._seen_block < 0
+            now_due
+            or self._seen_block < 0
             or time.monotonic() >= self._seen_block_at + self.block_time - self.send_margin_s
         )
         if not due:
