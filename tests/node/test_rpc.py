@@ -86,6 +86,13 @@ def test_batch_request_keeps_order_and_answers_each_call(funded: FundedNode) -> 
 def test_notification_gets_no_answer(funded: FundedNode) -> None:
     status, answer = raw_post(funded, b'{"jsonrpc":"2.0","method":"zk_chainInfo"}')
     assert status == 204 and answer is None
+    status, answer = raw_post(
+        funded, b'[{"jsonrpc":"2.0","method":"zk_nope"},{"jsonrpc":"2.0","method":"zk_chainInfo"}]'
+    )
+    assert status == 204 and answer is None
+    # A malformed call cannot be a notification: it is answered with id null.
+    _, answer = raw_post(funded, b'{"jsonrpc":"1.0","method":"zk_chainInfo"}')
+    assert answer["id"] is None and answer["error"]["code"] == -32600
 
 
 @pytest.mark.parametrize(

@@ -193,6 +193,7 @@ class RpcServer:
     async def call(self, message: object) -> dict[str, Any] | None:
         """One call's response object (None for a notification)."""
         call_id: object = None
+        notification = False  # a well-formed call without "id": never answered, not even with an error
         try:
             if not isinstance(message, dict):
                 raise invalid_request("a call must be a JSON object")
@@ -211,17 +212,18 @@ class RpcServer:
                 raise invalid_request("method must be a string")
             if set(message) - {"jsonrpc", "method", "params", "id"}:
                 raise invalid_request("unknown members in the call")
+            notification = "id" not in message
             handler = self.methods.get(method)
             if handler is None:
                 raise method_not_found(method)
             result = await handler(message.get("params"))
-            if "id" not in message:
+            if notification:
                 return None
             return {"jsonrpc": "2.0", "id": call_id, "result": result}
         except Exception as err:  # why broad: every failure must become a JSON-RPC error, never a 500
             if not isinstance(err, ZkpipeError):
                 logger.exception("event=rpc_internal_error")
-            if isinstance(message, dict) and "id" not in message and not isinstance(err, ZkpipeError):
+            if notification:
                 return None
             return {"jsonrpc": "2.0", "id": call_id, "error": to_rpc_error(err)}
 
