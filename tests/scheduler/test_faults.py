@@ -140,8 +140,9 @@ def test_one_useful_prover_in_five_still_proves_the_batch(
     tmp_path: Path, batch: tuple[State, BatchResult, list[SegmentJob]], verifier: Prover
 ) -> None:
     garbage = WorkerFaults(corrupt=Corruption.GARBAGE)
+    config = SchedulerConfig(redundancy=2, straggler_factor=None)  # always two copies of every job
     for backend in _backend(5, dict.fromkeys(range(1, 5), garbage)):
-        scheduler = Scheduler(backend, JobStore(tmp_path / "jobs.db"), NO_SPECULATION)
+        scheduler = Scheduler(backend, JobStore(tmp_path / "jobs.db"), config)
         started = time.monotonic()
         proof = scheduler.prove(batch[2], timeout_s=120)
 
@@ -149,6 +150,10 @@ def test_one_useful_prover_in_five_still_proves_the_batch(
         assert quarantined == {"local-1", "local-2", "local-3", "local-4"}
         assert {e.worker_id for e in scheduler.events_of(EventKind.ACCEPTED)} == {"local-0"}
         assert not scheduler.events_of(EventKind.JOB_FAILED)  # rejections do not use up retries
+        first_round = [(e.job_id, e.worker_id) for e in scheduler.events_of(EventKind.STARTED)][:2]
+        duplicates = [(e.job_id, e.worker_id) for e in scheduler.events_of(EventKind.STARTED)][2:4]
+        assert first_round == [("k8/b1/s0", "local-0"), ("k8/b1/s0", "local-1")]
+        assert duplicates == [("k8/b1/s1", "local-2"), ("k8/b1/s1", "local-3")]
         assert_proves_the_batch(proof, batch, verifier)
         print(f"1 useful prover in 5: batch proven in {time.monotonic() - started:.1f} s")
 

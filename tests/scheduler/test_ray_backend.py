@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +30,9 @@ def local_ray() -> Iterator[None]:
         ray.shutdown()
 
 
-def test_ray_actors_prove_and_aggregate_a_batch(local_ray: None, tmp_path: Path) -> None:
+def test_ray_actors_prove_and_aggregate_a_batch_despite_a_killed_actor(
+    local_ray: None, tmp_path: Path
+) -> None:
     from zkpipe.proving.backends.ray import RayBackend
 
     state, (result,) = make_batches(1)
@@ -39,7 +43,16 @@ def test_ray_actors_prove_and_aggregate_a_batch(local_ray: None, tmp_path: Path)
         assert backend.wait_ready(120)
         ready_s = time.monotonic() - started
         scheduler = Scheduler(backend, JobStore(tmp_path / "jobs.db"), SchedulerConfig(straggler_factor=None))
-        proof = scheduler.prove(jobs, timeout_s=150)
+        root = scheduler.submit_fold(jobs)
+        victim = backend.pid_by_worker("ray-0")
+        deadline = time.monotonic() + 60
+        while not scheduler.events_of(EventKind.STARTED) and time.monotonic() < deadline:
+            scheduler.step()
+            time.sleep(0.05)
+        time.sleep(1.0)  # mid-proof
+        assert victim is not None
+        os.kill(victim, signal.SIGKILL)  # Ray restarts the actor; its job is redone
+        proof = scheduler.wait([root], 150)[root]
     finally:
         backend.close()
     statement = Prover(K).verify(proof)
@@ -48,6 +61,8 @@ def test_ray_actors_prove_and_aggregate_a_batch(local_ray: None, tmp_path: Path)
     assert statement.commitments_out == result.commitments
     workers = {e.worker_id for e in scheduler.events_of(EventKind.ACCEPTED)}
     assert workers <= {"ray-0", "ray-1"} and len(scheduler.events_of(EventKind.ACCEPTED)) == 3
+    lost = [e for e in scheduler.events_of(EventKind.ATTEMPT_FAILED) if e.worker_id == "ray-0"]
+    assert len(lost) == 1 and "WORKER_LOST" in lost[0].detail
     print(
         f"ray: actors ready in {ready_s:.1f} s, batch proven in {time.monotonic() - started - ready_s:.1f} s"
     )

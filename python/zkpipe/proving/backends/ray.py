@@ -116,6 +116,10 @@ class RayBackend:
                     except RayError:  # died while starting: ask again (Ray restarts it)
                         slot.ready_ref = slot.actor.ready.remote()
             if slot.handle is not None and slot.handle.future.done():
+                if isinstance(slot.handle.future.exception(), WorkerLost):
+                    # The actor died under its job; Ray restarts it: not ready until it answers.
+                    slot.pid = None
+                    slot.ready_ref = slot.actor.ready.remote()
                 slot.handle = None
             job_id = None if slot.handle is None else slot.handle.job_id
             infos.append(WorkerInfo(slot.worker_id, slot.pid is not None, job_id, slot.pid))
