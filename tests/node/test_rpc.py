@@ -10,6 +10,7 @@ import pytest
 
 from tests.node.helpers import BALANCE, FundedNode
 from zkpipe.client import RpcCallError
+from zkpipe.execution import digest_bytes
 from zkpipe.spec import (
     AccountIndex,
     Amount,
@@ -19,6 +20,7 @@ from zkpipe.spec import (
     L1Address,
     Nonce,
     PublicKey,
+    compute_tx_hash,
     encode_tx,
     sign_transfer,
     sign_withdraw,
@@ -211,6 +213,10 @@ def test_invalid_transactions_have_rule_codes(funded: FundedNode) -> None:
     good = sign_transfer(sk1, AccountIndex(1), AccountIndex(2), Amount(1), Fee(1), Nonce(n))
     funded.client.send_transaction(good)
     assert _invalid_tx_code(funded, good) == (-32001, "WRONG_NONCE")
+    # The receipt of a rejected transaction says why.
+    bad = sign_transfer(funded.keys[1][0], AccountIndex(1), AccountIndex(2), Amount(1), Fee(1), Nonce(n))
+    receipt = funded.client.call("zk_getTransactionReceipt", "0x" + digest_bytes(compute_tx_hash(bad)).hex())
+    assert receipt["status"] == "rejected" and receipt["reason"] == "BAD_SIGNATURE"
 
 
 def test_balance_overflow_of_the_recipient(funded: FundedNode) -> None:

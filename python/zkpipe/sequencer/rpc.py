@@ -10,13 +10,15 @@ import asyncio
 import json
 import logging
 import re
-from collections import deque
+import time
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from aiohttp import web
 
 from zkpipe.errors import DecodeError, ZkpipeError
+from zkpipe.execution import digest_bytes
 from zkpipe.sequencer.errors import (
     DepositNotAllowed,
     invalid_params,
@@ -27,12 +29,13 @@ from zkpipe.sequencer.errors import (
     to_rpc_error,
 )
 from zkpipe.sequencer.mempool import Ack, Result
-from zkpipe.spec import Deposit, UserTransaction, decode_tx
+from zkpipe.spec import Deposit, UserTransaction, compute_tx_hash, decode_tx
 
 logger = logging.getLogger("zkpipe.rpc")
 
 _HEX = re.compile(r"0x([0-9a-fA-F]{2})*")
 MAX_TX_HEX = 2 + 2 * 256
+MAX_REMEMBERED_REJECTIONS = 10_000
 
 
 class RpcBackend(Protocol):
@@ -121,6 +124,8 @@ class RpcServer:
         # Outcomes come back from the sequencer thread; one loop wakeup drains all that arrived.
         self._inbox: deque[tuple[asyncio.Future[Result], Result]] = deque()
         self._drain_pending = False
+        # Recently rejected transactions, so their receipt says why (bounded; not stored on disk).
+        self.rejected: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
 
     def app(self) -> web.Application:
         """The aiohttp application."""
@@ -241,6 +246,8 @@ class RpcServer:
             loop.call_soon(self._flush, loop)
         self._outbox.append((tx, future))
         result = await future
+        if not isinstance(result, Ack):
+            self._remember_rejection(tx, result)
         if isinstance(result, Ack):
             return {
                 "hash": "0x" + result.tx_hash.hex(),
@@ -279,10 +286,27 @@ class RpcServer:
             if not future.done():
                 future.set_result(result)
 
+    def _remember_rejection(self, tx: UserTransaction, error: ZkpipeError) -> None:
+        tx_hash = digest_bytes(compute_tx_hash(tx))
+        self.rejected[tx_hash] = {
+            "hash": "0x" + tx_hash.hex(),
+            "status": "rejected",
+            "reason": error.code,
+            "message": error.message,
+            "timestamps": {"rejected": time.time()},
+        }
+        self.rejected.move_to_end(tx_hash)
+        while len(self.rejected) > MAX_REMEMBERED_REJECTIONS:
+            self.rejected.popitem(last=False)
+
     async def get_transaction_receipt(self, params: object) -> dict[str, Any] | None:
-        """zk_getTransactionReceipt [hash] → receipt or null."""
+        """zk_getTransactionReceipt [hash] → receipt (stored, or recently rejected) or null."""
         (raw,) = _params(params, ("hash",), 1)
-        return self.backend.receipt_by_hash(_hex_param(raw, "hash", length=32))
+        tx_hash = _hex_param(raw, "hash", length=32)
+        receipt = self.backend.receipt_by_hash(tx_hash)
+        if receipt is None:
+            return self.rejected.get(tx_hash)
+        return receipt
 
     async def get_account(self, params: object) -> dict[str, Any] | None:
         """zk_getAccount [index] → account or null."""
