@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 from typing import Any
 
 import pytest
 
 from tests.node.helpers import BALANCE, FundedNode
-from zkpipe.client import RpcCallError
+from zkpipe.client import RpcCallError, ZkClient
 from zkpipe.execution import digest_bytes
 from zkpipe.spec import (
     AccountIndex,
@@ -60,6 +61,29 @@ def test_send_then_receipt_goes_trusted_then_virtual(funded: FundedNode) -> None
     assert batch["l1_gas"] is None or batch["l1_gas"] > 0
     info = funded.client.chain_info()
     assert info["virtual_batch"] >= sent.batch and info["trusted_batch"] >= sent.batch
+
+
+def test_parked_transaction_is_pending_until_its_gap_fills(funded: FundedNode) -> None:
+    import threading
+
+    account = funded.client.get_account(2)
+    assert account is not None
+    later = funded.transfer(2, 3, nonce=account.nonce + 1)
+    later_hash = "0x" + digest_bytes(compute_tx_hash(later)).hex()
+    results: list[object] = []
+    other = ZkClient(funded.background.url)
+    waiter = threading.Thread(target=lambda: results.append(other.send_transaction(later)))
+    waiter.start()
+    deadline = time.monotonic() + 10
+    while (r := funded.client.call("zk_getTransactionReceipt", later_hash)) is None or r[
+        "status"
+    ] != "pending":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    funded.client.send_transaction(funded.transfer(2, 3, nonce=account.nonce))
+    waiter.join(10)
+    other.close()
+    assert results and funded.client.call("zk_getTransactionReceipt", later_hash)["status"] != "pending"
 
 
 def test_get_account_and_missing_things_are_null(funded: FundedNode) -> None:

@@ -126,6 +126,8 @@ class RpcServer:
         self._drain_pending = False
         # Recently rejected transactions, so their receipt says why (bounded; not stored on disk).
         self.rejected: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
+        self.pending: dict[bytes, float] = {}
+        """Transactions received and not yet decided (waiting in the mempool or for a nonce gap)."""
 
     def app(self) -> web.Application:
         """The aiohttp application."""
@@ -245,9 +247,14 @@ class RpcServer:
         if not self._outbox:
             loop.call_soon(self._flush, loop)
         self._outbox.append((tx, future))
-        result = await future
+        tx_hash = digest_bytes(compute_tx_hash(tx))
+        self.pending[tx_hash] = time.time()
+        try:
+            result = await future
+        finally:
+            self.pending.pop(tx_hash, None)
         if not isinstance(result, Ack):
-            self._remember_rejection(tx, result)
+            self._remember_rejection(tx_hash, result)
         if isinstance(result, Ack):
             return {
                 "hash": "0x" + result.tx_hash.hex(),
@@ -286,8 +293,7 @@ class RpcServer:
             if not future.done():
                 future.set_result(result)
 
-    def _remember_rejection(self, tx: UserTransaction, error: ZkpipeError) -> None:
-        tx_hash = digest_bytes(compute_tx_hash(tx))
+    def _remember_rejection(self, tx_hash: bytes, error: ZkpipeError) -> None:
         self.rejected[tx_hash] = {
             "hash": "0x" + tx_hash.hex(),
             "status": "rejected",
@@ -304,9 +310,12 @@ class RpcServer:
         (raw,) = _params(params, ("hash",), 1)
         tx_hash = _hex_param(raw, "hash", length=32)
         receipt = self.backend.receipt_by_hash(tx_hash)
-        if receipt is None:
-            return self.rejected.get(tx_hash)
-        return receipt
+        if receipt is not None:
+            return receipt
+        submitted = self.pending.get(tx_hash)
+        if submitted is not None:
+            return {"hash": "0x" + tx_hash.hex(), "status": "pending", "timestamps": {"submitted": submitted}}
+        return self.rejected.get(tx_hash)
 
     async def get_account(self, params: object) -> dict[str, Any] | None:
         """zk_getAccount [index] → account or null."""
