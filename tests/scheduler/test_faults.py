@@ -18,7 +18,7 @@ from zkpipe.proving import Proof, Prover
 from zkpipe.proving.backends.local import LocalBackend
 from zkpipe.proving.backends.worker import Corruption, WorkerFaults
 from zkpipe.proving.jobs import JobState, JobStore, SegmentJob
-from zkpipe.proving.scheduler import EventKind, Scheduler, SchedulerConfig
+from zkpipe.proving.scheduler import EventKind, Scheduler, SchedulerConfig, SchedulerTimeout
 from zkpipe.proving.segmenter import Segmenter
 from zkpipe.spec import BatchResult, State
 
@@ -183,3 +183,24 @@ def test_restart_during_aggregation_redoes_no_verified_work(
         assert all(second.store.record_by_id(i).attempts == 1 for i in segment_ids)
         assert_proves_the_batch(proof, batch, verifier)
     print(f"restart: aggregation finished {time.monotonic() - started:.1f} s after the restart")
+
+
+def test_invalid_replayed_proof_of_another_job_is_rejected(
+    tmp_path: Path, batch: tuple[State, BatchResult, list[SegmentJob]]
+) -> None:
+    # One worker that replays its first (valid) proof: the second job gets a proof that verifies
+    # but states the first job's transition. With no honest worker left, nothing more is accepted.
+    for backend in _backend(1, {0: WorkerFaults(corrupt=Corruption.REPLAY)}):
+        scheduler = Scheduler(backend, JobStore(tmp_path / "jobs.db"), NO_SPECULATION)
+        root = scheduler.submit_fold(batch[2])
+        deadline = time.monotonic() + 60
+        while not scheduler.quarantined and time.monotonic() < deadline:
+            scheduler.step()
+            time.sleep(0.05)
+        with pytest.raises(SchedulerTimeout):
+            scheduler.wait([root], 0.5)
+        assert [e.job_id for e in scheduler.events_of(EventKind.ACCEPTED)] == ["k8/b1/s0"]
+        (rejected,) = scheduler.events_of(EventKind.REJECTED)
+        assert rejected.job_id == "k8/b1/s1" and "different statement" in rejected.detail
+        assert scheduler.quarantined == {"local-0"}
+        assert scheduler.store.state_by_id("k8/b1/s1") is JobState.QUEUED
