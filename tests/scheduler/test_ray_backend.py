@@ -1,4 +1,5 @@
-"""The ray backend on a local Ray cluster (2 CPUs): a batch proven and aggregated through actors."""
+"""The ray backend on a local Ray cluster (2 CPUs): two batches proven through actors, then one
+proof of both, while an actor is killed mid-proof."""
 
 from __future__ import annotations
 
@@ -30,20 +31,19 @@ def local_ray() -> Iterator[None]:
         ray.shutdown()
 
 
-def test_ray_actors_prove_and_aggregate_a_batch_despite_a_killed_actor(
+def test_ray_actors_prove_two_batches_and_fold_them_despite_a_killed_actor(
     local_ray: None, tmp_path: Path
 ) -> None:
     from zkpipe.proving.backends.ray import RayBackend
 
-    state, (result,) = make_batches(1)
-    jobs = Segmenter(K).jobs(result)
+    genesis, results = make_batches(2, txs=8)  # one segment each: the batch proof is the segment's
     started = time.monotonic()
     backend = RayBackend(2, threads=1)
     try:
         assert backend.wait_ready(120)
         ready_s = time.monotonic() - started
         scheduler = Scheduler(backend, JobStore(tmp_path / "jobs.db"), SchedulerConfig(straggler_factor=None))
-        root = scheduler.submit_fold(jobs)
+        batch_roots = [scheduler.submit_fold(Segmenter(K).jobs(result)) for result in results]
         victim = backend.pid_by_worker("ray-0")
         deadline = time.monotonic() + 60
         while not scheduler.events_of(EventKind.STARTED) and time.monotonic() < deadline:
@@ -52,17 +52,19 @@ def test_ray_actors_prove_and_aggregate_a_batch_despite_a_killed_actor(
         time.sleep(1.0)  # mid-proof
         assert victim is not None
         os.kill(victim, signal.SIGKILL)  # Ray restarts the actor; its job is redone
-        proof = scheduler.wait([root], 150)[root]
+        batch_proofs = scheduler.wait(batch_roots, 150)
+        both = scheduler.prove([scheduler.job_by_id(root) for root in batch_roots], timeout_s=120)
     finally:
         backend.close()
-    statement = Prover(K).verify(proof)
-    assert statement.root_before == state.tree.root
-    assert statement.root_after == result.state.tree.root
-    assert statement.commitments_out == result.commitments
-    workers = {e.worker_id for e in scheduler.events_of(EventKind.ACCEPTED)}
-    assert workers <= {"ray-0", "ray-1"} and len(scheduler.events_of(EventKind.ACCEPTED)) == 3
+    for result, root in zip(results, batch_roots, strict=True):
+        assert batch_proofs[root].statement.root_after == result.state.tree.root
+    statement = Prover(K).verify(both)
+    assert statement.root_before == genesis.tree.root
+    assert statement.root_after == results[-1].state.tree.root
+    assert statement.commitments_out == results[-1].commitments
+    accepted = scheduler.events_of(EventKind.ACCEPTED)
+    assert {e.worker_id for e in accepted} <= {"ray-0", "ray-1"} and len(accepted) == 3
     lost = [e for e in scheduler.events_of(EventKind.ATTEMPT_FAILED) if e.worker_id == "ray-0"]
     assert len(lost) == 1 and "WORKER_LOST" in lost[0].detail
-    print(
-        f"ray: actors ready in {ready_s:.1f} s, batch proven in {time.monotonic() - started - ready_s:.1f} s"
-    )
+    proven_s = time.monotonic() - started - ready_s
+    print(f"ray: actors ready in {ready_s:.1f} s, two batches and their fold proven in {proven_s:.1f} s")

@@ -188,6 +188,11 @@ class Scheduler:
 
     # -- results ----------------------------------------------------------------
 
+    def job_by_id(self, job_id: str) -> Job:
+        """A submitted job (e.g. a batch's fold root, to fold batch proofs on); StorageError if unknown."""
+        with self._lock:
+            return self._job(job_id)
+
     def proof_by_id(self, job_id: str) -> Proof | None:
         """The accepted (verified) proof of a job, if it is done."""
         with self._lock:

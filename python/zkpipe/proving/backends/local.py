@@ -235,6 +235,11 @@ class LocalBackend:
         except (EOFError, OSError):
             self._replace(slot)
             return
+        if not (isinstance(message, tuple) and len(message) == 3 and message[0] in ("ready", "done")):
+            # Not our protocol: the process is broken; it is killed, replaced, and its job retried.
+            log.error("event=worker_protocol_error worker=%s", slot.worker_id)
+            slot.process.kill()
+            return
         if message[0] == "ready":
             _, pid, setup_s = message
             slot.ready = True
@@ -248,9 +253,10 @@ class LocalBackend:
         if isinstance(outcome, ProofResult):
             if not handle.future.done():
                 handle.future.set_result(outcome)
-        else:
-            assert isinstance(outcome, WorkError)
+        elif isinstance(outcome, WorkError):
             _fail(handle, error_from_work(outcome))
+        else:
+            _fail(handle, WorkerLost(f"worker {slot.worker_id} answered {type(outcome).__name__}"))
 
     def _replace(self, slot: _Slot) -> None:
         slot.process.join(1)
