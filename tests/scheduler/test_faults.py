@@ -5,6 +5,7 @@ Every case ends with one aggregate proof of the batch whose statement is the spe
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.scheduler.helpers import K, make_batches
+from zkpipe.errors import ProvingFailed
 from zkpipe.proving import Proof, Prover
 from zkpipe.proving.backends.local import LocalBackend
 from zkpipe.proving.backends.worker import Corruption, WorkerFaults
@@ -204,3 +206,20 @@ def test_invalid_replayed_proof_of_another_job_is_rejected(
         assert rejected.job_id == "k8/b1/s1" and "different statement" in rejected.detail
         assert scheduler.quarantined == {"local-0"}
         assert scheduler.store.state_by_id("k8/b1/s1") is JobState.QUEUED
+
+
+def test_invalid_witness_fails_the_job_and_its_fold(
+    tmp_path: Path, batch: tuple[State, BatchResult, list[SegmentJob]]
+) -> None:
+    good = batch[2][1]
+    first = batch[2][0]
+    bad = dataclasses.replace(first, witness=((1, 2, 3, 4), *first.witness[1:]))  # wrong root before
+    config = SchedulerConfig(straggler_factor=None, max_failures=1)
+    for backend in _backend(1):
+        scheduler = Scheduler(backend, JobStore(tmp_path / "jobs.db"), config)
+        with pytest.raises(ProvingFailed):
+            scheduler.prove([bad, good], timeout_s=60)
+        (failed,) = scheduler.events_of(EventKind.JOB_FAILED)
+        assert failed.job_id == bad.job_id and "PROVING_FAILED" in failed.detail
+        assert scheduler.store.state_by_id(bad.job_id) is JobState.FAILED
+        assert not scheduler.quarantined  # an honest error is not cheating

@@ -160,6 +160,7 @@ class Scheduler:
         self._usage: dict[str, WorkerUsage] = {}
         self._durations: dict[JobKind, list[float]] = {kind: [] for kind in JobKind}
         self._joins: dict[str, _Join] = {}
+        self._dead: set[str] = set()  # planned joins that cannot happen: a descendant was given up
         self._setups: dict[int, native.ProvingSetup] = {}
         recovered = store.recover()
         if recovered:
@@ -213,7 +214,9 @@ class Scheduler:
         while True:
             self.step()
             states = {job_id: self.store.state_by_id(job_id) for job_id in wanted}
-            failed = [job_id for job_id, state in states.items() if state is JobState.FAILED]
+            failed = [
+                job_id for job_id, state in states.items() if state is JobState.FAILED or job_id in self._dead
+            ]
             if failed:
                 raise ProvingFailed(f"jobs given up: {', '.join(failed)}")
             if all(state is JobState.DONE for state in states.values()):
@@ -278,6 +281,11 @@ class Scheduler:
 
     def _start_joins(self) -> None:
         for job_id, join in list(self._joins.items()):
+            children = (join.left_id, join.right_id)
+            if any(c in self._dead or self.store.state_by_id(c) is JobState.FAILED for c in children):
+                self._dead.add(job_id)  # joins are planned bottom-up, so parents see this below
+                del self._joins[job_id]
+                continue
             left, right = self.proof_by_id(join.left_id), self.proof_by_id(join.right_id)
             if left is None or right is None:
                 continue
@@ -472,7 +480,10 @@ class Scheduler:
         self.events.append(event)
         log.info("event=%s job=%s worker=%s detail=%r", kind, job_id, worker_id, detail)
         if self.on_event is not None:
-            self.on_event(event)
+            try:
+                self.on_event(event)
+            except Exception:  # a broken listener must not stop proving
+                log.exception("event=listener_failed kind=%s", kind)
 
     def events_of(self, kind: EventKind) -> list[SchedulerEvent]:
         """The events of one kind so far, in order."""
