@@ -163,3 +163,12 @@ def test_invalid_fee_overflow(state: State) -> None:
 def test_invalid_malformed_transfer(state: State, changes: dict[str, object]) -> None:
     tx = dataclasses.replace(make_transfer(state, 1, 2, 1), **changes)  # type: ignore[arg-type]
     expect_invalid(apply_tx, state, tx, TxError.MALFORMED_ENCODING)
+
+
+def test_invalid_signature_by_the_injected_check(state: State) -> None:
+    # apply_tx takes the signature rule as a parameter (executors verify ahead, in parallel).
+    from zkpipe.spec import InvalidTransaction, apply_tx
+
+    with pytest.raises(InvalidTransaction) as info:
+        apply_tx(state, make_transfer(state, 1, 2, 1), lambda key, tx: False)
+    assert info.value.error is TxError.BAD_SIGNATURE

@@ -23,6 +23,7 @@ from zkpipe.spec import (
     Deposit,
     DepositIndex,
     Receipt,
+    SignatureCheck,
     State,
     StateRoot,
     Timestamp,
@@ -33,6 +34,7 @@ from zkpipe.spec import (
     compute_commitments_step,
     encode_batch,
     encode_tx,
+    is_valid_signature,
     process_fee_credit,
 )
 
@@ -102,10 +104,11 @@ class Executor(Protocol):
 class SequentialExecutor:
     """The reference engine: `apply_tx` per transaction, in order, on one thread."""
 
-    def __init__(self, state: State) -> None:
+    def __init__(self, state: State, verify_signature: SignatureCheck = is_valid_signature) -> None:
         if state.pending_fees != 0:
             raise ValueError("an executor starts at a batch boundary (no pending fees)")
         self._state = state
+        self._verify_signature = verify_signature
         self._open: list[Transaction] = []
         self._open_bytes = 0
         self._touched: set[AccountIndex] = set()
@@ -119,7 +122,7 @@ class SequentialExecutor:
     def execute(self, tx: Transaction) -> ExecutedTx:
         """Applies `tx` with the spec; raises InvalidTransaction (state unchanged) if invalid."""
         state = self._state
-        witness = apply_tx(state, tx)
+        witness = apply_tx(state, tx, self._verify_signature)
         state.commitments = compute_commitments_step(state.commitments, witness)
         encoding = encode_tx(tx)
         self._open.append(tx)

@@ -11,6 +11,7 @@ from typing import Any
 
 from zkpipe.errors import InvalidInput
 from zkpipe.execution import SequentialExecutor, digest_bytes
+from zkpipe.execution.signatures import VerifiedSignatures
 from zkpipe.kpi import NodeMetrics
 from zkpipe.l1 import EmbeddedChain, RollupContract, wait_for_receipt
 from zkpipe.l1.chain import Address, to_address
@@ -81,7 +82,8 @@ class Node:
         self.roles = L1Roles(accounts[0], accounts[1], accounts[2], accounts[3])
         self.chain.start()
         self.rollup = self._rollup(fee_pk)
-        executor, last_seq, l1_acc = recover(self.store, fee_pk, config.tree_depth)
+        signatures = VerifiedSignatures()
+        executor, last_seq, l1_acc = recover(self.store, fee_pk, config.tree_depth, signatures.check)
         self.executor: SequentialExecutor = executor
         self.mempool = Mempool(config.mempool)
         self.mempool.add_deposits(self.store.deposits_from(executor.state.next_deposit_index))
@@ -107,6 +109,7 @@ class Node:
             last_l1_acc_input_hash=l1_acc,
             on_batch_closed=self.l1.wakeup.set,
             timestamp_floor=lambda: self.chain.latest_block().timestamp,
+            signatures=signatures,
         )
         self.sequencer.start()
         self.l1.start()

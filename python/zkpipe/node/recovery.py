@@ -15,11 +15,13 @@ from zkpipe.spec import (
     DepositIndex,
     Fee,
     PublicKey,
+    SignatureCheck,
     State,
     Timestamp,
     compute_account_leaf,
     decode_tx,
     initial_state,
+    is_valid_signature,
 )
 
 logger = logging.getLogger("zkpipe.node.recovery")
@@ -27,7 +29,9 @@ logger = logging.getLogger("zkpipe.node.recovery")
 ZERO_HASH = bytes(32)
 
 
-def recover(store: Store, fee_public_key: PublicKey, depth: int) -> tuple[SequentialExecutor, int, bytes]:
+def recover(
+    store: Store, fee_public_key: PublicKey, depth: int, verify_signature: SignatureCheck = is_valid_signature
+) -> tuple[SequentialExecutor, int, bytes]:
     """The executor at the stored trusted state, the last sequence number and the last L1 acc hash.
 
     The state at the last closed batch comes from the `accounts` snapshot (checked against the
@@ -57,7 +61,7 @@ def recover(store: Store, fee_public_key: PublicKey, depth: int) -> tuple[Sequen
         )
         l1_acc = last.l1_acc_input_hash
         after = last.number
-    executor = SequentialExecutor(state)
+    executor = SequentialExecutor(state, verify_signature)
     replayed = 0
     for seq, data, _ in store.txs_after_batch(after):
         try:

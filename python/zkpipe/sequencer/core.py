@@ -21,14 +21,18 @@ from typing import Protocol
 
 from zkpipe.errors import InvalidTransaction, TxError, ZkpipeError
 from zkpipe.execution import ClosedBatch, ExecutedTx, Executor, digest_bytes
+from zkpipe.execution.signatures import VerifiedSignatures
 from zkpipe.kpi import NodeMetrics
 from zkpipe.l1.hashes import compute_acc_input_hash
 from zkpipe.sequencer.errors import NodeStopping, NonceGap
 from zkpipe.sequencer.mempool import Ack, Mempool, Pending, Result, Ticket
 from zkpipe.sequencer.policy import BatchPolicy, DownstreamFeedback
-from zkpipe.spec import Nonce, Timestamp, Transaction, UserTransaction
+from zkpipe.spec import AccountIndex, Nonce, PublicKey, Timestamp, Transaction, UserTransaction
 
 logger = logging.getLogger("zkpipe.sequencer")
+
+VERIFY_CHUNK = 256
+"""Transactions taken from the mempool at a time; their signatures are verified together, in parallel."""
 
 
 class GroupStore(Protocol):
@@ -71,8 +75,11 @@ class Sequencer:
         on_batch_closed: Callable[[], None] | None = None,
         timestamp_floor: Callable[[], int] | None = None,
         clock: Callable[[], float] = time.time,
+        signatures: VerifiedSignatures | None = None,
     ) -> None:
         self.executor = executor
+        # The executor's signature check must consult this same object to profit from it.
+        self.signatures = signatures if signatures is not None else VerifiedSignatures()
         self.store = store
         self.mempool = mempool
         self.policy = policy
@@ -165,10 +172,14 @@ class Sequencer:
         while True:
             deadline = time.monotonic() + self.group_time_s
             group = _Group([], [], [], [])
+            # Verify the next chunk's signatures on every core before taking the lock: only this
+            # thread changes the state, so the senders' keys read here are the ones execution sees.
+            drained = self.mempool.drain(VERIFY_CHUNK) if len(self._backlog) < VERIFY_CHUNK else []
+            if drained:
+                self.signatures.verify_ahead([p.tx for p in drained], self._key_of)
             with self.lock:
                 self._execute_deposits(group.executed, group.closed)
-                if len(self._backlog) < 512:
-                    self._backlog.extend(self.mempool.drain(4096))
+                self._backlog.extend(drained)
                 while self._backlog and time.monotonic() < deadline:
                     self._admit(
                         self._backlog.popleft(), group.executed, group.acks, group.settled, group.closed
@@ -254,6 +265,10 @@ class Sequencer:
         self._settle(settled)
         if group.closed and self.on_batch_closed is not None:
             self.on_batch_closed()
+
+    def _key_of(self, index: AccountIndex) -> PublicKey | None:
+        account = self.executor.account_by_index(index) if isinstance(index, int) else None
+        return None if account is None else account.public_key
 
     def _settle(self, settled: list[tuple[Pending, Result]]) -> None:
         rejected = 0

@@ -9,6 +9,7 @@ from zkpipe.errors import BatchError, InvalidBatch, InvalidTransaction, TxError
 from zkpipe.spec.apply import (
     BatchResult,
     SegmentResult,
+    SignatureCheck,
     TxEffects,
     apply_batch,
     apply_segment,
@@ -140,6 +141,7 @@ __all__ = [
     "SegmentResult",
     "SegmentWitness",
     "Signature",
+    "SignatureCheck",
     "State",
     "StateRoot",
     "Timestamp",

@@ -29,7 +29,7 @@ Rules in brief:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from zkpipe.errors import BatchError, InvalidBatch, InvalidInput, InvalidTransaction, TxError
@@ -66,6 +66,7 @@ from zkpipe.spec.types import (
     Transaction,
     Transfer,
     TxType,
+    UserTransaction,
     Withdraw,
     WithdrawalRecord,
 )
@@ -77,6 +78,11 @@ from zkpipe.spec.witness import (
     TxStatus,
     TxWitness,
 )
+
+SignatureCheck = Callable[[PublicKey, UserTransaction], bool]
+"""Decides whether a user transaction's signature is valid under a key; the spec's own is
+`is_valid_signature`. An executor may pass an equivalent check backed by signatures it verified
+ahead of time (in parallel); the rule itself does not change."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +204,9 @@ def process_deposit_refund(state: State, deposit: Deposit) -> TxEffects:
     return TxEffects(reads, refund)
 
 
-def process_transfer(state: State, tx: Transfer) -> TxEffects:
+def process_transfer(
+    state: State, tx: Transfer, verify_signature: SignatureCheck = is_valid_signature
+) -> TxEffects:
     """Moves `amount` from sender to recipient; the fee joins the segment's pending fees."""
     # Verify both indices are slots of the tree
     for index in (tx.sender, tx.recipient):
@@ -225,7 +233,7 @@ def process_transfer(state: State, tx: Transfer) -> TxEffects:
     if sender.nonce == MAX_NONCE:
         raise _reject(TxError.NONCE_OVERFLOW, "the sender's nonce is exhausted")
     # Verify the sender signed the transfer
-    if not is_valid_signature(sender.public_key, tx):
+    if not verify_signature(sender.public_key, tx):
         raise _reject(TxError.BAD_SIGNATURE, "signature does not verify under the sender's key")
     # Verify the sender can pay amount plus fee (over the integers: the circuit range-checks limbs)
     if tx.amount + tx.fee > sender.balance:
@@ -252,7 +260,9 @@ def process_transfer(state: State, tx: Transfer) -> TxEffects:
     return TxEffects((sender_update, recipient_update))
 
 
-def process_withdraw(state: State, tx: Withdraw) -> TxEffects:
+def process_withdraw(
+    state: State, tx: Withdraw, verify_signature: SignatureCheck = is_valid_signature
+) -> TxEffects:
     """Burns `amount` from the sender and records an L1 payout; the fee joins the pending fees."""
     # Verify the sender index is a slot of the tree
     if not is_valid_account_index(state, tx.sender):
@@ -276,7 +286,7 @@ def process_withdraw(state: State, tx: Withdraw) -> TxEffects:
     if sender.nonce == MAX_NONCE:
         raise _reject(TxError.NONCE_OVERFLOW, "the sender's nonce is exhausted")
     # Verify the sender signed the withdrawal
-    if not is_valid_signature(sender.public_key, tx):
+    if not verify_signature(sender.public_key, tx):
         raise _reject(TxError.BAD_SIGNATURE, "signature does not verify under the sender's key")
     # Verify the sender can pay amount plus fee
     if tx.amount + tx.fee > sender.balance:
@@ -319,7 +329,9 @@ def process_fee_credit(state: State) -> LeafUpdate:
 # ---------------------------------------------------------------------------
 
 
-def apply_tx(state: State, tx: Transaction) -> TxWitness:
+def apply_tx(
+    state: State, tx: Transaction, verify_signature: SignatureCheck = is_valid_signature
+) -> TxWitness:
     """Applies one transaction in place (fees stay pending); raises InvalidTransaction if invalid."""
     # Verify the transaction has a canonical encoding (hand-built ones may not)
     if not is_well_formed(tx):
@@ -335,9 +347,9 @@ def apply_tx(state: State, tx: Transaction) -> TxWitness:
             effects = process_deposit_refund(state, tx)
             status, code = TxStatus.REFUNDED, reason
     elif isinstance(tx, Transfer):
-        effects = process_transfer(state, tx)
+        effects = process_transfer(state, tx, verify_signature)
     else:
-        effects = process_withdraw(state, tx)
+        effects = process_withdraw(state, tx, verify_signature)
     return TxWitness(
         tx=tx,
         receipt=Receipt(compute_tx_hash(tx), status, code),
