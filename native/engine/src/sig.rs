@@ -217,7 +217,8 @@ pub fn verify(public_key: &[u8], message: &Digest, signature: &[u8]) -> Result<b
     let e = parse_fp5_limbs(&signature[ELEMENT_BYTES..])
         .ok_or(Error::MalformedSignature("e is not five canonical field elements"))?;
     let w = parse_fp5_limbs(public_key).expect("validated by decode_public_key");
-    let r = Point::generator().mul(&s).add(&p.mul(&challenge_scalar(&e)));
+    // One double-scalar multiplication (Shamir's trick) instead of two single ones.
+    let r = Point::mul_add2(&Point::generator(), &p, &s, &challenge_scalar(&e));
     Ok(challenge(&encode_point(&r), &w, message) == e)
 }
 
