@@ -211,3 +211,23 @@ def test_invalid_witness_fails_the_job_and_its_fold(
         assert failed.job_id == bad.job_id and "PROVING_FAILED" in failed.detail
         assert scheduler.store.state_by_id(bad.job_id) is JobState.FAILED
         assert not scheduler.quarantined  # an honest error is not cheating
+
+
+def test_timed_out_copies_are_cancelled_and_retried_until_the_job_is_given_up(
+    tmp_path: Path, batch: tuple[State, BatchResult, list[SegmentJob]]
+) -> None:
+    # The only worker sleeps 300 s before every job: each copy hits the 1 s timeout, is killed
+    # (the worker process is replaced) and retried, until max_failures.
+    config = SchedulerConfig(straggler_factor=None, job_timeout_s=1.0, max_failures=2)
+    for backend in _backend(1, {0: WorkerFaults(delay_seconds=300)}):
+        scheduler = Scheduler(backend, JobStore(tmp_path / "jobs.db"), config)
+        job = batch[2][0]
+        scheduler.submit(job)
+        started = time.monotonic()
+        with pytest.raises(ProvingFailed):
+            scheduler.wait([job.job_id], 60)
+        assert len(scheduler.events_of(EventKind.TIMED_OUT)) == 2
+        assert [e.job_id for e in scheduler.events_of(EventKind.JOB_FAILED)] == [job.job_id]
+        record = scheduler.store.record_by_id(job.job_id)
+        assert record.attempts == 2 and record.failures == 2 and record.state is JobState.FAILED
+        assert time.monotonic() - started < 30
