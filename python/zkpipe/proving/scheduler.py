@@ -313,8 +313,9 @@ class Scheduler:
             if not attempts or len(attempts) >= self.config.max_copies:
                 continue
             job = self._job(job_id)
+            # A further copy only once the newest copy has itself run too long.
             if len(attempts) >= self.config.redundancy and not self._is_straggling(
-                job, now - attempts[0].started
+                job, now - attempts[-1].started
             ):
                 continue
             busy = {a.handle.worker_id for a in attempts}
@@ -344,7 +345,11 @@ class Scheduler:
         ]
 
     def _start(self, job: Job, worker_id: str, *, duplicate: bool = False) -> None:
-        handle = self.backend.submit(job, worker_id)
+        try:
+            handle = self.backend.submit(job, worker_id)
+        except InvalidInput as err:  # the worker died or got busy since it was listed: next round
+            log.info("event=submit_skipped job=%s worker=%s reason=%r", job.job_id, worker_id, err.message)
+            return
         self._attempts.setdefault(job.job_id, []).append(_Attempt(handle, time.monotonic()))
         self.store.mark_running(job.job_id)
         self._emit(EventKind.DUPLICATE_STARTED if duplicate else EventKind.STARTED, job.job_id, worker_id)
