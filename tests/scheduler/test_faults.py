@@ -207,6 +207,7 @@ def test_invalid_witness_fails_the_job_and_its_fold(
         scheduler = Scheduler(backend, JobStore(tmp_path / "jobs.db"), config)
         with pytest.raises(ProvingFailed):
             scheduler.prove([bad, good], timeout_s=60)
+        assert scheduler.state_by_id(f"agg({bad.job_id}+{good.job_id})") is JobState.FAILED
         (failed,) = scheduler.events_of(EventKind.JOB_FAILED)
         assert failed.job_id == bad.job_id and "PROVING_FAILED" in failed.detail
         assert scheduler.store.state_by_id(bad.job_id) is JobState.FAILED

@@ -194,6 +194,14 @@ class Scheduler:
         with self._lock:
             return self._job(job_id)
 
+    def state_by_id(self, job_id: str) -> JobState | None:
+        """A job's state; FAILED also for a planned join that cannot happen (a descendant failed);
+        None for a join still waiting for its children."""
+        with self._lock:
+            if job_id in self._dead:
+                return JobState.FAILED
+            return self.store.state_by_id(job_id)
+
     def proof_by_id(self, job_id: str) -> Proof | None:
         """The accepted (verified) proof of a job, if it is done."""
         with self._lock:
@@ -213,10 +221,8 @@ class Scheduler:
         deadline = time.monotonic() + timeout_s
         while True:
             self.step()
-            states = {job_id: self.store.state_by_id(job_id) for job_id in wanted}
-            failed = [
-                job_id for job_id, state in states.items() if state is JobState.FAILED or job_id in self._dead
-            ]
+            states = {job_id: self.state_by_id(job_id) for job_id in wanted}
+            failed = [job_id for job_id, state in states.items() if state is JobState.FAILED]
             if failed:
                 raise ProvingFailed(f"jobs given up: {', '.join(failed)}")
             if all(state is JobState.DONE for state in states.values()):
