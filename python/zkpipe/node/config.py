@@ -98,6 +98,32 @@ class StoreConfig:
 
 
 @dataclass
+class ProvingConfig:
+    """The provers: off by default (a sequencer-only node); `zkpipe up --prove` and the demo turn it on."""
+
+    enabled: bool = False
+    backend: str = "local"
+    """"local" (warm prover processes on this machine) or "ray" (actors on a Ray cluster)."""
+    ray_address: str = ""
+    """Address of an existing Ray cluster ("" starts a local one)."""
+    workers: int = 0
+    """Prover workers (0: one per core)."""
+    threads_per_prover: int = 1
+    """Threads per proof: 1 for many single-threaded provers, more for few multi-threaded ones."""
+    segment_size: int = 8
+    """Transactions per segment proof (8, 16, 32, 64 or 128)."""
+    prove_from: str = "virtual"
+    """Start proving a batch once it is "virtual" (on L1) or already when "trusted" (closed)."""
+    aggregation_n: int = 4
+    """Batches folded into one aggregate (one L1 verification)."""
+    aggregation_timeout_s: float = 30.0
+    """An aggregation window closes after this long even with fewer than N batches."""
+    job_timeout_s: float = 600.0
+    redundancy: int = 1
+    """Copies of every proving job (more than 1 for untrusted provers)."""
+
+
+@dataclass
 class NodeConfig:
     """Everything `zkpipe up` needs."""
 
@@ -109,6 +135,7 @@ class NodeConfig:
     batch: BatchConfig = field(default_factory=BatchConfig)
     l1: L1Config = field(default_factory=L1Config)
     store: StoreConfig = field(default_factory=StoreConfig)
+    proving: ProvingConfig = field(default_factory=ProvingConfig)
 
     def validate(self) -> NodeConfig:
         """Checks ranges; raises ConfigError. Returns self."""
@@ -124,6 +151,26 @@ class NodeConfig:
             (self.l1.block_time > 0, "l1.block_time must be > 0"),
             (self.l1.poll_interval_s > 0, "l1.poll_interval_s must be > 0"),
             (self.store.synchronous in ("FULL", "NORMAL"), "store.synchronous must be FULL or NORMAL"),
+            (self.proving.backend in ("local", "ray"), "proving.backend must be 'local' or 'ray'"),
+            (
+                self.proving.segment_size in (8, 16, 32, 64, 128),
+                "proving.segment_size must be 8, 16, 32, 64 or 128",
+            ),
+            (
+                self.proving.prove_from in ("virtual", "trusted"),
+                "proving.prove_from must be virtual or trusted",
+            ),
+            (self.proving.aggregation_n >= 1, "proving.aggregation_n must be >= 1"),
+            (self.proving.aggregation_timeout_s > 0, "proving.aggregation_timeout_s must be > 0"),
+            (
+                self.proving.workers >= 0 and self.proving.threads_per_prover >= 0,
+                "proving workers/threads >= 0",
+            ),
+            (self.proving.redundancy >= 1, "proving.redundancy must be >= 1"),
+            (
+                not self.proving.enabled or self.tree_depth == 32,
+                "proving needs tree_depth 32 (the circuits')",
+            ),
         ]
         for ok, message in checks:
             if not ok:

@@ -18,6 +18,7 @@ from zkpipe.l1.chain import Address, to_address
 from zkpipe.native import keygen, public_key
 from zkpipe.node.config import NodeConfig
 from zkpipe.node.l1worker import L1Worker
+from zkpipe.node.proving import ProvingPipeline, new_backend
 from zkpipe.node.recovery import recover
 from zkpipe.node.store import Store, StoredBatch, StoredTx
 from zkpipe.sequencer.core import Sequencer
@@ -113,6 +114,20 @@ class Node:
         )
         self.sequencer.start()
         self.l1.start()
+        self.proving: ProvingPipeline | None = None
+        if config.proving.enabled:
+            self._proving_store = Store(self.data_dir / DB_NAME, synchronous=config.store.synchronous)
+            self.proving = ProvingPipeline(
+                config.proving,
+                self._proving_store,
+                self.chain,
+                self.rollup,
+                aggregator=self.roles.aggregator,
+                fee_public_key=fee_pk,
+                data_dir=self.data_dir,
+                backend=new_backend(config.proving, None),
+            )
+            self.proving.start()
         self.started_at = time.time()
         self._started = True
         logger.info(
@@ -125,6 +140,9 @@ class Node:
         if not self._started:
             return
         self._started = False
+        if self.proving is not None:
+            self.proving.stop()
+            self._proving_store.close()
         self.sequencer.stop()
         self.l1.stop()
         self.chain.close()

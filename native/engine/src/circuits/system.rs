@@ -44,7 +44,8 @@ fn deserialize(bytes: &[u8]) -> Result<CircuitData<F, C, D>> {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
+    // A temporary name per process: several cold workers may build and store the same circuits.
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     fs::write(&tmp, bytes)?;
     fs::rename(&tmp, path)?;
     Ok(())

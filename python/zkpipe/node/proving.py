@@ -1,0 +1,333 @@
+"""The node's proving half: sequenced batches → segment proofs → one aggregate per window → L1.
+
+One thread follows the store. Each batch that is provable (virtual on L1, or closed when
+`prove_from = "trusted"`) is re-applied with the spec from the state after the previous batch,
+which yields its segment witnesses; its segments become scheduler jobs. An aggregation window —
+N batches, or fewer after `aggregation_timeout_s` — is folded into one proof by the scheduler as
+segments are accepted. Before that proof goes to L1 the node checks that it proves exactly the
+sequenced data from the consolidated state: the data it proved hashes to L1's accumulated input
+hash, its start root is L1's consolidated root, and its statement is the spec's. Then
+`verifyBatches` consolidates the window (the syncer marks the batches when L1 reports it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zkpipe.errors import InvalidInput, ProvingFailed, StorageError
+from zkpipe.execution import digest_bytes
+from zkpipe.kpi.report import BatchTimes
+from zkpipe.l1 import RollupContract, wait_for_receipt
+from zkpipe.l1.chain import Address, L1Chain, TxHash
+from zkpipe.l1.hashes import compute_acc_input_hash
+from zkpipe.l1.withdrawals import Withdrawal, WithdrawalProof, WithdrawalTree
+from zkpipe.node.config import ProvingConfig
+from zkpipe.node.store import Store, StoredBatch
+from zkpipe.proving.backends.base import ProverBackend
+from zkpipe.proving.jobs import JobState, JobStore, SegmentJob
+from zkpipe.proving.proof import Proof
+from zkpipe.proving.scheduler import Scheduler, SchedulerConfig
+from zkpipe.proving.statement import Statement
+from zkpipe.spec import BatchResult, PublicKey, State, apply_batch, decode_batch, initial_state
+
+logger = logging.getLogger("zkpipe.node.proving")
+
+JOBS_DB = "jobs.db"
+
+
+@dataclass(slots=True)
+class ProvingBatch:
+    """A batch the pipeline has re-applied: its jobs, payouts and timings."""
+
+    stored: StoredBatch
+    result: BatchResult
+    state_before: State
+    jobs: list[SegmentJob]
+    proving_started: float
+    proven: float | None = None
+    aggregated: float | None = None
+
+
+@dataclass(slots=True)
+class Window:
+    """Batches folded into one aggregate and verified on L1 together."""
+
+    batches: list[ProvingBatch]
+    root_id: str
+    submitted: float
+    proof: Proof | None = None
+    verify_tx: TxHash | None = None
+    verify_gas: int | None = None
+    withdrawals: WithdrawalTree | None = None
+
+
+@dataclass(slots=True)
+class ProvingRecord:
+    """What the pipeline did, for the KPI report."""
+
+    batches: dict[int, ProvingBatch] = field(default_factory=dict)
+    windows: list[Window] = field(default_factory=list)
+    verify_gas: list[int] = field(default_factory=list)
+
+
+def new_backend(config: ProvingConfig, cache_dir: Path | None) -> ProverBackend:
+    """The configured prover backend (warm local processes, or Ray actors)."""
+    if config.backend == "ray":
+        from zkpipe.proving.backends.ray import RayBackend
+
+        return RayBackend(
+            config.workers or 2,
+            address=config.ray_address or None,
+            threads=config.threads_per_prover,
+            cache_dir=cache_dir,
+            preload=(config.segment_size,),
+        )
+    from zkpipe.proving.backends.local import LocalBackend
+
+    return LocalBackend(
+        config.workers or None,
+        threads=config.threads_per_prover,
+        cache_dir=cache_dir,
+        preload=(config.segment_size,),
+    )
+
+
+class ProvingPipeline:
+    """Proves the node's batches and consolidates them on L1 (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: ProvingConfig,
+        store: Store,
+        chain: L1Chain,
+        rollup: RollupContract,
+        *,
+        aggregator: Address,
+        fee_public_key: PublicKey,
+        data_dir: Path,
+        backend: ProverBackend,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.chain = chain
+        self.rollup = rollup
+        self.aggregator = aggregator
+        self.backend = backend
+        self.scheduler = Scheduler(
+            backend,
+            JobStore(data_dir / JOBS_DB),
+            SchedulerConfig(job_timeout_s=config.job_timeout_s, redundancy=config.redundancy),
+            cache_dir=cache_dir,
+        )
+        self.record = ProvingRecord()
+        self.failure: BaseException | None = None
+        self._genesis = initial_state(fee_public_key)
+        self._state = self._genesis
+        self._next_batch = 1
+        self._open: list[ProvingBatch] = []
+        self._in_flight: list[Window] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Catches up with L1's consolidated batch and starts the proving thread."""
+        self._catch_up(self.rollup.last_verified_batch())
+        self._thread = threading.Thread(target=self._run, name="proving", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stops the thread and the backend's workers."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self.backend.close()
+
+    def _catch_up(self, consolidated: int) -> None:
+        """Re-applies the batches L1 already consolidated, to stand at the state after them."""
+        for number in range(1, consolidated + 1):
+            stored = self._stored(number)
+            self._state = apply_batch(self._state, decode_batch(stored.data), self.config.segment_size).state
+        self._next_batch = consolidated + 1
+
+    def _stored(self, number: int) -> StoredBatch:
+        stored = self.store.batch_by_number(number)
+        if stored is None:
+            raise StorageError(f"batch {number} is on L1 but not in the store")
+        return stored
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self._take_new_batches()
+                self._close_window()
+                self.scheduler.step()
+                self._settle_windows()
+                time.sleep(0.05)
+        except BaseException as exc:  # why: a wrong proof must stop consolidation, loudly
+            self.failure = exc
+            logger.exception("event=proving_failed")
+
+    def _is_provable(self, stored: StoredBatch) -> bool:
+        if stored.status in ("virtual", "consolidated"):
+            return True
+        return self.config.prove_from == "trusted"
+
+    def _take_new_batches(self) -> None:
+        """Re-applies each newly provable batch with the spec and queues its segments."""
+        while True:
+            stored = self.store.batch_by_number(self._next_batch)
+            if stored is None or not self._is_provable(stored):
+                return
+            before = self._state
+            result = apply_batch(before, decode_batch(stored.data), self.config.segment_size)
+            # The sequencer and the spec must agree before anything is proven.
+            if digest_bytes(result.state.tree.root) != stored.state_root:
+                raise ProvingFailed(f"batch {stored.number}: the spec's root differs from the sequencer's")
+            k = self.config.segment_size
+            jobs = [SegmentJob.from_segment(stored.number, i, k, s) for i, s in enumerate(result.segments)]
+            for job in jobs:
+                self.scheduler.submit(job)
+            batch = ProvingBatch(stored, result, before, jobs, proving_started=time.time())
+            self._open.append(batch)
+            self.record.batches[stored.number] = batch
+            self._state = result.state
+            self._next_batch += 1
+            logger.info("event=batch_queued batch=%d segments=%d", stored.number, len(jobs))
+
+    def _close_window(self) -> None:
+        """Folds the open batches into one aggregate when N are waiting or the oldest waited long enough."""
+        if not self._open:
+            return
+        full = len(self._open) >= self.config.aggregation_n
+        waited = time.time() - self._open[0].proving_started >= self.config.aggregation_timeout_s
+        if not (full or waited):
+            return
+        batches = self._open[: self.config.aggregation_n]
+        self._open = self._open[len(batches) :]
+        root_id = self.scheduler.submit_fold([job for b in batches for job in b.jobs])
+        window = Window(batches, root_id, time.time())
+        self._in_flight.append(window)
+        self.record.windows.append(window)
+        logger.info("event=window_closed batches=%d-%d", batches[0].stored.number, batches[-1].stored.number)
+
+    def _settle_windows(self) -> None:
+        """Notes proven batches; sends each finished aggregate to L1, oldest window first."""
+        now = time.time()
+        for window in self._in_flight:
+            for batch in window.batches:
+                if batch.proven is None and all(self.scheduler.proof_by_id(j.job_id) for j in batch.jobs):
+                    batch.proven = now
+        while self._in_flight:
+            window = self._in_flight[0]
+            if self.scheduler.state_by_id(window.root_id) is JobState.FAILED:
+                raise ProvingFailed(
+                    f"the aggregate of batches from {window.batches[0].stored.number} was given up"
+                )
+            proof = self.scheduler.proof_by_id(window.root_id)
+            if proof is None:
+                return
+            for batch in window.batches:
+                batch.aggregated = batch.aggregated or now
+            self._consolidate(window, proof)
+            self._in_flight.pop(0)
+
+    # -- consolidation ------------------------------------------------------------------------
+
+    def check_against_l1(self, batches: Sequence[ProvingBatch], statement: Statement) -> None:
+        """Raises ProvingFailed unless the aggregate proves exactly L1's sequenced data from L1's root."""
+        first, last = batches[0].stored.number, batches[-1].stored.number
+        if self.rollup.last_batch_sequenced() < last:
+            raise ProvingFailed(f"batch {last} is not sequenced on L1 yet")
+        # The data the proof was built from is the data L1 holds: it hashes to L1's acc input hash.
+        acc = self.rollup.acc_input_hash(first - 1)
+        for batch in batches:
+            s = batch.stored
+            acc = compute_acc_input_hash(acc, s.data, s.timestamp, s.deposit_end)
+        if acc != self.rollup.acc_input_hash(last):
+            raise ProvingFailed(f"batches {first}-{last}: proven data differs from L1's sequenced data")
+        if digest_bytes(statement.root_before) != self.rollup.consolidated_state_root():
+            raise ProvingFailed(f"batches {first}-{last}: the proof does not start at L1's consolidated root")
+        expected_before, expected_after = batches[0].state_before, batches[-1].result.state
+        if (
+            statement.root_after != expected_after.tree.root
+            or statement.commitments_in != expected_before.commitments
+            or statement.commitments_out != expected_after.commitments
+        ):
+            raise ProvingFailed(f"batches {first}-{last}: the proof's statement is not the spec's")
+
+    def _consolidate(self, window: Window, proof: Proof) -> None:
+        """Checks the aggregate and sends verifyBatches (trusted-aggregator mode: see docs/l1.md)."""
+        self.check_against_l1(window.batches, proof.statement)
+        payouts = [
+            Withdrawal(b.stored.number, i, bytes(w.l1_address), int(w.amount))
+            for b in window.batches
+            for i, w in enumerate(b.result.withdrawals)
+        ]
+        tree = WithdrawalTree(payouts)
+        final = window.batches[-1].stored.number
+        tx_hash = self.rollup.verify_batches(
+            final, digest_bytes(proof.statement.root_after), tree.root, sender=self.aggregator
+        )
+        receipt = wait_for_receipt(self.chain, tx_hash, timeout=120.0)
+        if not receipt.success:
+            raise ProvingFailed(f"verifyBatches for batch {final} reverted: {receipt.revert_reason}")
+        window.proof, window.verify_tx, window.verify_gas, window.withdrawals = (
+            proof,
+            tx_hash,
+            receipt.gas_used,
+            tree,
+        )
+        self.record.verify_gas.append(receipt.gas_used)
+        logger.info(
+            "event=window_verified final=%d segments=%d gas=%d",
+            final,
+            proof.provenance.segments,
+            receipt.gas_used,
+        )
+
+    # -- reports ------------------------------------------------------------------------------
+
+    def batch_times(self) -> list[BatchTimes]:
+        """Per-batch stage timestamps of every batch the pipeline took, for the KPI report."""
+        out = []
+        for number in sorted(self.record.batches):
+            b = self.record.batches[number]
+            stored = self.store.batch_by_number(number) or b.stored
+            opened = min(self.store.submitted_times(number, number), default=stored.closed_at)
+            out.append(
+                BatchTimes(
+                    number=number,
+                    txs=stored.tx_count,
+                    opened=min(opened, stored.closed_at),
+                    closed=stored.closed_at,
+                    virtual=stored.virtual_at,
+                    proving_started=b.proving_started,
+                    proven=b.proven,
+                    aggregated=b.aggregated,
+                    consolidated=stored.consolidated_at,
+                )
+            )
+        return out
+
+    def withdrawal_proof(self, batch_number: int, index: int) -> WithdrawalProof:
+        """What `claimWithdrawal` needs for payout `index` of `batch_number`, once its window is verified."""
+        for window in self.record.windows:
+            if window.withdrawals is None:
+                continue
+            for position, payout in enumerate(window.withdrawals.withdrawals):
+                if (payout.batch_number, payout.index) == (batch_number, index):
+                    return window.withdrawals.proof(
+                        position, final_batch_number=window.batches[-1].stored.number
+                    )
+        raise InvalidInput(f"withdrawal {index} of batch {batch_number} is not in a verified window")
