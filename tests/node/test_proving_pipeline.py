@@ -1,0 +1,119 @@
+"""The whole pipeline in one node: trusted → virtual → proven → consolidated, and a claim on L1."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.node.conftest import node_config
+from tests.node.helpers import FundedNode, fund
+from zkpipe.client import ZkClient
+from zkpipe.errors import L1Reverted
+from zkpipe.execution import digest_bytes
+from zkpipe.l1 import wait_for_receipt
+from zkpipe.l1.chain import to_address
+from zkpipe.node.run import BackgroundNode
+from zkpipe.spec import (
+    AccountIndex,
+    Amount,
+    Fee,
+    L1Address,
+    Nonce,
+    PublicKey,
+    apply_batch,
+    decode_batch,
+    initial_state,
+    sign_withdraw,
+)
+
+RECIPIENT = bytes.fromhex("c0" * 20)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def proving_node(
+    tmp_path_factory: pytest.TempPathFactory, private_compile_cache: None
+) -> Iterator[FundedNode]:
+    config = node_config(
+        tmp_path_factory.mktemp("proving-node"),
+        **{
+            "tree_depth": 32,
+            "proving.enabled": True,
+            "proving.workers": 2,
+            "proving.aggregation_n": 2,
+            "proving.aggregation_timeout_s": 2.0,
+            "l1.block_time": 0.5,
+            "batch.timeout_s": 0.3,
+        },
+    )
+    background = BackgroundNode(config)
+    background.start()
+    client = ZkClient(background.url)
+    try:
+        yield fund(background, client, 4)
+    finally:
+        client.close()
+        background.stop()
+
+
+def wait_consolidated(client: ZkClient, tx_hashes: list[str], timeout: float = 180.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        statuses = [r.status if (r := client.get_transaction_receipt(h)) else None for h in tx_hashes]
+        if all(s == "consolidated" for s in statuses):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"not consolidated in {timeout} s: {statuses}")
+
+
+def test_transactions_are_consolidated_and_a_withdrawal_is_claimable(proving_node: FundedNode) -> None:
+    node, client = proving_node, proving_node.client
+    sent = [client.send_transaction(node.transfer(1 + i % 3, 4, amount=5)).hash for i in range(10)]
+    account = client.get_account(2)
+    assert account is not None
+    withdraw = sign_withdraw(
+        node.keys[1][0], AccountIndex(2), L1Address(RECIPIENT), Amount(7), Fee(1), Nonce(account.nonce)
+    )
+    receipt = client.send_transaction(withdraw)
+    sent.append(receipt.hash)
+    wait_consolidated(client, sent)
+
+    running = node.background.node
+    assert running is not None and running.proving is not None
+    # Nothing was lost and L1's consolidated root is the spec's, replayed independently from the data.
+    chain, rollup = running.chain, running.rollup
+    final = rollup.last_verified_batch()
+    state = initial_state(PublicKey(bytes.fromhex(running.store.meta("fee_public_key") or "")))
+    for number in range(1, final + 1):
+        stored = running.store.batch_by_number(number)
+        assert stored is not None
+        state = apply_batch(state, decode_batch(stored.data), 8).state
+    assert digest_bytes(state.tree.root) == rollup.consolidated_state_root()
+    assert running.proving.record.verify_gas and all(g > 0 for g in running.proving.record.verify_gas)
+
+    # The withdrawal is paid on L1 against the consolidated withdrawals root, once.
+    final_receipt = client.get_transaction_receipt(receipt.hash)
+    assert final_receipt is not None and final_receipt.batch is not None
+    proof = running.proving.withdrawal_proof(final_receipt.batch, 0)
+    claimant = chain.accounts[5]
+    before = chain.balance_by_address(to_address(RECIPIENT))
+    tx = rollup.claim_withdrawal(proof, sender=claimant)
+    assert wait_for_receipt(chain, tx, timeout=30).success
+    assert chain.balance_by_address(to_address(RECIPIENT)) - before == 7 * 10**9
+    with pytest.raises(L1Reverted):
+        rollup.wait(rollup.claim_withdrawal(proof, sender=claimant))
+
+
+def test_kpi_timestamps_cover_every_state(proving_node: FundedNode) -> None:
+    running = proving_node.background.node
+    assert running is not None and running.proving is not None
+    times = [b for b in running.proving.batch_times() if b.consolidated is not None]
+    assert times
+    for b in times:
+        marks = [b.closed, b.virtual, b.proving_started, b.proven, b.aggregated, b.consolidated]
+        present = [m for m in marks if m is not None]
+        assert len(present) == len(marks)
+        assert sorted(present) == present
