@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from zkpipe.errors import InvalidInput
 from zkpipe.execution import SequentialExecutor, digest_bytes
 from zkpipe.execution.signatures import VerifiedSignatures
 from zkpipe.kpi import NodeMetrics
+from zkpipe.kpi.report import RunCosts, TxTimes, compute_kpi_report
 from zkpipe.l1 import EmbeddedChain, RollupContract, wait_for_receipt
 from zkpipe.l1.chain import Address, to_address
 from zkpipe.native import keygen, public_key
@@ -21,6 +24,7 @@ from zkpipe.node.l1worker import L1Worker
 from zkpipe.node.proving import ProvingPipeline, new_backend
 from zkpipe.node.recovery import recover
 from zkpipe.node.store import Store, StoredBatch, StoredTx
+from zkpipe.planner.kpi import KpiReport
 from zkpipe.sequencer.core import Sequencer
 from zkpipe.sequencer.mempool import Mempool
 from zkpipe.spec import (
@@ -50,6 +54,15 @@ class L1Roles:
     sequencer: Address
     aggregator: Address
     depositor: Address
+
+
+def _json_number(value: Any) -> Any:
+    """NaN and infinities are not JSON: None instead (recursively through dicts)."""
+    if isinstance(value, dict):
+        return {k: _json_number(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _hex(data: bytes) -> str:
@@ -234,6 +247,29 @@ class Node:
         if with_transactions:
             out["transaction_objects"] = [tx_to_json(tx) for tx in decode_batch(row.data).transactions]
         return out
+
+    def kpi_report(self) -> KpiReport:
+        """The measured KPIs so far (consolidated transactions only count toward throughput)."""
+        txs = [TxTimes(*row) for row in self.reader.tx_times()]
+        batches = self.proving.batch_times() if self.proving is not None else []
+        sequence_gas, sequenced_txs = self.reader.l1_gas_total()
+        latest = self.chain.latest_block().number
+        blocks = [self.chain.block_by_number(n) for n in range(max(1, latest - 50), latest + 1)]
+        stamps = [b.timestamp for b in blocks if b is not None]
+        usage = self.proving.scheduler.utilisation() if self.proving is not None else {}
+        costs = RunCosts(
+            sequence_gas=sequence_gas,
+            sequenced_txs=sequenced_txs,
+            verify_gas=list(self.proving.record.verify_gas) if self.proving is not None else [],
+            prover_busy_seconds=sum(u.busy_s for u in usage.values()),
+            threads_per_prover=max(1, self.config.proving.threads_per_prover),
+            block_intervals=[float(b - a) for a, b in itertools.pairwise(stamps)],
+        )
+        return compute_kpi_report(txs, batches, costs)
+
+    def kpi(self) -> dict[str, Any]:
+        """The KPI report as JSON (NaN, for figures with no sample yet, becomes null)."""
+        return {k: _json_number(v) for k, v in self.kpi_report().to_dict().items()}
 
     def chain_info(self) -> dict[str, Any]:
         """Latest trusted / virtual / consolidated batches, state roots and L1 position."""

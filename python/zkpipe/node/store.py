@@ -483,6 +483,16 @@ class Store:
             )
         ]
 
+    def tx_times(self) -> list[tuple[float, float, float | None, float | None]]:
+        """(submitted, trusted, virtual, consolidated) of every stored transaction, in sequence order."""
+        return [
+            (float(s), float(t), None if v is None else float(v), None if c is None else float(c))
+            for s, t, v, c in self._read(
+                "SELECT t.submitted_at, t.trusted_at, b.virtual_at, b.consolidated_at FROM txs t "
+                "LEFT JOIN batches b ON b.number = t.batch ORDER BY t.seq"
+            )
+        ]
+
     def l1_gas_total(self) -> tuple[int, int]:
         """Total sequencing gas and the number of transactions in the batches it covered."""
         rows = self._read(

@@ -47,6 +47,7 @@ class RpcBackend(Protocol):
     def account_by_index(self, index: int) -> dict[str, Any] | None: ...
     def batch_by_number(self, number: int, with_transactions: bool = False) -> dict[str, Any] | None: ...
     def chain_info(self) -> dict[str, Any]: ...
+    def kpi(self) -> dict[str, Any]: ...
     def dev_deposit(self, account_index: int, public_key_bytes: bytes, amount: int) -> str: ...
     def metrics_text(self) -> bytes: ...
     def health(self) -> dict[str, Any]: ...
@@ -115,6 +116,7 @@ class RpcServer:
             "zk_getAccount": self.get_account,
             "zk_getBatch": self.get_batch,
             "zk_chainInfo": self.chain_info,
+            "zk_kpi": self.kpi,
         }
         if dev_methods:
             self.methods["zk_devDeposit"] = self.dev_deposit
@@ -333,6 +335,11 @@ class RpcServer:
         """zk_chainInfo [] → latest trusted / virtual / consolidated batches and roots."""
         _params(params, (), 0)
         return self.backend.chain_info()
+
+    async def kpi(self, params: object) -> dict[str, Any]:
+        """zk_kpi [] → the measured KPIs: delays per state (p50/p95/p99), throughput, stage times, costs."""
+        _params(params, (), 0)
+        return await asyncio.to_thread(self.backend.kpi)
 
     async def dev_deposit(self, params: object) -> dict[str, Any]:
         """zk_devDeposit [index, public_key, amount] → L1 transaction hash (embedded devnet only)."""
