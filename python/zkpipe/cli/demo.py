@@ -12,78 +12,105 @@ from zkpipe.cli import main
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option("--accounts", default=8, show_default=True, help="User accounts created by L1 deposits.")
 @click.option(
-    "--transfers", default=24, show_default=True, help="Signed transfers and withdrawals in batch 2."
+    "--json", "as_json", is_flag=True, help="Print one JSON object on stdout (also a zkpipe.run/1 record)."
 )
 @click.option(
-    "--segment-size",
-    type=click.Choice(["8", "16", "32", "64", "128"]),
-    default="8",
-    show_default=True,
+    "--accounts", default=16, show_default=True, help="Accounts created by L1 deposits (account 1 is hot)."
+)
+@click.option(
+    "--txs", default=96, show_default=True, help="Signed transfers and withdrawals sent after the deposits."
+)
+@click.option("--workers", default=0, show_default=True, help="Local prover processes (0: one per core).")
+@click.option("--threads-per-prover", default=1, show_default=True, help="Threads per proof.")
+@click.option(
+    "--segment-size", type=click.Choice(["8", "16", "32", "64", "128"]), default="8", show_default=True,
     help="Transactions per segment proof.",
-)
-@click.option("--threads", default=0, show_default=True, help="Threads per proof (0: every core).")
+)  # fmt: skip
 @click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    default="zkpipe-demo",
-    show_default=True,
-    help="Where the aggregated proof file is written (check it with `zkpipe verify`).",
+    "--aggregation-n", default=2, show_default=True, help="Batches per aggregate proof (one L1 verification)."
 )
-def demo(as_json: bool, accounts: int, transfers: int, segment_size: str, threads: int, out: str) -> None:
-    """Run sample batches through the spec, prove them, and fold every proof into one.
+@click.option("--block-time", default=1.0, show_default=True, help="Embedded L1 block time, seconds.")
+@click.option(
+    "--timeout", "timeout_s", default=600.0, show_default=True, help="Give up after this many seconds."
+)
+@click.option(
+    "--out", type=click.Path(file_okay=False), default="zkpipe-demo", show_default=True,
+    help="Where the timeline PNG and the last aggregate proof (check it: zkpipe verify) are written.",
+)  # fmt: skip
+def demo(
+    as_json: bool,
+    accounts: int,
+    txs: int,
+    workers: int,
+    threads_per_prover: int,
+    segment_size: str,
+    aggregation_n: int,
+    block_time: float,
+    timeout_s: float,
+    out: str,
+) -> None:
+    """Run the whole pipeline on this machine and report its KPIs.
 
-    Batch 1 deposits into every account; batch 2 is a mix of signed transfers (a share to one hot
-    receiver) and withdrawals. Every segment is proven with plonky2, all proofs are aggregated
-    recursively into one constant-size proof, which is verified and written to OUT. Until the node
-    exists (sequencer, L1, provers), this is the pipeline's proving half on its own.
+    Starts a node with its embedded L1 (an EVM devnet running the Vyper rollup contract) and local
+    provers; deposits into ACCOUNTS accounts on L1; sends TXS signed transfers (a share to one hot
+    receiver) and withdrawals in waves; follows every transaction through trusted, virtual
+    (sequenced on L1) and consolidated (its batch proven, aggregated and verified on L1). Ends
+    with the KPI table and a PNG timeline. Exits 1 if a transaction is lost, a proof fails, or not
+    everything is consolidated in time.
     """
     from rich.console import Console
-    from rich.progress import Progress
-    from rich.table import Table
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from zkpipe.sample import run_sample
+    from zkpipe.demo import STATES, DemoSettings, run_demo
+    from zkpipe.kpi.report import json_safe, render_kpi_table
+    from zkpipe.planner.kpi import KpiReport
 
-    if accounts < 2 or transfers < 1:
-        raise click.BadParameter("need at least 2 accounts and 1 transfer")
-    console = Console(stderr=True)
-    with Progress(console=console, transient=True) as bar:
-        task = bar.add_task("proving", total=None)
+    if accounts < 2 or txs < 1:
+        raise click.BadParameter("need at least 2 accounts and 1 transaction")
+    settings = DemoSettings(
+        accounts=accounts,
+        txs=txs,
+        workers=workers,
+        threads_per_prover=threads_per_prover,
+        segment_size=int(segment_size),
+        aggregation_n=aggregation_n,
+        block_time=block_time,
+        batch_timeout_s=block_time,
+        timeout_s=timeout_s,
+    )
+    err = Console(stderr=True)
+    columns = (TextColumn("{task.description:<13}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=as_json) as bars:
+        tasks = {state: bars.add_task(state, total=txs) for state in STATES}
 
-        def progress(step: str, done: int, total: int) -> None:
-            bar.update(task, description=step, completed=done, total=total)
+        def progress(counts: dict[str, int], total: int) -> None:
+            for state, task in tasks.items():
+                bars.update(task, completed=counts[state], total=total)
 
-        report = run_sample(
-            accounts=accounts,
-            transfers=transfers,
-            segment_size=int(segment_size),
-            threads=threads,
-            out=Path(out),
-            progress=progress,
-        )
+        report = run_demo(settings, out=Path(out), progress=progress)
+    ok = (
+        report["lost"] == 0
+        and report["proving_failed"] is None
+        and report["consolidated"] == report["user_txs"]
+    )
     if as_json:
-        click.echo(json.dumps(report))
+        click.echo(json.dumps(json_safe(report)))
     else:
-        table = Table(title="receipts", show_lines=False)
-        for column in ("batch", "type", "tx_hash", "status", "code"):
-            table.add_column(column)
-        for r in report["receipts"]:
-            table.add_row(str(r["batch"]), r["type"], r["tx_hash"], r["status"], r["code"] or "")
-        out_console = Console()
-        out_console.print(table)
-        out_console.print(f"genesis root  {report['genesis_root']}")
-        for b in report["batches"]:
-            out_console.print(f"batch {b['number']} ({b['txs']} txs) root {b['root_after']}")
-        out_console.print(
-            f"{report['segments_proven']} segment proofs (k = {report['segment_size']}) folded into one "
-            f"{report['aggregate_proof_bytes']}-byte proof in {report['proving_s']} s; verified, "
-            f"statement matches the spec: {report['proof_matches_spec']}; "
-            f"fees credited {report['fees_credited']}"
+        console = Console()
+        console.print(render_kpi_table(KpiReport.from_dict(report["kpis"])))
+        console.print(
+            f"{report['user_txs']} transactions + {report['deposits']} deposits; consolidated "
+            f"{report['consolidated']}, lost {report['lost']}; {report['batches']} batches in "
+            f"{report['aggregates_verified']} aggregate proofs verified on L1"
         )
-        out_console.print(
-            f"proof written to {report['proof_file']} (check it: zkpipe verify {report['proof_file']})"
-        )
-    if not report["proof_matches_spec"]:
+        console.print(f"timeline: {report['timeline_png']}")
+        if report["proof_file"]:
+            console.print(
+                f"last aggregate proof: {report['proof_file']} "
+                f"(check it: zkpipe verify {report['proof_file']})"
+            )
+        if report["proving_failed"]:
+            console.print(f"[red]proving failed: {report['proving_failed']}[/red]")
+    if not ok:
         sys.exit(1)

@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.table import Table
 
@@ -54,6 +55,17 @@ class RunCosts:
     """Seconds workers spent proving, summed over workers."""
     threads_per_prover: int
     block_intervals: Sequence[float]
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with NaN and infinities (no sample yet) as None, through dicts and lists: valid JSON."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _mean(values: Sequence[float]) -> float:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from zkpipe.errors import InvalidInput
 from zkpipe.execution import SequentialExecutor, digest_bytes
 from zkpipe.execution.signatures import VerifiedSignatures
 from zkpipe.kpi import NodeMetrics
-from zkpipe.kpi.report import RunCosts, TxTimes, compute_kpi_report
+from zkpipe.kpi.report import RunCosts, TxTimes, compute_kpi_report, json_safe
 from zkpipe.l1 import EmbeddedChain, RollupContract, wait_for_receipt
 from zkpipe.l1.chain import Address, to_address
 from zkpipe.native import keygen, public_key
@@ -54,15 +53,6 @@ class L1Roles:
     sequencer: Address
     aggregator: Address
     depositor: Address
-
-
-def _json_number(value: Any) -> Any:
-    """NaN and infinities are not JSON: None instead (recursively through dicts)."""
-    if isinstance(value, dict):
-        return {k: _json_number(v) for k, v in value.items()}
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _hex(data: bytes) -> str:
@@ -269,7 +259,7 @@ class Node:
 
     def kpi(self) -> dict[str, Any]:
         """The KPI report as JSON (NaN, for figures with no sample yet, becomes null)."""
-        return {k: _json_number(v) for k, v in self.kpi_report().to_dict().items()}
+        return dict(json_safe(self.kpi_report().to_dict()))
 
     def chain_info(self) -> dict[str, Any]:
         """Latest trusted / virtual / consolidated batches, state roots and L1 position."""

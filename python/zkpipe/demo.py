@@ -1,0 +1,214 @@
+"""`zkpipe demo`: a node with its embedded L1 and local provers, a realistic workload, and the KPI report.
+
+L1 deposits create the accounts; then waves of signed transfers (a share to one hot receiver)
+and withdrawals go through the RPC. Every transaction is followed through trusted, virtual and
+consolidated; the run ends with the measured KPIs, a PNG timeline of the batches, and the last
+aggregate proof written for `zkpipe verify`. The JSON form is also a `zkpipe.run/1` record, so
+`zkpipe plan --calibrate` can re-predict the run.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zkpipe.bench.machine import describe_machine
+from zkpipe.bench.workload import Accounts, l1_address
+from zkpipe.client import ZkClient
+from zkpipe.kpi.report import compute_stage_samples, plot_timeline
+from zkpipe.node.config import NodeConfig, load_config
+from zkpipe.node.run import BackgroundNode
+from zkpipe.planner.kpi import KpiReport
+from zkpipe.planner.sim import RUN_SCHEMA
+from zkpipe.spec import AccountIndex, Amount, Fee, Nonce, Transaction, sign_transfer, sign_withdraw
+
+STATES = ("trusted", "virtual", "consolidated")
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """What the demo runs."""
+
+    accounts: int = 16
+    txs: int = 96
+    waves: int = 6
+    workers: int = 0
+    threads_per_prover: int = 1
+    segment_size: int = 8
+    aggregation_n: int = 2
+    block_time: float = 1.0
+    batch_timeout_s: float = 1.0
+    hot_receiver_share: float = 0.3
+    withdraw_share: float = 0.1
+    timeout_s: float = 600.0
+    seed: int = 7
+
+
+Progress = Callable[[dict[str, int], int], None]
+
+
+def node_config(settings: DemoSettings, data_dir: Path) -> NodeConfig:
+    """The demo node: embedded L1, local provers, free RPC port."""
+    return load_config(
+        None,
+        env={},
+        overrides={
+            "data_dir": data_dir,
+            "rpc.port": 0,
+            "tree_depth": 32,
+            "l1.block_time": settings.block_time,
+            "batch.timeout_s": settings.batch_timeout_s,
+            "proving.enabled": True,
+            "proving.workers": settings.workers,
+            "proving.threads_per_prover": settings.threads_per_prover,
+            "proving.segment_size": settings.segment_size,
+            "proving.aggregation_n": settings.aggregation_n,
+            "proving.aggregation_timeout_s": 4 * settings.block_time,
+        },
+    )
+
+
+def _user_txs(settings: DemoSettings, keys: Accounts, rng: random.Random) -> list[Transaction]:
+    """The signed workload, nonces in order per sender; account 1 is the hot receiver."""
+    nonces = dict.fromkeys(range(1, keys.users + 1), 0)
+    txs: list[Transaction] = []
+    for _ in range(settings.txs):
+        sender = rng.randint(2, keys.users)
+        nonce, fee = Nonce(nonces[sender]), Fee(rng.randint(1, 5))
+        if rng.random() < settings.withdraw_share:
+            amount = Amount(rng.randint(1, 1000))
+            txs.append(
+                sign_withdraw(
+                    keys.secret(sender), AccountIndex(sender), l1_address(sender), amount, fee, nonce
+                )
+            )
+        else:
+            recipient = 1 if rng.random() < settings.hot_receiver_share else rng.randint(1, keys.users)
+            recipient = recipient if recipient != sender else 1
+            amount = Amount(rng.randint(1, 10_000))
+            txs.append(
+                sign_transfer(
+                    keys.secret(sender), AccountIndex(sender), AccountIndex(recipient), amount, fee, nonce
+                )
+            )
+        nonces[sender] += 1
+    return txs
+
+
+def _statuses(client: ZkClient, hashes: list[str]) -> dict[str, str | None]:
+    answers = client.call_batch([("zk_getTransactionReceipt", [h]) for h in hashes])
+    return {h: (a or {}).get("status") for h, a in zip(hashes, answers, strict=True)}
+
+
+def _counts(statuses: dict[str, str | None]) -> dict[str, int]:
+    order = {"trusted": 1, "virtual": 2, "consolidated": 3}
+    reached = [order.get(s or "", 0) for s in statuses.values()]
+    return {state: sum(r >= order[state] for r in reached) for state in STATES}
+
+
+def _finite(value: float) -> float | None:
+    return round(value, 4) if math.isfinite(value) else None
+
+
+def run_demo(
+    settings: DemoSettings, *, out: Path, data_dir: Path | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Runs the demo and returns its report (see the module docstring)."""
+    out.mkdir(parents=True, exist_ok=True)
+    workdir = data_dir or Path(tempfile.mkdtemp(prefix="zkpipe-demo-"))
+    background = BackgroundNode(node_config(settings, workdir))
+    background.start()
+    client = ZkClient(background.url)
+    try:
+        node = background.node
+        assert node is not None and node.proving is not None
+        keys = Accounts.generate(settings.accounts, seed=settings.seed)
+        for i in range(1, keys.users + 1):
+            client.dev_deposit(i, keys.public(i), 10**12)
+        for i in range(1, keys.users + 1):
+            client.wait_for_account(i, timeout=120)
+
+        started = time.time()
+        txs = _user_txs(settings, keys, random.Random(settings.seed))
+        hashes: list[str] = []
+        wave = max(1, len(txs) // settings.waves)
+        deadline = started + settings.timeout_s
+        for i in range(0, len(txs), wave):
+            hashes += [client.send_transaction(tx).hash for tx in txs[i : i + wave]]
+            time.sleep(settings.block_time / 2)
+        statuses = _statuses(client, hashes)
+        while time.time() < deadline and node.proving.failure is None:
+            statuses = _statuses(client, hashes)
+            counts = _counts(statuses)
+            if progress is not None:
+                progress(counts, len(hashes))
+            if counts["consolidated"] == len(hashes):
+                break
+            time.sleep(0.5)
+        duration = time.time() - started
+        report: KpiReport = node.kpi_report()
+        batches = node.proving.batch_times()
+        timeline = plot_timeline(batches, out / "timeline.png")
+        windows = [w for w in node.proving.record.windows if w.proof is not None]
+        proof_file = None
+        if windows and windows[-1].proof is not None:
+            proof_file = out / "aggregate.proof"
+            windows[-1].proof.save(proof_file)
+        lost = sum(1 for s in statuses.values() if s in (None, "rejected"))
+        samples = compute_stage_samples(batches)
+        return {
+            "schema": RUN_SCHEMA,
+            "source": "measured: zkpipe demo",
+            "txs": len(hashes) + keys.users,
+            "user_txs": len(hashes),
+            "deposits": keys.users,
+            "consolidated": _counts(statuses)["consolidated"],
+            "lost": lost,
+            "proving_failed": None if node.proving.failure is None else repr(node.proving.failure),
+            "delay_s": {
+                state: {
+                    q: _finite(getattr(getattr(report, f"delay_{state}"), q)) for q in ("p50", "p95", "p99")
+                }
+                for state in STATES
+            },
+            "throughput_tps": _finite(report.throughput),
+            "throughput_batches_per_s": _finite(report.throughput_batches),
+            "stage_times_s": {
+                name: _finite(getattr(report, name))
+                for name in ("close_a_batch_time", "prove_a_batch_time", "block_time", "aggregation_time")
+            },
+            "l1_gas": {
+                "sequence_per_tx": _finite(report.l1_gas_per_tx),
+                "verify_per_aggregate": _finite(report.l1_gas_per_aggregated_proof),
+            },
+            "prover_cpu_seconds_per_tx": _finite(report.prover_cpu_seconds_per_tx),
+            "batches": len(batches),
+            "aggregates_verified": len(windows),
+            "timeline_png": str(timeline),
+            "proof_file": None if proof_file is None else str(proof_file),
+            "kpis": {k: v for k, v in report.to_dict().items()},
+            "config": {
+                "arrivals": "deterministic",
+                "tx_rate": round(len(hashes) / max(duration, 1e-9), 3),
+                "duration_s": round(duration, 3),
+                "batch_timeout_s": settings.batch_timeout_s,
+                "provers": len(node.proving.backend.workers()),
+                "aggregation_n": settings.aggregation_n,
+                "block_time": settings.block_time,
+                "segment_size": settings.segment_size,
+            },
+            "stage_times": {
+                **{k: [round(v, 4) for v in values] for k, values in samples.items()},
+                "block_time": [settings.block_time],
+            },
+            "machine": describe_machine(),
+        }
+    finally:
+        client.close()
+        background.stop()
