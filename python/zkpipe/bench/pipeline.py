@@ -1,0 +1,85 @@
+"""`zkpipe bench pipeline`: whole-pipeline throughput and delays by prover count and aggregation size N."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from zkpipe.bench.machine import describe_machine
+from zkpipe.demo import DemoSettings, run_demo
+from zkpipe.kpi.report import json_safe
+
+PROVERS = (1, 2)
+SIZES = (1, 2, 4, 8)
+STAGES = ("close_a_batch_time", "prove_a_batch_time", "block_time", "aggregation_time")
+
+
+def bottleneck(run: dict[str, Any]) -> str:
+    """The stage that limits consolidated throughput, per the model: the largest of
+    prove_a_batch_time / provers, N · close_a_batch_time, block_time and aggregation_time."""
+    stages = run["stage_times_s"]
+    provers = max(1, run["config"]["provers"])
+    n = run["config"]["aggregation_n"]
+    loads = {
+        "prove_a_batch_time": (stages["prove_a_batch_time"] or 0.0) / provers,
+        "close_a_batch_time": n * (stages["close_a_batch_time"] or 0.0),
+        "block_time": stages["block_time"] or 0.0,
+        "aggregation_time": stages["aggregation_time"] or 0.0,
+    }
+    return max(loads, key=lambda name: loads[name])
+
+
+def run_pipeline_bench(
+    provers: Sequence[int] = PROVERS,
+    sizes: Sequence[int] = SIZES,
+    *,
+    batches: int = 8,
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """One demo run per (provers, N); ~`batches` batches of one segment each per run."""
+    runs = []
+    for p in provers:
+        for n in sizes:
+            progress(f"provers={p} N={n}")
+            settings = DemoSettings(
+                accounts=16, txs=8 * batches, waves=2 * batches, workers=p, aggregation_n=n,
+                block_time=1.0, batch_timeout_s=1.0, timeout_s=900.0,
+            )  # fmt: skip
+            with tempfile.TemporaryDirectory(prefix="zkpipe-bench-") as out:
+                run = run_demo(settings, out=Path(out))
+            runs.append(
+                {
+                    "provers": p,
+                    "aggregation_n": n,
+                    "throughput_tps": run["throughput_tps"],
+                    "throughput_batches_per_s": run["throughput_batches_per_s"],
+                    "delay_s": run["delay_s"],
+                    "stage_times_s": run["stage_times_s"],
+                    "l1_gas": run["l1_gas"],
+                    "aggregates_verified": run["aggregates_verified"],
+                    "batches": run["batches"],
+                    "lost": run["lost"],
+                    "bottleneck": bottleneck(run),
+                }
+            )
+    return json_safe({"runs": runs, "machine": describe_machine(), "command": "zkpipe bench pipeline --json"})
+
+
+def to_markdown(result: dict[str, Any]) -> str:
+    """The runs as a Markdown table."""
+    lines = [
+        "| provers | N | tx/s | batches/s | virtual p50 s | consolidated p50 / p99 s | prove_a_batch s "
+        "| aggregation s | verify gas / aggregate | aggregates | bottleneck |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in result["runs"]:
+        d, st = r["delay_s"], r["stage_times_s"]
+        lines.append(
+            f"| {r['provers']} | {r['aggregation_n']} | {r['throughput_tps']} | {r['throughput_batches_per_s']} "
+            f"| {d['virtual']['p50']} | {d['consolidated']['p50']} / {d['consolidated']['p99']} "
+            f"| {st['prove_a_batch_time']} | {st['aggregation_time']} | {r['l1_gas']['verify_per_aggregate']} "
+            f"| {r['aggregates_verified']} | {r['bottleneck']} |"
+        )
+    return "\n".join(lines)
