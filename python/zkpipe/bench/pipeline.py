@@ -64,7 +64,10 @@ def run_pipeline_bench(
                     "bottleneck": bottleneck(run),
                 }
             )
-    return json_safe({"runs": runs, "machine": describe_machine(), "command": "zkpipe bench pipeline --json"})
+    result: dict[str, Any] = json_safe(
+        {"runs": runs, "machine": describe_machine(), "command": "zkpipe bench pipeline --json"}
+    )
+    return result
 
 
 def to_markdown(result: dict[str, Any]) -> str:
@@ -76,10 +79,18 @@ def to_markdown(result: dict[str, Any]) -> str:
     ]
     for r in result["runs"]:
         d, st = r["delay_s"], r["stage_times_s"]
-        lines.append(
-            f"| {r['provers']} | {r['aggregation_n']} | {r['throughput_tps']} | {r['throughput_batches_per_s']} "
-            f"| {d['virtual']['p50']} | {d['consolidated']['p50']} / {d['consolidated']['p99']} "
-            f"| {st['prove_a_batch_time']} | {st['aggregation_time']} | {r['l1_gas']['verify_per_aggregate']} "
-            f"| {r['aggregates_verified']} | {r['bottleneck']} |"
-        )
+        cells = [
+            r["provers"],
+            r["aggregation_n"],
+            r["throughput_tps"],
+            r["throughput_batches_per_s"],
+            d["virtual"]["p50"],
+            f"{d['consolidated']['p50']} / {d['consolidated']['p99']}",
+            st["prove_a_batch_time"],
+            st["aggregation_time"],
+            r["l1_gas"]["verify_per_aggregate"],
+            r["aggregates_verified"],
+            r["bottleneck"],
+        ]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
