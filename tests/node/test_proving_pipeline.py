@@ -117,3 +117,16 @@ def test_kpi_timestamps_cover_every_state(proving_node: FundedNode) -> None:
         present = [m for m in marks if m is not None]
         assert len(present) == len(marks)
         assert sorted(present) == present
+
+
+def test_kpis_are_in_the_rpc_and_in_metrics(proving_node: FundedNode) -> None:
+    running = proving_node.background.node
+    assert running is not None
+    kpis = proving_node.client.call("zk_kpi")
+    assert kpis["transactions"] > 0 and kpis["throughput"] > 0
+    assert kpis["delay_consolidated"]["p50"] >= kpis["delay_virtual"]["p50"] >= kpis["delay_trusted"]["p50"]
+    assert kpis["l1_gas_per_aggregated_proof"] > 0
+    text = running.metrics_text().decode()
+    assert 'zkpipe_kpi{name="throughput"}' in text
+    assert 'zkpipe_kpi{name="delay_consolidated_p99"}' in text
+    assert "zkpipe_prover_busy_seconds" in text

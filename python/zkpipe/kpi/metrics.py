@@ -65,11 +65,28 @@ class NodeMetrics:
         self.batch_consolidated = Gauge("zkpipe_batch_consolidated", "Last consolidated batch", registry=r)
         self.block_time = Gauge("zkpipe_block_time_seconds", "Configured L1 block time", registry=r)
         self.l1_gas_per_tx = Gauge("zkpipe_l1_gas_per_tx", "Sequencing gas per L2 transaction", registry=r)
+        # Proving KPIs (refreshed from the KPI report when scraped, when the node proves).
+        self.kpi = Gauge(
+            "zkpipe_kpi", "KPIs of the run so far (names of docs/kpi-model.md)", ["name"], registry=r
+        )
+        self.prover_busy_seconds = Gauge(
+            "zkpipe_prover_busy_seconds",
+            "Seconds each prover worker spent on proving jobs",
+            ["worker"],
+            registry=r,
+        )
 
     def observe_many(self, histogram: Histogram, values: Iterable[float]) -> None:
         """Observes every value (negative clock skews count as 0)."""
         for value in values:
             histogram.observe(max(0.0, value))
+
+    def set_kpis(self, kpis: dict[str, float], busy: dict[str, float]) -> None:
+        """Publishes a KPI report's figures and each worker's busy time."""
+        for name, value in kpis.items():
+            self.kpi.labels(name).set(value)
+        for worker, seconds in busy.items():
+            self.prover_busy_seconds.labels(worker).set(seconds)
 
     def render(self) -> bytes:
         """The Prometheus text exposition."""

@@ -290,7 +290,15 @@ class Node:
         return _hex(self.rollup.deposit(account_index, public_key_bytes, amount, sender=self.roles.depositor))
 
     def metrics_text(self) -> bytes:
-        """Prometheus exposition."""
+        """Prometheus exposition (with the proving KPIs when the node proves)."""
+        if self.proving is not None:
+            report = self.kpi_report().to_dict()
+            figures = {k: float(v) for k, v in report.items() if isinstance(v, int | float) and k != "source"}
+            for state in ("trusted", "virtual", "consolidated"):
+                for q, v in report[f"delay_{state}"].items():
+                    figures[f"delay_{state}_{q}"] = float(v)
+            usage = self.proving.scheduler.utilisation()
+            self.metrics.set_kpis(figures, {w: u.busy_s for w, u in usage.items()})
         return self.metrics.render()
 
     def health(self) -> dict[str, Any]:
