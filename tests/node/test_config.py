@@ -57,3 +57,17 @@ def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
     table.write_text("rpc = 3\n")
     with pytest.raises(ConfigError, match="table"):
         load_config(table, env={})
+
+
+def test_segment_size_is_chosen_from_the_memory_budget() -> None:
+    from zkpipe.errors import InvalidInput
+    from zkpipe.node.config import ProvingConfig
+    from zkpipe.node.proving import resolve_segment_size
+
+    assert resolve_segment_size(ProvingConfig(segment_size=32)) == 32
+    # The measured table (docs/measurements.json): k=128 needs ~1.3 GiB, k=64 ~690 MiB, k=8 ~390 MiB.
+    assert resolve_segment_size(ProvingConfig(segment_size=0, memory_budget_mib=800)) == 64
+    assert resolve_segment_size(ProvingConfig(segment_size=0, memory_budget_mib=4096)) == 128
+    assert resolve_segment_size(ProvingConfig(segment_size=0, memory_budget_mib=400)) == 8
+    with pytest.raises(InvalidInput):
+        resolve_segment_size(ProvingConfig(segment_size=0, memory_budget_mib=100))

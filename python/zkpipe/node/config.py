@@ -111,7 +111,10 @@ class ProvingConfig:
     threads_per_prover: int = 1
     """Threads per proof: 1 for many single-threaded provers, more for few multi-threaded ones."""
     segment_size: int = 8
-    """Transactions per segment proof (8, 16, 32, 64 or 128)."""
+    """Transactions per segment proof (8, 16, 32, 64 or 128); 0 chooses it from `memory_budget_mib`."""
+    memory_budget_mib: int = 0
+    """With segment_size 0: memory per prover, MiB (0: the machine's memory shared by the workers).
+    The segment size is then the cheapest one whose measured peak memory fits (docs/measurements.json)."""
     prove_from: str = "virtual"
     """Start proving a batch once it is "virtual" (on L1) or already when "trusted" (closed)."""
     aggregation_n: int = 4

@@ -20,7 +20,7 @@ from zkpipe.l1.chain import Address, to_address
 from zkpipe.native import keygen, public_key
 from zkpipe.node.config import NodeConfig
 from zkpipe.node.l1worker import L1Worker
-from zkpipe.node.proving import ProvingPipeline, new_backend
+from zkpipe.node.proving import ProvingPipeline, new_backend, resolve_segment_size
 from zkpipe.node.recovery import recover
 from zkpipe.node.store import Store, StoredBatch, StoredTx
 from zkpipe.planner.kpi import KpiReport
@@ -128,7 +128,7 @@ class Node:
                 aggregator=self.roles.aggregator,
                 fee_public_key=fee_pk,
                 data_dir=self.data_dir,
-                backend=new_backend(config.proving, None),
+                backend=new_backend(config.proving, None, resolve_segment_size(config.proving)),
             )
             self.proving.start()
         self.started_at = time.time()

@@ -13,6 +13,7 @@ hash, its start root is L1's consolidated root, and its statement is the spec's.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from zkpipe.proving.backends.base import ProverBackend
 from zkpipe.proving.jobs import JobState, JobStore, SegmentJob
 from zkpipe.proving.proof import Proof
 from zkpipe.proving.scheduler import Scheduler, SchedulerConfig
+from zkpipe.proving.segmenter import Segmenter
 from zkpipe.proving.statement import Statement
 from zkpipe.spec import BatchResult, PublicKey, State, apply_batch, decode_batch, initial_state
 
@@ -75,7 +77,18 @@ class ProvingRecord:
     verify_gas: list[int] = field(default_factory=list)
 
 
-def new_backend(config: ProvingConfig, cache_dir: Path | None) -> ProverBackend:
+def resolve_segment_size(config: ProvingConfig, *, batch_txs: int | None = None) -> int:
+    """The configured segment size, or (segment_size 0) the cheapest that fits the memory budget."""
+    if config.segment_size:
+        return config.segment_size
+    budget = config.memory_budget_mib * 2**20
+    if not budget:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        budget = total // max(1, config.workers or (os.cpu_count() or 1))
+    return Segmenter.for_memory_budget(budget, batch_txs=batch_txs).k
+
+
+def new_backend(config: ProvingConfig, cache_dir: Path | None, k: int) -> ProverBackend:
     """The configured prover backend (warm local processes, or Ray actors)."""
     if config.backend == "ray":
         from zkpipe.proving.backends.ray import RayBackend
@@ -85,7 +98,7 @@ def new_backend(config: ProvingConfig, cache_dir: Path | None) -> ProverBackend:
             address=config.ray_address or None,
             threads=config.threads_per_prover,
             cache_dir=cache_dir,
-            preload=(config.segment_size,),
+            preload=(k,),
         )
     from zkpipe.proving.backends.local import LocalBackend
 
@@ -93,7 +106,7 @@ def new_backend(config: ProvingConfig, cache_dir: Path | None) -> ProverBackend:
         config.workers or None,
         threads=config.threads_per_prover,
         cache_dir=cache_dir,
-        preload=(config.segment_size,),
+        preload=(k,),
     )
 
 
@@ -114,6 +127,7 @@ class ProvingPipeline:
         cache_dir: Path | None = None,
     ) -> None:
         self.config = config
+        self.k = resolve_segment_size(config)
         self.store = store
         self.chain = chain
         self.rollup = rollup
@@ -155,7 +169,7 @@ class ProvingPipeline:
         """Re-applies the batches L1 already consolidated, to stand at the state after them."""
         for number in range(1, consolidated + 1):
             stored = self._stored(number)
-            self._state = apply_batch(self._state, decode_batch(stored.data), self.config.segment_size).state
+            self._state = apply_batch(self._state, decode_batch(stored.data), self.k).state
         self._next_batch = consolidated + 1
 
     def _stored(self, number: int) -> StoredBatch:
@@ -190,11 +204,11 @@ class ProvingPipeline:
             if stored is None or not self._is_provable(stored):
                 return
             before = self._state
-            result = apply_batch(before, decode_batch(stored.data), self.config.segment_size)
+            result = apply_batch(before, decode_batch(stored.data), self.k)
             # The sequencer and the spec must agree before anything is proven.
             if digest_bytes(result.state.tree.root) != stored.state_root:
                 raise ProvingFailed(f"batch {stored.number}: the spec's root differs from the sequencer's")
-            k = self.config.segment_size
+            k = self.k
             jobs = [SegmentJob.from_segment(stored.number, i, k, s) for i, s in enumerate(result.segments)]
             for job in jobs:
                 self.scheduler.submit(job)
