@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from collections.abc import Sequence
@@ -73,9 +74,21 @@ def _mean(values: Sequence[float]) -> float:
 
 
 def compute_stage_samples(batches: Sequence[BatchTimes]) -> dict[str, list[float]]:
-    """Per-batch samples of the stage times (`block_time` comes from the chain, not from batches)."""
+    """Per-batch samples of the stage times (`block_time` comes from the chain, not from batches).
+
+    - ``close_a_batch_time``: time between two consecutive batch closes (the first batch: its
+      filling time), the interval the KPI model and the simulator call ``c``;
+    - ``prove_a_batch_time``: elapsed from the batch's segment jobs being queued to the last of
+      them accepted (queueing behind other batches on the shared provers included);
+    - ``aggregation_time``: elapsed from the batch proven to its window's aggregate accepted;
+    - ``witness_time``: from the batch being virtual to its segment jobs being queued (the node
+      re-applies the batch with the spec first).
+    """
+    closes = sorted(b.closed for b in batches)
+    intervals = [later - earlier for earlier, later in itertools.pairwise(closes)]
+    first = min(batches, key=lambda b: b.closed, default=None)
     return {
-        "close_a_batch_time": [b.closed - b.opened for b in batches],
+        "close_a_batch_time": ([first.closed - first.opened] if first is not None else []) + intervals,
         "prove_a_batch_time": [
             b.proven - b.proving_started
             for b in batches
@@ -83,6 +96,11 @@ def compute_stage_samples(batches: Sequence[BatchTimes]) -> dict[str, list[float
         ],
         "aggregation_time": [
             b.aggregated - b.proven for b in batches if b.aggregated is not None and b.proven is not None
+        ],
+        "witness_time": [
+            max(0.0, b.proving_started - b.virtual)
+            for b in batches
+            if b.proving_started is not None and b.virtual is not None
         ],
     }
 

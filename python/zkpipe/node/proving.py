@@ -32,7 +32,7 @@ from zkpipe.node.store import Store, StoredBatch
 from zkpipe.proving.backends.base import ProverBackend
 from zkpipe.proving.jobs import JobState, JobStore, SegmentJob
 from zkpipe.proving.proof import Proof
-from zkpipe.proving.scheduler import Scheduler, SchedulerConfig
+from zkpipe.proving.scheduler import EventKind, Scheduler, SchedulerConfig
 from zkpipe.proving.segmenter import Segmenter
 from zkpipe.proving.statement import Statement
 from zkpipe.spec import BatchResult, PublicKey, State, apply_batch, decode_batch, initial_state
@@ -333,6 +333,25 @@ class ProvingPipeline:
                 )
             )
         return out
+
+    def job_work_seconds(self) -> dict[str, list[float]]:
+        """Seconds a worker was held by each accepted job (start to acceptance), by kind.
+
+        This is the *work* of a job as the scheduler sees it (proving, verification and collection
+        included, queueing excluded): the per-job service time the simulator puts on its provers.
+        Keys: ``segment`` and ``aggregate``; each list in the order the jobs started.
+        """
+        started: dict[tuple[str | None, str | None], float] = {}
+        jobs: dict[str, list[tuple[float, float]]] = {"segment": [], "aggregate": []}
+        for event in list(self.scheduler.events):
+            key = (event.job_id, event.worker_id)
+            if event.kind in (EventKind.STARTED, EventKind.DUPLICATE_STARTED):
+                started[key] = event.at
+            elif event.kind is EventKind.ACCEPTED and key in started and event.job_id is not None:
+                kind = "aggregate" if event.job_id.startswith("agg(") else "segment"
+                at = started.pop(key)
+                jobs[kind].append((at, event.at - at))
+        return {kind: [seconds for _, seconds in sorted(pairs)] for kind, pairs in jobs.items()}
 
     def withdrawal_proof(self, batch_number: int, index: int) -> WithdrawalProof:
         """What `claimWithdrawal` needs for payout `index` of `batch_number`, once its window is verified."""

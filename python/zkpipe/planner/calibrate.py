@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Mapping
@@ -23,7 +24,9 @@ from zkpipe.planner.sim import (
     PoissonArrivals,
     ProverPool,
     ProvingSetup,
+    RecordedArrivals,
     SimConfig,
+    SimResult,
     run_simulation,
 )
 from zkpipe.sequencer.policy import AnyOf, BatchPolicy, MaxTxsPolicy, TimeoutPolicy
@@ -37,6 +40,11 @@ _ARRIVALS: dict[str, type[DeterministicArrivals] | type[PoissonArrivals] | type[
     "poisson": PoissonArrivals,
     "bursty": BurstyArrivals,
 }
+_RECORDED = "recorded"  # config.arrival_times_s: the run's own arrival times, replayed
+# Per-job work (seconds a prover was held by each accepted job), written by the live node: with
+# them calibration simulates the node's proving (segments on the provers, windows folded there).
+_WORK_STAGES = ("segment_prove_time", "aggregate_pair_time")
+_OPTIONAL_STAGES = (*_WORK_STAGES, "witness_time")
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,18 @@ class RunRecord:
     execute_seconds_per_tx: float
     stage_times: dict[str, tuple[float, ...]]  # samples per stage-time name, seconds
     kpis: KpiReport
+    arrival_times: tuple[float, ...] | None = None  # "recorded" arrivals, seconds from the first
+    aggregation_timeout_s: float | None = None  # a window closes after this with fewer than N batches
+    block_phase_s: float = 0.0  # L1 blocks at block_phase_s + k·block_time (from the first arrival)
+    send_margin_s: float = 0.0  # the sequence sender posts this long before a block
+    prove_from: str = "closed"  # when a batch's segments are queued: "closed" or "virtual"
+    segment_size: int | None = None  # transactions per segment (node runs)
+    throughput_window: str = "steady"  # "steady" (simulator) or "run" (live node), see docs
+
+    @property
+    def has_job_work(self) -> bool:
+        """True if the run recorded per-job work (the node's segments and joins)."""
+        return all(self.stage_times.get(name) for name in _WORK_STAGES)
 
     @classmethod
     def from_dict(cls, data: object) -> RunRecord:
@@ -67,8 +87,14 @@ class RunRecord:
         if not isinstance(config, Mapping) or not isinstance(stages, Mapping):
             raise PlanInputError("a run needs 'config' and 'stage_times' objects")
         arrivals = config.get("arrivals")
-        if arrivals not in _ARRIVALS:
-            raise PlanInputError(f"config.arrivals must be one of {sorted(_ARRIVALS)}, got {arrivals!r}")
+        if arrivals not in _ARRIVALS and arrivals != _RECORDED:
+            kinds = sorted([*_ARRIVALS, _RECORDED])
+            raise PlanInputError(f"config.arrivals must be one of {kinds}, got {arrivals!r}")
+        times = config.get("arrival_times_s")
+        if arrivals == _RECORDED and (
+            not isinstance(times, list) or not times or not all(_is_number(t) and t >= 0 for t in times)
+        ):
+            raise PlanInputError("config.arrival_times_s must be a non-empty list of seconds >= 0")
         samples: dict[str, tuple[float, ...]] = {}
         for name in STAGE_TIME_NAMES:
             values = stages.get(name)
@@ -77,6 +103,20 @@ class RunRecord:
             if not all(_is_number(v) and v >= 0 for v in values):
                 raise PlanInputError(f"stage_times.{name} must hold numbers >= 0")
             samples[name] = tuple(float(v) for v in values)
+        for name in _OPTIONAL_STAGES:
+            values = stages.get(name)
+            if values is None:
+                continue
+            if not isinstance(values, list) or not all(_is_number(v) and v >= 0 for v in values):
+                raise PlanInputError(f"stage_times.{name} must be a list of numbers >= 0")
+            samples[name] = tuple(float(v) for v in values)
+        window = config.get("throughput_window", "steady")
+        if window not in ("steady", "run"):
+            raise PlanInputError(f"config.throughput_window must be steady or run, got {window!r}")
+        prove_from = config.get("prove_from", "closed")
+        if prove_from not in ("closed", "virtual", "trusted"):
+            raise PlanInputError(f"config.prove_from must be closed, trusted or virtual, got {prove_from!r}")
+        agg_timeout, segment_size = config.get("aggregation_timeout_s"), config.get("segment_size")
         batch_size, timeout = config.get("batch_size"), config.get("batch_timeout_s")
         if batch_size is None and timeout is None:
             raise PlanInputError("config needs batch_size or batch_timeout_s (the batch policy)")
@@ -93,7 +133,27 @@ class RunRecord:
             execute_seconds_per_tx=float(config.get("execute_seconds_per_tx", 0.0)),
             stage_times=samples,
             kpis=KpiReport.from_dict(data.get("kpis")),
+            arrival_times=tuple(float(t) for t in times) if arrivals == _RECORDED else None,  # type: ignore[union-attr]
+            aggregation_timeout_s=None if agg_timeout is None else _positive(config, "aggregation_timeout_s"),
+            block_phase_s=_non_negative(config, "block_phase_s"),
+            send_margin_s=_non_negative(config, "send_margin_s"),
+            # The node's "trusted" proves a batch as soon as it is closed.
+            prove_from="virtual" if prove_from == "virtual" else "closed",
+            segment_size=None if segment_size is None else int(_positive(config, "segment_size")),
+            throughput_window=str(window),
         )
+
+    def arrivals_spec(self) -> Arrivals:
+        """The run's traffic: its own arrival times if recorded, else the named process."""
+        if self.arrival_times is not None:
+            return RecordedArrivals(self.arrival_times)
+        return _ARRIVALS[self.arrivals](self.tx_rate)
+
+    def sim_duration_s(self) -> float:
+        """The simulated arrival window: recorded arrivals, plus the time their last batch may stay open."""
+        if self.arrival_times is None:
+            return self.duration_s
+        return max(self.arrival_times) + (self.batch_timeout_s or 0.0) + 1.0
 
     def policy(self) -> BatchPolicy:
         """The run's batch policy, rebuilt from its parameters."""
@@ -162,25 +222,45 @@ def calibrate(
     """Re-predicts ``run`` from its stage-time distributions and compares KPI by KPI."""
     means = run.mean_stage_times()
     levels = compute_aggregation_levels(run.aggregation_n)
-    arrivals: Arrivals = _ARRIVALS[run.arrivals](run.tx_rate)
-    config = SimConfig(
-        arrivals=arrivals,
-        duration_s=run.duration_s,
-        block_time=means.block_time,
-        aggregation_n=run.aggregation_n,
+    if run.has_job_work:
+        # A node run: the simulator does what the node does, from per-job work (no queueing in it).
+        segments, pairs = run.stage_times["segment_prove_time"], run.stage_times["aggregate_pair_time"]
+        proving = ProvingSetup(
+            segment_log2=None,
+            segment_prove_seconds=float(np.mean(segments)),
+            aggregate_pair_seconds=float(np.mean(pairs)),
+            prove_time_samples=segments,
+            window_fold=True,
+            samples_in_order=True,
+            segment_txs=run.segment_size,
+            aggregate_time_samples=pairs,
+        )
+    else:
         # The measured prove_a_batch_time is the whole batch; draw each batch's time from it.
-        proving=ProvingSetup(
+        proving = ProvingSetup(
             segment_log2=None,
             segment_prove_seconds=means.prove_a_batch_time,
             aggregate_pair_seconds=means.aggregation_time / levels if levels else 0.0,
             prove_time_samples=run.stage_times["prove_a_batch_time"],
-        ),
+        )
+    witness = run.stage_times.get("witness_time")
+    config = SimConfig(
+        arrivals=run.arrivals_spec(),
+        duration_s=run.sim_duration_s(),
+        block_time=means.block_time,
+        aggregation_n=run.aggregation_n,
+        proving=proving,
         pool=ProverPool(provers=run.provers),
         gas=default_assumption().gas,
         execute_seconds_per_tx=run.execute_seconds_per_tx,
         seed=seed,
+        block_phase_s=run.block_phase_s % means.block_time,
+        send_margin_s=run.send_margin_s,
+        prove_from=run.prove_from,
+        witness_seconds=float(np.mean(witness)) if witness else 0.0,
+        aggregation_timeout_s=run.aggregation_timeout_s,
     )
-    simulated = run_simulation(config, run.policy(), progress=progress).report
+    simulated = _comparable(run_simulation(config, run.policy(), progress=progress), run)
     m = run.kpis
     batch_size = max(1, round(m.transactions / m.batches)) if m.batches else (run.batch_size or 1)
     model = compute_model_report(
@@ -203,6 +283,15 @@ def calibrate(
     )
 
 
+def _comparable(result: SimResult, run: RunRecord) -> KpiReport:
+    """The simulated report, with throughput measured over the same window as the run's."""
+    if run.throughput_window == "run":
+        return dataclasses.replace(
+            result.report, throughput=result.run_throughput, throughput_batches=result.run_throughput_batches
+        )
+    return result.report
+
+
 def _errors(predicted: KpiReport, measured: KpiReport) -> dict[str, float]:
     out = {}
     for name in CHECKED_KPIS:
@@ -220,6 +309,13 @@ def _kpi(report: KpiReport, dotted: str) -> float:
 
 def _is_number(v: object) -> bool:
     return not isinstance(v, bool) and isinstance(v, int | float) and math.isfinite(v)
+
+
+def _non_negative(config: Mapping[str, Any], key: str) -> float:
+    value = config.get(key, 0.0)
+    if not _is_number(value) or value < 0:
+        raise PlanInputError(f"config.{key} must be a number >= 0, got {value!r}")
+    return float(value)
 
 
 def _positive(config: Mapping[str, Any], key: str) -> float:

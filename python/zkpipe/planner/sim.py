@@ -36,6 +36,7 @@ __all__ = [
     "PoissonArrivals",
     "ProverPool",
     "ProvingSetup",
+    "RecordedArrivals",
     "SimConfig",
     "SimResult",
     "generate_arrivals",
@@ -79,7 +80,21 @@ class BurstyArrivals:
     kind: str = field(default="bursty", init=False)
 
 
-Arrivals = DeterministicArrivals | PoissonArrivals | BurstyArrivals
+@dataclass(frozen=True)
+class RecordedArrivals:
+    """The arrival times of a recorded run (seconds from its first transaction), replayed as they were."""
+
+    times: tuple[float, ...]
+    kind: str = field(default="recorded", init=False)
+
+    @property
+    def rate(self) -> float:
+        """The mean rate over the arrival window, tx/s."""
+        span = max(self.times, default=0.0) - min(self.times, default=0.0)
+        return len(self.times) / span if span > 0 else float(len(self.times))
+
+
+Arrivals = DeterministicArrivals | PoissonArrivals | BurstyArrivals | RecordedArrivals
 
 
 @dataclass(frozen=True)
@@ -106,6 +121,16 @@ class ProvingSetup:
     batch_overhead_cycles: float = 0.0
     segment_overhead_fraction: float = 0.0
     prove_time_samples: tuple[float, ...] = ()  # if set, each job's time is drawn from these
+    # The node's proving (``node/proving.py``) instead of one fold per batch and a separate
+    # aggregator: a batch's segments are queued when it may be proven; a window of N batches (or
+    # fewer after ``SimConfig.aggregation_timeout_s``) is folded pairwise over all its segment
+    # proofs, each join a job on the same provers, queued with the batch of its first segment.
+    window_fold: bool = False
+    segment_txs: int | None = None  # segments of this many transactions (the node's segment_size)
+    aggregate_time_samples: tuple[float, ...] = ()  # window_fold: each join's time drawn from these
+    # window_fold: deal the samples in their recorded order first (a trace-driven re-prediction:
+    # the k-th job started gets the run's k-th job's work), then as a shuffled deck.
+    samples_in_order: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,6 +149,11 @@ class SimConfig:
     tick_s: float = 0.1  # how often the batcher re-checks its policy between arrivals
     drain_s: float = 3600.0  # simulated time allowed after the last arrival for the backlog
     seed: int = 0
+    block_phase_s: float = 0.0  # L1 blocks at block_phase_s + k·block_time
+    send_margin_s: float = 0.0  # the sender posts this long before a block: later closes wait one more
+    prove_from: str = "closed"  # "closed" or "virtual": when a batch's segments may be queued
+    witness_seconds: float = 0.0  # from that moment to the segments being queued (re-applying the batch)
+    aggregation_timeout_s: float | None = None  # window_fold: a window closes after this with < N batches
 
 
 @dataclass(frozen=True)
@@ -136,6 +166,10 @@ class SimResult:
     aggregation_times: tuple[float, ...]
     unconsolidated_txs: int
     wall_seconds: float
+    run_throughput: float = math.nan  # consolidated tx/s from the first arrival to the last consolidation
+    run_throughput_batches: float = math.nan  # the same in batches/s
+    segment_times: tuple[float, ...] = ()  # window_fold: seconds of each accepted segment copy
+    aggregate_pair_times: tuple[float, ...] = ()  # window_fold: seconds of each accepted join copy
 
     def to_run_json(
         self, config: SimConfig, *, batch_size: int | None, batch_timeout_s: float | None
@@ -160,6 +194,14 @@ class SimResult:
                 "prove_a_batch_time": list(self.prove_times),
                 "aggregation_time": list(self.aggregation_times),
                 "block_time": [config.block_time],
+                **(
+                    {
+                        "segment_prove_time": list(self.segment_times),
+                        "aggregate_pair_time": list(self.aggregate_pair_times),
+                    }
+                    if config.proving.window_fold
+                    else {}
+                ),
             },
             "kpis": self.report.to_dict(),
         }
@@ -167,6 +209,11 @@ class SimResult:
 
 def generate_arrivals(spec: Arrivals, duration_s: float, rng: np.random.Generator) -> FloatArray:
     """Sorted arrival times in [0, duration_s)."""
+    if isinstance(spec, RecordedArrivals):
+        times = np.sort(np.asarray(spec.times, dtype=np.float64))
+        if times.size and (not np.isfinite(times).all() or times[0] < 0):
+            raise PlanInputError("recorded arrival times must be finite and >= 0")
+        return times[times < duration_s]
     if not (math.isfinite(spec.rate) and spec.rate > 0):
         raise PlanInputError(f"arrival rate must be > 0 tx/s, got {spec.rate}")
     if isinstance(spec, DeterministicArrivals):
@@ -193,7 +240,8 @@ def run_simulation(config: SimConfig, policy: BatchPolicy, *, progress: bool = F
     horizon = config.duration_s + config.drain_s
     with _progress_bar(progress, horizon) as update:
         sim.env.process(sim.batcher(trusted, policy, update))
-        sim.env.process(sim.aggregator())
+        if not config.proving.window_fold:
+            sim.env.process(sim.aggregator())
         sim.env.run(until=horizon)
     return sim.result(arrivals, trusted, time.perf_counter() - started)
 
@@ -215,6 +263,16 @@ class _Job:
     to_issue: int = 0  # copies not yet handed to a prover
     outstanding: int = 0  # copies issued and not yet back
     first_start: float = math.inf
+    kind: str = "segment"  # or "aggregate" (a window_fold join)
+    listeners: list[Callable[[], None]] = field(default_factory=list)  # called once, when proven
+
+
+@dataclass
+class _Window:
+    """A window_fold aggregation window: its batches and the fold's remaining joins."""
+
+    batches: list[int]
+    done_at: float = math.nan
 
 
 class _Pipeline:
@@ -253,11 +311,24 @@ class _Pipeline:
         self.input_done = False
         self.batch_signal = self.env.event()
         self.last_verification = -math.inf
+        # window_fold only: the node's proving state.
+        self.seq = 0  # job insertion order (the job store's tie-break within a batch)
+        self.proving_started: list[float] = []
+        self.aggregated: list[float] = []
+        self.batch_jobs: dict[int, list[_Job]] = {}
+        self.remaining: dict[int, int] = {}
+        self.taken = 0
+        self.open_batches: list[int] = []
+        self.windows: list[_Window] = []
+        self.next_verify = 0
+        self.segment_times: list[float] = []
+        self.aggregate_pair_times: list[float] = []
+        self.decks: dict[int, list[float]] = {}
 
     def next_block(self, t: float) -> float:
-        """The first L1 block strictly after ``t`` (blocks at multiples of block_time)."""
-        b = self.config.block_time
-        return (math.floor(t / b + _EPS) + 1) * b
+        """The first L1 block strictly after ``t`` (blocks at block_phase_s + multiples of block_time)."""
+        b, phase = self.config.block_time, self.config.block_phase_s
+        return phase + (math.floor((t - phase) / b + _EPS) + 1) * b
 
     def batcher(self, trusted: FloatArray, policy: BatchPolicy, update: _Update) -> _Proc:
         """Feeds executed transactions to the policy at each arrival and tick; closes batches."""
@@ -295,6 +366,8 @@ class _Pipeline:
                 pending = 0
         self.input_done = True
         self._signal()
+        if self.config.proving.window_fold:
+            self.check_windows()
 
     def close_batch(self, first: int, end: int) -> None:
         """Records a closed batch, sequences it at the next block and starts proving it."""
@@ -302,34 +375,168 @@ class _Pipeline:
         self.start.append(first)
         self.end.append(end)
         self.closed.append(now)
-        self.virtual.append(self.next_block(now))
+        # Posted at the sender's last moment before a block: a batch closed later waits one more.
+        self.virtual.append(self.next_block(now + self.config.send_margin_s))
         self.proven.append(math.nan)
         self.prove_service.append(math.nan)
         self.consolidated.append(math.nan)
         self.proven_events.append(self.env.event())
-        self.env.process(self.prove_batch(len(self.closed) - 1))
+        self.proving_started.append(math.nan)
+        self.aggregated.append(math.nan)
+        b = len(self.closed) - 1
+        if self.config.proving.window_fold:
+            ready = self.virtual[b] if self.config.prove_from == "virtual" else now
+            at = max(ready + self.config.witness_seconds, now)
+            self.env.timeout(at - now).callbacks.append(lambda _ev: self.take_batch(b))
+        else:
+            self.env.process(self.prove_batch(b))
         self._signal()
 
     def _signal(self) -> None:
         old, self.batch_signal = self.batch_signal, self.env.event()
         old.succeed()
 
+    def segments_of(self, b: int) -> int:
+        """How many segments batch ``b`` is cut into."""
+        p = self.config.proving
+        txs = self.end[b] - self.start[b]
+        if p.segment_txs is not None:
+            return max(1, math.ceil(txs / p.segment_txs))
+        if p.segment_log2 is None:
+            return 1
+        cycles = txs * p.cycles_per_tx + p.batch_overhead_cycles
+        return compute_segment_count(cycles, p.segment_log2, p.segment_overhead_fraction)
+
+    def draw(self, samples: tuple[float, ...], default: float) -> float:
+        """One job's seconds: drawn from measured samples if any, else the fixed time.
+
+        With window_fold the samples are dealt like a shuffled deck (reshuffled when used up), so
+        a re-prediction with as many jobs as the run had does exactly the run's total work.
+        """
+        if not samples:
+            return default
+        if not self.config.proving.window_fold:
+            return float(self.rng.choice(samples))
+        deck = self.decks.get(id(samples))
+        if deck is None and self.config.proving.samples_in_order:
+            deck = self.decks[id(samples)] = list(reversed(samples))
+        deck = self.decks.setdefault(id(samples), [])
+        if not deck:
+            deck.extend(self.rng.permutation(np.asarray(samples, dtype=np.float64)).tolist())
+        return float(deck.pop())
+
+    # -- window_fold: the node's proving ------------------------------------------------------
+
+    def take_batch(self, b: int) -> None:
+        """Queues a batch's segment jobs (the node's proving thread takes it) and closes windows."""
+        p = self.config.proving
+        self.proving_started[b] = self.env.now
+        jobs = []
+        for _ in range(self.segments_of(b)):
+            self.seq += 1
+            job = _Job(
+                priority=(b, self.seq),
+                seconds=self.draw(p.prove_time_samples, p.segment_prove_seconds),
+                done=self.env.event(),
+            )
+            job.listeners.append(lambda: self.segment_proven(b))
+            jobs.append(job)
+        self.batch_jobs[b], self.remaining[b] = jobs, len(jobs)
+        for job in jobs:
+            self.submit(job)
+        self.open_batches.append(b)
+        self.taken += 1
+        timeout = self.config.aggregation_timeout_s
+        if timeout is not None:
+            self.env.timeout(timeout).callbacks.append(lambda _ev: self.check_windows())
+        self.check_windows()
+
+    def segment_proven(self, b: int) -> None:
+        """One more segment of batch ``b`` accepted; the batch is proven with its last."""
+        self.remaining[b] -= 1
+        if self.remaining[b]:
+            return
+        now = self.env.now
+        self.proven[b] = now
+        self.prove_service[b] = now - self.proving_started[b]
+        self.last_latency = now - self.closed[b]
+        self.proven_count += 1
+        self.proven_events[b].succeed()
+
+    def check_windows(self) -> None:
+        """Closes windows as the node does: N batches waiting, or the oldest waited the timeout."""
+        n, timeout = self.config.aggregation_n, self.config.aggregation_timeout_s
+        while self.open_batches:
+            oldest = self.proving_started[self.open_batches[0]]
+            full = len(self.open_batches) >= n
+            waited = timeout is not None and self.env.now - oldest >= timeout - _EPS
+            # Without a timeout, the last partial window closes once traffic has ended.
+            ended = timeout is None and self.input_done and self.taken == len(self.closed)
+            if not (full or waited or ended):
+                return
+            batches, self.open_batches = self.open_batches[:n], self.open_batches[n:]
+            self.close_window(batches)
+
+    def close_window(self, batches: list[int]) -> None:
+        """Plans the window's balanced fold over all its segment proofs (``compute_fold_plan``)."""
+        index = len(self.windows)
+        self.windows.append(_Window(batches))
+        level = [_FoldNode.leaf(job, b) for b in batches for job in self.batch_jobs[b]]
+        while len(level) > 1:
+            paired = [self.join(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+            level = paired + ([level[-1]] if len(level) % 2 else [])
+        level[0].when_done(lambda: self.window_done(index))
+
+    def join(self, left: _FoldNode, right: _FoldNode) -> _FoldNode:
+        """A join of two adjacent proofs: a prover job once both are accepted."""
+        node = _FoldNode(first_batch=left.first_batch)
+        pair = self.config.proving
+
+        def child_done() -> None:
+            node.pending -= 1
+            if node.pending:
+                return
+            self.seq += 1
+            job = _Job(
+                priority=(node.first_batch, self.seq),
+                seconds=self.draw(pair.aggregate_time_samples, pair.aggregate_pair_seconds),
+                done=self.env.event(),
+                kind="aggregate",
+            )
+            job.listeners.append(node.finish)
+            self.submit(job)
+
+        left.when_done(child_done)
+        right.when_done(child_done)
+        return node
+
+    def window_done(self, index: int) -> None:
+        """A window's aggregate is accepted; windows are verified on L1 in order, one per block."""
+        now = self.env.now
+        window = self.windows[index]
+        window.done_at = now
+        for b in window.batches:
+            self.aggregated[b] = now
+            self.aggregation_times.append(now - self.proven[b])
+        while self.next_verify < len(self.windows) and not math.isnan(self.windows[self.next_verify].done_at):
+            members = self.windows[self.next_verify].batches
+            included = self.next_block(max(now, self.last_verification))
+            self.last_verification = included
+            for b in members:
+                self.consolidated[b] = included
+            self.group_times.append(included)
+            self.group_batches.append(members)
+            self.next_verify += 1
+
+    # -- one fold per batch, then a separate aggregator -----------------------------------------
+
     def prove_batch(self, b: int) -> _Proc:
         """Splits a batch into segment jobs, waits for their proofs and folds them."""
         p = self.config.proving
-        txs = self.end[b] - self.start[b]
-        if p.segment_log2 is None:
-            segments = 1
-        else:
-            cycles = txs * p.cycles_per_tx + p.batch_overhead_cycles
-            segments = compute_segment_count(cycles, p.segment_log2, p.segment_overhead_fraction)
+        segments = self.segments_of(b)
         jobs = []
         for s in range(segments):
-            seconds = (
-                float(self.rng.choice(p.prove_time_samples))
-                if p.prove_time_samples
-                else p.segment_prove_seconds
-            )
+            seconds = self.draw(p.prove_time_samples, p.segment_prove_seconds)
             job = _Job(priority=(b, s), seconds=seconds, done=self.env.event())
             jobs.append(job)
             self.submit(job)
@@ -381,6 +588,11 @@ class _Pipeline:
         if prover.honest and not failed:
             if not job.done.triggered:
                 job.done.succeed()
+                if self.config.proving.window_fold:
+                    times = self.segment_times if job.kind == "segment" else self.aggregate_pair_times
+                    times.append(seconds)
+                for listener in job.listeners:
+                    listener()
         elif job.outstanding == 0 and not job.done.triggered:
             self.submit(job)  # every copy was wasted
         self.dispatch()
@@ -430,6 +642,9 @@ class _Pipeline:
         delay_consolidated = consolidated_b[of_tx][done_tx] - submitted[done_tx]
         txs_done = int(done_tx.sum())
         throughput_tx, throughput_b = self._throughput(sizes, done_b, txs_done)
+        run_span = float(np.nanmax(consolidated_b)) - float(arrivals[0]) if txs_done else math.nan
+        run_throughput = txs_done / run_span if txs_done and run_span > 0 else 0.0
+        run_throughput_b = float(done_b.sum()) / run_span if txs_done and run_span > 0 else 0.0
         closed = np.asarray(self.closed)
         intervals = np.diff(closed) if closed.size > 1 else closed
         proves = np.asarray(self.prove_service)
@@ -465,6 +680,10 @@ class _Pipeline:
             aggregation_times=tuple(self.aggregation_times),
             unconsolidated_txs=int(of_tx.size - txs_done),
             wall_seconds=wall,
+            run_throughput=run_throughput,
+            run_throughput_batches=run_throughput_b,
+            segment_times=tuple(self.segment_times),
+            aggregate_pair_times=tuple(self.aggregate_pair_times),
         )
 
     def _throughput(
@@ -478,6 +697,37 @@ class _Pipeline:
         span = groups[-1][0] - groups[0][0]
         later = [b for _, m in groups[1:] for b in m]
         return float(sizes[later].sum()) / span, len(later) / span
+
+
+@dataclass
+class _FoldNode:
+    """A proof in a window's fold: a segment job's, or a join's once both children are accepted."""
+
+    first_batch: int
+    pending: int = 2  # children not yet accepted (joins only)
+    done: bool = False
+    listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    @classmethod
+    def leaf(cls, job: _Job, batch: int) -> _FoldNode:
+        """The node of a segment job (possibly accepted already)."""
+        node = cls(first_batch=batch, pending=0, done=job.done.triggered)
+        if not node.done:
+            job.listeners.append(node.finish)
+        return node
+
+    def when_done(self, callback: Callable[[], None]) -> None:
+        """Calls ``callback`` once this proof is accepted (now, if it is)."""
+        if self.done:
+            callback()
+        else:
+            self.listeners.append(callback)
+
+    def finish(self) -> None:
+        """The proof is accepted: tell the parent."""
+        self.done = True
+        for listener in self.listeners:
+            listener()
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -549,6 +799,16 @@ def _validate(c: SimConfig) -> None:
         (c.tick_s > 0, f"tick_s must be > 0, got {c.tick_s}"),
         (c.drain_s >= 0, "drain_s must be >= 0"),
         (c.execute_seconds_per_tx >= 0, "execute_seconds_per_tx must be >= 0"),
+        (math.isfinite(c.block_phase_s) and c.block_phase_s >= 0, "block_phase_s must be >= 0"),
+        (c.send_margin_s >= 0, "send_margin_s must be >= 0"),
+        (c.prove_from in ("closed", "virtual"), f"prove_from must be closed or virtual: {c.prove_from!r}"),
+        (c.witness_seconds >= 0, "witness_seconds must be >= 0"),
+        (
+            c.aggregation_timeout_s is None or c.aggregation_timeout_s > 0,
+            "aggregation_timeout_s must be > 0",
+        ),
+        (c.proving.segment_txs is None or c.proving.segment_txs >= 1, "segment_txs must be >= 1"),
+        (all(s >= 0 for s in c.proving.aggregate_time_samples), "aggregate_time_samples must be >= 0"),
     ]
     for ok, message in checks:
         if not ok:
