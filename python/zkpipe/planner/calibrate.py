@@ -217,9 +217,13 @@ def load_run(path: str | Path) -> RunRecord:
 
 
 def calibrate(
-    run: RunRecord, *, seed: int = 0, tolerance: float = 0.15, progress: bool = False
+    run: RunRecord, *, seed: int = 0, tolerance: float = 0.15, progress: bool = False, in_order: bool = True
 ) -> CalibrationReport:
-    """Re-predicts ``run`` from its stage-time distributions and compares KPI by KPI."""
+    """Re-predicts ``run`` from its stage-time distributions and compares KPI by KPI.
+
+    For a node run (per-job work recorded), ``in_order`` deals the jobs' work in the order the run
+    started them (trace-driven); False draws it as a shuffled deck (the distribution only).
+    """
     means = run.mean_stage_times()
     levels = compute_aggregation_levels(run.aggregation_n)
     if run.has_job_work:
@@ -231,7 +235,7 @@ def calibrate(
             aggregate_pair_seconds=float(np.mean(pairs)),
             prove_time_samples=segments,
             window_fold=True,
-            samples_in_order=True,
+            samples_in_order=in_order,
             segment_txs=run.segment_size,
             aggregate_time_samples=pairs,
         )

@@ -168,8 +168,8 @@ class SimResult:
     wall_seconds: float
     run_throughput: float = math.nan  # consolidated tx/s from the first arrival to the last consolidation
     run_throughput_batches: float = math.nan  # the same in batches/s
-    segment_times: tuple[float, ...] = ()  # window_fold: seconds of each accepted segment copy
-    aggregate_pair_times: tuple[float, ...] = ()  # window_fold: seconds of each accepted join copy
+    segment_times: tuple[float, ...] = ()  # window_fold: seconds of each accepted segment copy, by start
+    aggregate_pair_times: tuple[float, ...] = ()  # window_fold: the same for each join
 
     def to_run_json(
         self, config: SimConfig, *, batch_size: int | None, batch_timeout_s: float | None
@@ -188,6 +188,17 @@ class SimResult:
                 "aggregation_n": config.aggregation_n,
                 "block_time": config.block_time,
                 "execute_seconds_per_tx": config.execute_seconds_per_tx,
+                "aggregation_timeout_s": config.aggregation_timeout_s,
+                "block_phase_s": config.block_phase_s,
+                "send_margin_s": config.send_margin_s,
+                "prove_from": config.prove_from,
+                "segment_size": config.proving.segment_txs,
+                "throughput_window": "steady",
+                **(
+                    {"arrival_times_s": list(config.arrivals.times)}
+                    if isinstance(config.arrivals, RecordedArrivals)
+                    else {}
+                ),
             },
             "stage_times": {
                 "close_a_batch_time": list(self.close_intervals),
@@ -321,8 +332,8 @@ class _Pipeline:
         self.open_batches: list[int] = []
         self.windows: list[_Window] = []
         self.next_verify = 0
-        self.segment_times: list[float] = []
-        self.aggregate_pair_times: list[float] = []
+        self.segment_times: list[tuple[float, float]] = []  # (started, seconds) of accepted copies
+        self.aggregate_pair_times: list[tuple[float, float]] = []
         self.decks: dict[int, list[float]] = {}
 
     def next_block(self, t: float) -> float:
@@ -590,7 +601,7 @@ class _Pipeline:
                 job.done.succeed()
                 if self.config.proving.window_fold:
                     times = self.segment_times if job.kind == "segment" else self.aggregate_pair_times
-                    times.append(seconds)
+                    times.append((self.env.now - seconds, seconds))  # by start, as the node records
                 for listener in job.listeners:
                     listener()
         elif job.outstanding == 0 and not job.done.triggered:
@@ -682,8 +693,8 @@ class _Pipeline:
             wall_seconds=wall,
             run_throughput=run_throughput,
             run_throughput_batches=run_throughput_b,
-            segment_times=tuple(self.segment_times),
-            aggregate_pair_times=tuple(self.aggregate_pair_times),
+            segment_times=tuple(seconds for _, seconds in sorted(self.segment_times)),
+            aggregate_pair_times=tuple(seconds for _, seconds in sorted(self.aggregate_pair_times)),
         )
 
     def _throughput(
