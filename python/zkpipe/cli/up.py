@@ -17,7 +17,7 @@ from zkpipe.errors import ZkpipeError
     "--config",
     "config_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="TOML configuration file (sections: rpc, mempool, batch, l1, store).",
+    help="TOML configuration file (sections: rpc, mempool, batch, l1, store, proving).",
 )
 @click.option(
     "--data-dir",
@@ -41,6 +41,23 @@ from zkpipe.errors import ZkpipeError
     type=click.Choice(["FULL", "NORMAL"]),
     help="SQLite durability: FULL survives power loss, NORMAL a process crash.  [default: FULL]",
 )
+@click.option(
+    "--prove/--no-prove", default=None, help="Run the provers and consolidate on L1.  [default: off]"
+)
+@click.option(
+    "--backend", type=click.Choice(["local", "ray"]), help="Prover backend (with --prove).  [default: local]"
+)
+@click.option("--ray-address", help="Address of an existing Ray cluster (--backend ray; none: start one).")
+@click.option("--provers", type=int, help="Prover workers (0: one per core).  [default: 0]")
+@click.option("--threads-per-prover", type=int, help="Threads per proof.  [default: 1]")
+@click.option(
+    "--segment-size",
+    type=int,
+    help="Transactions per segment proof; 0 chooses from the memory budget.  [default: 8]",
+)
+@click.option(
+    "--aggregation-n", type=int, help="Batches per aggregate proof (one L1 verification).  [default: 4]"
+)
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), help="[default: INFO]")
 def up(
     config_path: Path | None,
@@ -52,9 +69,16 @@ def up(
     batch_max_txs: int | None,
     batch_timeout: float | None,
     synchronous: str | None,
+    prove: bool | None,
+    backend: str | None,
+    ray_address: str | None,
+    provers: int | None,
+    threads_per_prover: int | None,
+    segment_size: int | None,
+    aggregation_n: int | None,
     log_level: str | None,
 ) -> None:
-    """Start the sequencer node until SIGINT/SIGTERM.
+    """Start the node until SIGINT/SIGTERM (with --prove, also its provers: see docs/pipeline.md).
 
     Settings come from defaults, then --config, then ZKPIPE_* variables (ZKPIPE_RPC__PORT=9000,
     ZKPIPE_L1__BLOCK_TIME=12, ZKPIPE_DATA_DIR=…; "__" separates sections), then these flags.
@@ -76,6 +100,13 @@ def up(
                 "batch.max_txs": batch_max_txs,
                 "batch.timeout_s": batch_timeout,
                 "store.synchronous": synchronous,
+                "proving.enabled": prove,
+                "proving.backend": backend,
+                "proving.ray_address": ray_address,
+                "proving.workers": provers,
+                "proving.threads_per_prover": threads_per_prover,
+                "proving.segment_size": segment_size,
+                "proving.aggregation_n": aggregation_n,
                 "log_level": log_level,
             },
         )
