@@ -117,13 +117,18 @@ def _finite(value: float) -> float | None:
 
 
 def _block_phase(seen: list[float | None], t0: float, block_time: float) -> float:
-    """Where L1 blocks fall relative to ``t0``, in [0, block_time): the circular mean of the
-    times batches were seen virtual (each is a block, seen by the syncer)."""
-    angles = [2 * math.pi * ((t - t0) % block_time) / block_time for t in seen if t is not None]
-    if not angles:
+    """Where L1 blocks fall relative to ``t0``, in [0, block_time), from times blocks were seen.
+
+    The syncer sees a block some milliseconds after it is mined, so the earliest sighting (around
+    the circular mean, which handles the wrap-around) is the closest to the block itself.
+    """
+    offsets = [(t - t0) % block_time for t in seen if t is not None]
+    if not offsets:
         return 0.0
-    mean = math.atan2(sum(map(math.sin, angles)), sum(map(math.cos, angles)))
-    return round((mean / (2 * math.pi) * block_time) % block_time, 4)
+    angles = [2 * math.pi * x / block_time for x in offsets]
+    mean = math.atan2(sum(map(math.sin, angles)), sum(map(math.cos, angles))) / (2 * math.pi) * block_time
+    earliest = min((x - mean + block_time / 2) % block_time - block_time / 2 for x in offsets)
+    return round((mean + earliest) % block_time, 4)
 
 
 def run_demo(
@@ -176,6 +181,10 @@ def run_demo(
         submitted = sorted(row[0] for row in node.reader.tx_times())
         t0 = submitted[0] if submitted else started
         config = node.config
+        stored = [node.store.batch_by_number(b.number) for b in batches]
+        # The shortest close → post of a batch: the sender's own lag (others also waited for its
+        # once-per-block post).
+        lags = [s.sent_at - s.closed_at for s in stored if s is not None and s.sent_at is not None]
         return {
             "schema": RUN_SCHEMA,
             "source": "measured: zkpipe demo",
@@ -217,12 +226,17 @@ def run_demo(
                 "duration_s": round(sending, 3),
                 "batch_size": config.batch.max_txs,
                 "batch_timeout_s": settings.batch_timeout_s,
+                # The sequencer re-checks an open batch's policy every 5 ms (sequencer/core.py).
+                "batch_check_s": 0.005,
                 "provers": len(node.proving.backend.workers()),
                 "aggregation_n": settings.aggregation_n,
                 "aggregation_timeout_s": config.proving.aggregation_timeout_s,
                 "block_time": settings.block_time,
-                "block_phase_s": _block_phase([b.virtual for b in batches], t0, settings.block_time),
+                "block_phase_s": _block_phase(
+                    [t for b in batches for t in (b.virtual, b.consolidated)], t0, settings.block_time
+                ),
                 "send_margin_s": config.l1.send_margin_s,
+                "send_lag_s": round(max(0.0, min(lags, default=0.0)), 4),
                 "prove_from": config.proving.prove_from,
                 "segment_size": node.proving.k,
                 "throughput_window": "run",
@@ -233,6 +247,26 @@ def run_demo(
                 "segment_prove_time": [round(v, 4) for v in work["segment"]],
                 "aggregate_pair_time": [round(v, 4) for v in work["aggregate"]],
             },
+            # Each batch through the stages, seconds from the first transaction (for diagnosis).
+            "batch_times_s": [
+                {
+                    "number": b.number,
+                    "txs": b.txs,
+                    **{
+                        name: None if at is None else round(at - t0, 4)
+                        for name, at in (
+                            ("closed", b.closed),
+                            ("sent", None if s is None else s.sent_at),
+                            ("virtual", b.virtual),
+                            ("proving_started", b.proving_started),
+                            ("proven", b.proven),
+                            ("aggregated", b.aggregated),
+                            ("consolidated", b.consolidated),
+                        )
+                    },
+                }
+                for b, s in zip(batches, stored, strict=True)
+            ],
             "machine": describe_machine(),
         }
     finally:

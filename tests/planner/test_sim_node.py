@@ -22,12 +22,12 @@ from zkpipe.planner.sim import (
 from zkpipe.sequencer.policy import AnyOf, MaxTxsPolicy, TimeoutPolicy
 
 
-def two_batches(provers: int, **changes: object) -> SimResult:
+def two_batches(provers: int, arrivals: tuple[float, ...] = (0.0, 0.5), **changes: object) -> SimResult:
     """Two one-transaction batches (closed at 0.0 and 0.5), one segment each: 10 s per segment, 5 s per
     join, 1 s blocks, N = 2, proving from the close."""
     config = dataclasses.replace(
         exact_config(hours=1),
-        arrivals=RecordedArrivals((0.0, 0.5)),
+        arrivals=RecordedArrivals(arrivals),
         duration_s=2.0,
         block_time=1.0,
         aggregation_n=2,
@@ -77,6 +77,23 @@ def test_block_phase_send_margin_and_proving_from_virtual() -> None:
     assert result.report.delay_consolidated.p50 == pytest.approx(17.4 - 0.25)
     with pytest.raises(PlanInputError, match="prove_from"):
         two_batches(2, prove_from="sometime")
+
+
+@pytest.mark.parametrize(
+    ("arrivals", "lag", "virtual"),
+    [
+        ((0.0, 0.5), 0.0, (1.0, 1.0)),  # both closed before the post due at 0.7: block 1
+        ((0.0, 0.8), 0.0, (1.0, 2.0)),  # the second after it: the next interval's post, block 2
+        ((0.9, 1.5), 0.0, (1.0, 2.0)),  # the first post of an interval is sent at once
+        ((0.9, 1.5), 0.15, (2.0, 2.0)),  # unless the close reaches the sender after the block
+    ],
+)
+def test_the_sender_posts_once_per_block_margin_before_it(
+    arrivals: tuple[float, ...], lag: float, virtual: tuple[float, float]
+) -> None:
+    result = two_batches(2, arrivals, send_margin_s=0.3, send_lag_s=lag)
+    delays = sorted(v - a for v, a in zip(virtual, arrivals, strict=True))
+    assert result.report.delay_virtual.p50 == pytest.approx(sum(delays) / 2)
 
 
 def test_a_sim_recorded_node_run_is_re_predicted_within_15_percent() -> None:

@@ -67,9 +67,11 @@ class RunRecord:
     aggregation_timeout_s: float | None = None  # a window closes after this with fewer than N batches
     block_phase_s: float = 0.0  # L1 blocks at block_phase_s + k·block_time (from the first arrival)
     send_margin_s: float = 0.0  # the sequence sender posts this long before a block
+    send_lag_s: float = 0.0  # from a batch's close to the sender being able to post it
     prove_from: str = "closed"  # when a batch's segments are queued: "closed" or "virtual"
     segment_size: int | None = None  # transactions per segment (node runs)
     throughput_window: str = "steady"  # "steady" (simulator) or "run" (live node), see docs
+    batch_check_s: float | None = None  # how often the batcher re-checks its policy (SimConfig.tick_s)
 
     @property
     def has_job_work(self) -> bool:
@@ -137,10 +139,12 @@ class RunRecord:
             aggregation_timeout_s=None if agg_timeout is None else _positive(config, "aggregation_timeout_s"),
             block_phase_s=_non_negative(config, "block_phase_s"),
             send_margin_s=_non_negative(config, "send_margin_s"),
+            send_lag_s=_non_negative(config, "send_lag_s"),
             # The node's "trusted" proves a batch as soon as it is closed.
             prove_from="virtual" if prove_from == "virtual" else "closed",
             segment_size=None if segment_size is None else int(_positive(config, "segment_size")),
             throughput_window=str(window),
+            batch_check_s=_positive(config, "batch_check_s") if "batch_check_s" in config else None,
         )
 
     def arrivals_spec(self) -> Arrivals:
@@ -260,10 +264,14 @@ def calibrate(
         seed=seed,
         block_phase_s=run.block_phase_s % means.block_time,
         send_margin_s=run.send_margin_s,
+        send_lag_s=run.send_lag_s,
         prove_from=run.prove_from,
         witness_seconds=float(np.mean(witness)) if witness else 0.0,
         aggregation_timeout_s=run.aggregation_timeout_s,
     )
+    if run.batch_check_s is not None:
+        # A batch closes when the batcher notices; a coarser check moves the boundary transaction.
+        config = dataclasses.replace(config, tick_s=run.batch_check_s)
     simulated = _comparable(run_simulation(config, run.policy(), progress=progress), run)
     m = run.kpis
     batch_size = max(1, round(m.transactions / m.batches)) if m.batches else (run.batch_size or 1)

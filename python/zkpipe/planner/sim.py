@@ -150,7 +150,10 @@ class SimConfig:
     drain_s: float = 3600.0  # simulated time allowed after the last arrival for the backlog
     seed: int = 0
     block_phase_s: float = 0.0  # L1 blocks at block_phase_s + k·block_time
-    send_margin_s: float = 0.0  # the sender posts this long before a block: later closes wait one more
+    # The sequence sender posts once per block interval, send_margin_s before the next block (or at
+    # the first close after that moment); a batch closed after its interval's post waits a block more.
+    send_margin_s: float = 0.0
+    send_lag_s: float = 0.0  # from a batch's close to the sender being able to post it (store, wake-up)
     prove_from: str = "closed"  # "closed" or "virtual": when a batch's segments may be queued
     witness_seconds: float = 0.0  # from that moment to the segments being queued (re-applying the batch)
     aggregation_timeout_s: float | None = None  # window_fold: a window closes after this with < N batches
@@ -188,9 +191,11 @@ class SimResult:
                 "aggregation_n": config.aggregation_n,
                 "block_time": config.block_time,
                 "execute_seconds_per_tx": config.execute_seconds_per_tx,
+                "batch_check_s": config.tick_s,
                 "aggregation_timeout_s": config.aggregation_timeout_s,
                 "block_phase_s": config.block_phase_s,
                 "send_margin_s": config.send_margin_s,
+                "send_lag_s": config.send_lag_s,
                 "prove_from": config.prove_from,
                 "segment_size": config.proving.segment_txs,
                 "throughput_window": "steady",
@@ -322,6 +327,8 @@ class _Pipeline:
         self.input_done = False
         self.batch_signal = self.env.event()
         self.last_verification = -math.inf
+        self.send_interval = -(2**62)  # the block interval of the sender's last post, and its time
+        self.send_at = -math.inf
         # window_fold only: the node's proving state.
         self.seq = 0  # job insertion order (the job store's tie-break within a batch)
         self.proving_started: list[float] = []
@@ -335,6 +342,24 @@ class _Pipeline:
         self.segment_times: list[tuple[float, float]] = []  # (started, seconds) of accepted copies
         self.aggregate_pair_times: list[tuple[float, float]] = []
         self.decks: dict[int, list[float]] = {}
+
+    def sequence(self, t: float) -> float:
+        """The block a batch closed at ``t`` is sequenced in (the node's sender, ``node/l1worker.py``).
+
+        One post per block interval, due ``send_margin_s`` before the next block: a batch closed
+        before its interval's post rides it; one closed after waits for the next interval's post.
+        With no margin, every batch rides the next block.
+        """
+        b, phase = self.config.block_time, self.config.block_phase_s
+        t += self.config.send_lag_s
+        interval = math.floor((t - phase) / b + _EPS)  # blocks at phase + k·b; this one is k = interval
+        if interval > self.send_interval:
+            due = phase + (interval + 1) * b - self.config.send_margin_s
+            self.send_interval, self.send_at = interval, max(t, due)
+        elif t > self.send_at + _EPS:
+            self.send_interval += 1  # this interval's post is gone: the next one carries it
+            self.send_at = phase + (self.send_interval + 1) * b - self.config.send_margin_s
+        return phase + (self.send_interval + 1) * b
 
     def next_block(self, t: float) -> float:
         """The first L1 block strictly after ``t`` (blocks at block_phase_s + multiples of block_time)."""
@@ -386,8 +411,7 @@ class _Pipeline:
         self.start.append(first)
         self.end.append(end)
         self.closed.append(now)
-        # Posted at the sender's last moment before a block: a batch closed later waits one more.
-        self.virtual.append(self.next_block(now + self.config.send_margin_s))
+        self.virtual.append(self.sequence(now))
         self.proven.append(math.nan)
         self.prove_service.append(math.nan)
         self.consolidated.append(math.nan)
@@ -812,6 +836,7 @@ def _validate(c: SimConfig) -> None:
         (c.execute_seconds_per_tx >= 0, "execute_seconds_per_tx must be >= 0"),
         (math.isfinite(c.block_phase_s) and c.block_phase_s >= 0, "block_phase_s must be >= 0"),
         (c.send_margin_s >= 0, "send_margin_s must be >= 0"),
+        (c.send_lag_s >= 0, "send_lag_s must be >= 0"),
         (c.prove_from in ("closed", "virtual"), f"prove_from must be closed or virtual: {c.prove_from!r}"),
         (c.witness_seconds >= 0, "witness_seconds must be >= 0"),
         (
