@@ -36,6 +36,21 @@ def node_config(data_dir: Path, **overrides: object):  # type: ignore[no-untyped
     return load_config(None, env={}, overrides=values)
 
 
+def proving_node_config(data_dir: Path, **overrides: object):  # type: ignore[no-untyped-def]
+    """A test configuration with the provers on: depth-32 tree, two workers, windows of 2 batches."""
+    values: dict[str, object] = {
+        "tree_depth": 32,
+        "proving.enabled": True,
+        "proving.workers": 2,
+        "proving.aggregation_n": 2,
+        "proving.aggregation_timeout_s": 2.0,
+        "l1.block_time": 0.5,
+        "batch.timeout_s": 0.3,
+    }
+    values.update(overrides)
+    return node_config(data_dir, **values)
+
+
 @pytest.fixture(scope="module")
 def funded(tmp_path_factory: pytest.TempPathFactory, private_compile_cache: None) -> Iterator[FundedNode]:
     """A running node with four funded accounts (1..4)."""

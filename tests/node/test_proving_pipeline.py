@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.node.conftest import node_config
+from tests.node.conftest import proving_node_config
 from tests.node.helpers import FundedNode, fund
 from zkpipe.client import ZkClient
 from zkpipe.errors import L1Reverted
@@ -37,18 +37,7 @@ pytestmark = pytest.mark.slow
 def proving_node(
     tmp_path_factory: pytest.TempPathFactory, private_compile_cache: None
 ) -> Iterator[FundedNode]:
-    config = node_config(
-        tmp_path_factory.mktemp("proving-node"),
-        **{
-            "tree_depth": 32,
-            "proving.enabled": True,
-            "proving.workers": 2,
-            "proving.aggregation_n": 2,
-            "proving.aggregation_timeout_s": 2.0,
-            "l1.block_time": 0.5,
-            "batch.timeout_s": 0.3,
-        },
-    )
+    config = proving_node_config(tmp_path_factory.mktemp("proving-node"))
     background = BackgroundNode(config)
     background.start()
     client = ZkClient(background.url)

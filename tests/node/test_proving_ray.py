@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.node.conftest import node_config
+from tests.node.conftest import proving_node_config
 from tests.node.helpers import fund
 from zkpipe.client import ZkClient
 from zkpipe.node.run import BackgroundNode
@@ -16,19 +16,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationW
 
 
 def test_pipeline_consolidates_through_ray_actors(tmp_path: Path, private_compile_cache: None) -> None:
-    config = node_config(
-        tmp_path / "node",
-        **{
-            "tree_depth": 32,
-            "proving.enabled": True,
-            "proving.backend": "ray",
-            "proving.workers": 2,
-            "proving.aggregation_n": 2,
-            "proving.aggregation_timeout_s": 2.0,
-            "l1.block_time": 0.5,
-            "batch.timeout_s": 0.3,
-        },
-    )
+    config = proving_node_config(tmp_path / "node", **{"proving.backend": "ray"})
     background = BackgroundNode(config)
     background.start()
     client = ZkClient(background.url)
