@@ -108,6 +108,12 @@ def _drop(key: str) -> Any:
         (lambda d: d["config"].update(arrivals="sometimes"), "arrivals"),
         (lambda d: d["config"].update(provers=0), "provers"),
         (lambda d: d["config"].update(batch_size=None, batch_timeout_s=None), "batch policy"),
+        (lambda d: d["config"].update(arrivals="recorded"), "arrival_times_s"),
+        (lambda d: d["config"].update(arrivals="recorded", arrival_times_s=[-1.0]), "arrival_times_s"),
+        (lambda d: d["config"].update(throughput_window="forever"), "throughput_window"),
+        (lambda d: d["config"].update(prove_from="later"), "prove_from"),
+        (lambda d: d["config"].update(send_margin_s=-0.3), "send_margin_s"),
+        (lambda d: d["stage_times"].update(segment_prove_time=[-2.0]), "segment_prove_time"),
     ],
 )
 def test_malformed_runs_are_rejected(mutate: Any, message: str) -> None:
