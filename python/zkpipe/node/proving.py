@@ -240,7 +240,8 @@ class ProvingPipeline:
         now = time.time()
         for window in self._in_flight:
             for batch in window.batches:
-                if batch.proven is None and all(self.scheduler.proof_by_id(j.job_id) for j in batch.jobs):
+                done = (self.scheduler.state_by_id(j.job_id) is JobState.DONE for j in batch.jobs)
+                if batch.proven is None and all(done):
                     batch.proven = now
         while self._in_flight:
             window = self._in_flight[0]
