@@ -391,35 +391,36 @@ fn set_account(pw: &mut PartialWitness<F>, targets: &AccountTargets, witness: &A
     Ok(())
 }
 
+/// A tree holding only the fee account, and the witness of a segment with no transaction.
+#[cfg(test)]
+pub(crate) fn empty_segment_witness() -> (crate::smt::SparseMerkleTree, SegmentWitness) {
+    let account = [1, 2, 3, 4, 5, 7, 0, 0];
+    let mut tree = crate::smt::SparseMerkleTree::new(TREE_DEPTH as u32).unwrap();
+    tree.update(&[(0, crate::hash::hash(&account).unwrap())]).unwrap();
+    let witness = SegmentWitness {
+        root_before: tree.root(),
+        data_in: [0; 4],
+        withdrawals_in: [0; 4],
+        deposits_in: [0; 4],
+        slots: vec![],
+        fee_account: AccountWitness { empty: false, account, siblings: tree.proof(0).unwrap() },
+    };
+    (tree, witness)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::circuits::statement::Statement;
     use crate::circuits::verify_bytes;
-    use crate::hash::hash;
-    use crate::smt::SparseMerkleTree;
 
-    fn fee_account_tree() -> (SparseMerkleTree, [u64; ACCOUNT_FIELDS]) {
-        let account = [1, 2, 3, 4, 5, 7, 0, 0];
-        let mut tree = SparseMerkleTree::new(TREE_DEPTH as u32).unwrap();
-        tree.update(&[(0, hash(&account).unwrap())]).unwrap();
-        (tree, account)
-    }
 
     #[test]
     fn empty_segment_proves_and_keeps_the_root() {
         let start = std::time::Instant::now();
         let circuit = SegmentCircuit::build(8).unwrap();
         eprintln!("build k=8: {:?}, degree 2^{}", start.elapsed(), circuit.data.common.degree_bits());
-        let (tree, account) = fee_account_tree();
-        let witness = SegmentWitness {
-            root_before: tree.root(),
-            data_in: [0; 4],
-            withdrawals_in: [0; 4],
-            deposits_in: [0; 4],
-            slots: vec![],
-            fee_account: AccountWitness { empty: false, account, siblings: tree.proof(0).unwrap() },
-        };
+        let (tree, witness) = empty_segment_witness();
         let start = std::time::Instant::now();
         let proof = circuit.prove(&witness, 0).unwrap();
         eprintln!("prove k=8: {:?}", start.elapsed());
@@ -432,17 +433,8 @@ mod tests {
     #[test]
     fn wrong_fee_account_path_cannot_be_proven() {
         let circuit = SegmentCircuit::build(8).unwrap();
-        let (tree, account) = fee_account_tree();
-        let mut siblings = tree.proof(0).unwrap();
-        siblings[5][0] += 1;
-        let witness = SegmentWitness {
-            root_before: tree.root(),
-            data_in: [0; 4],
-            withdrawals_in: [0; 4],
-            deposits_in: [0; 4],
-            slots: vec![],
-            fee_account: AccountWitness { empty: false, account, siblings },
-        };
+        let (_, mut witness) = empty_segment_witness();
+        witness.fee_account.siblings[5][0] += 1;
         assert!(circuit.prove(&witness, 0).is_err());
     }
 }

@@ -152,9 +152,7 @@ pub fn system(k: usize, cache: Option<&Path>) -> Result<Arc<ProvingSystem>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::circuits::segment::{AccountWitness, TREE_DEPTH};
-    use crate::hash::hash;
-    use crate::smt::SparseMerkleTree;
+    use crate::circuits::segment::empty_segment_witness;
 
     #[test]
     fn cached_circuits_load_and_prove_like_fresh_ones() {
@@ -166,17 +164,7 @@ mod tests {
         assert_eq!(fresh.digests(), warm.digests());
         eprintln!("cold {:.1}s warm {:.1}s degrees {:?}", fresh.setup_seconds, warm.setup_seconds, warm.degree_bits());
 
-        let account = [1, 2, 3, 4, 5, 7, 0, 0];
-        let mut tree = SparseMerkleTree::new(TREE_DEPTH as u32).unwrap();
-        tree.update(&[(0, hash(&account).unwrap())]).unwrap();
-        let witness = SegmentWitness {
-            root_before: tree.root(),
-            data_in: [0; 4],
-            withdrawals_in: [0; 4],
-            deposits_in: [0; 4],
-            slots: vec![],
-            fee_account: AccountWitness { empty: false, account, siblings: tree.proof(0).unwrap() },
-        };
+        let (tree, witness) = empty_segment_witness();
         let proof = warm.prove_segment(&witness, 0).unwrap();
         // Proofs from the loaded circuits verify under the freshly built ones, and vice versa.
         assert_eq!(fresh.verify(&proof, false).unwrap().root_after, tree.root());
