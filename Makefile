@@ -8,9 +8,9 @@ export CARGO_TARGET_DIR := $(CURDIR)/target
 NATIVE_SOURCES := $(shell find native -name '*.rs' -o -name 'Cargo.toml') Cargo.toml pyproject.toml
 STAMP := $(VENV)/.zkpipe-installed
 
-.PHONY: demo test bench lint setup clean
+.PHONY: demo test bench lint setup tools clean
 
-setup: $(STAMP)
+setup: $(STAMP) tools
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -21,6 +21,17 @@ $(STAMP): $(BIN)/python $(NATIVE_SOURCES)
 	@command -v cargo >/dev/null || { echo "error: Rust (cargo) is required: https://rustup.rs" >&2; exit 1; }
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+# anvil (Foundry's Ethereum node) for the JSON-RPC L1: the prebuilt binary npm ships, in tools/.
+ANVIL_VERSION := 1.7.1
+ANVIL := tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+
+tools: $(ANVIL)
+
+$(ANVIL):
+	@command -v npm >/dev/null || { echo "error: npm is required to install anvil" >&2; exit 1; }
+	npm install --prefix tools --no-save --no-audit --no-fund --loglevel=error @foundry-rs/anvil-linux-amd64@$(ANVIL_VERSION)
+	@test -x $(ANVIL) && touch $(ANVIL)
 
 demo: setup
 	$(BIN)/zkpipe demo
@@ -40,4 +51,4 @@ lint: setup
 	cargo clippy --manifest-path native/engine/Cargo.toml --release --all-targets --quiet -- -D warnings
 
 clean:
-	rm -rf $(VENV) target
+	rm -rf $(VENV) target tools

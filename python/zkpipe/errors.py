@@ -165,3 +165,17 @@ class ContractCompileError(L1Error):
 
     code = "CONTRACT_COMPILE_ERROR"
     severity = Severity.CRITICAL
+
+
+class L1Unavailable(L1Error):
+    """The L1 node did not answer (connection refused, timed out) even after retries with backoff."""
+
+    code = "L1_UNAVAILABLE"
+    severity = Severity.TEMPORARY
+
+
+class L1Reorg(L1Error):
+    """An L1 block the node already acted on was replaced: a re-org deeper than the confirmation depth."""
+
+    code = "L1_REORG"
+    severity = Severity.RESET
