@@ -27,7 +27,11 @@ __all__ = [
     "SIGNATURE_BYTES",
     "ZERO_DIGEST",
     "Digest",
+    "ExecutionEngine",
     "MembershipStatement",
+    "NativeAccount",
+    "NativeOutcome",
+    "NativeTx",
     "ProvingSetup",
     "SegmentWitnessTuple",
     "SparseMerkleTree",
@@ -394,3 +398,96 @@ def library_versions() -> dict[str, str]:
 def bench_primitive(name: str, iterations: int) -> float:
     """Seconds for `iterations` native calls of one primitive on one thread."""
     return float(_native.bench_primitive(name, iterations))
+
+
+# ---------------------------------------------------------------------------------------------
+# Execution engine (native/engine/src/exec): sequential and Block-STM execution of the account state
+# ---------------------------------------------------------------------------------------------
+
+NativeTx = tuple[int, int, int, int, int, int, bytes, bytes, Digest, bytes, bytes | None]
+"""A transaction in the engine's form: (kind 0 malformed / 1 deposit / 2 transfer / 3 withdraw, a, b,
+amount, fee, nonce, key, L1 address, signing digest, signature, key it already verified under).
+(a, b) is (sender, recipient), (sender, 0) for a withdrawal, (recipient, queue index) for a deposit."""
+NativeAccount = tuple[int, bytes, int, int]
+"""(index, public key, balance, nonce)."""
+NativeOutcome = tuple[int, str | None]
+"""(0 applied / 1 refunded / 2 invalid, the TxError code for 1 and 2)."""
+
+
+class ExecutionEngine:
+    """The native account state and its engines; execution and root computation release the GIL.
+
+    The account tree is the caller's (the spec `State`'s): `root(tree)` hashes the changed leaves into it.
+    """
+
+    __slots__ = ("_engine",)
+
+    def __init__(
+        self,
+        depth: int,
+        accounts: Iterable[NativeAccount],
+        next_deposit_index: int,
+        pending_fees: int = 0,
+    ) -> None:
+        """A state of `accounts`, whose leaves the tree passed to `root()` already holds."""
+        self._engine = _mapped(_native.ExecutionEngine)(
+            depth, list(accounts), next_deposit_index, pending_fees
+        )
+
+    @property
+    def depth(self) -> int:
+        """Depth of the account tree."""
+        return int(self._engine.depth)
+
+    @property
+    def next_deposit_index(self) -> int:
+        """The deposit-queue index the next deposit must have."""
+        return int(self._engine.next_deposit_index)
+
+    @property
+    def pending_fees(self) -> int:
+        """Fees collected and not yet credited to the fee account."""
+        return int(self._engine.pending_fees)
+
+    def __len__(self) -> int:
+        return len(self._engine)
+
+    @_mapped
+    def execute(
+        self, txs: Sequence[NativeTx], *, parallel: bool = True, threads: int = 0
+    ) -> list[NativeOutcome]:
+        """Applies `txs` in order (Block-STM when `parallel`, else one by one); one outcome each."""
+        return self._engine.execute(list(txs), parallel=parallel, threads=threads)
+
+    def credit_fees(self) -> str | None:
+        """Credits the pending fees to the fee account; the TxError code if it cannot."""
+        return self._engine.credit_fees()
+
+    @_mapped
+    def root(self, tree: SparseMerkleTree, *, threads: int = 0) -> Digest:
+        """Hashes the leaves changed since the last call into `tree` (holding the others); the root."""
+        return _digest(self._engine.root(tree._tree, threads=threads))
+
+    def account(self, index: int) -> NativeAccount | None:
+        """The account at `index`, or None."""
+        return self._engine.account(index)
+
+    def take_touched(self) -> list[NativeAccount]:
+        """Accounts changed since the last call, by index."""
+        return self._engine.take_touched()
+
+    @_mapped
+    def set_account(self, account: NativeAccount) -> None:
+        """Overwrites an account (a change made outside the engine)."""
+        self._engine.set_account(*account)
+
+    @_mapped
+    def set_counters(self, next_deposit_index: int, pending_fees: int) -> None:
+        """Overwrites the deposit index and the pending fees (a change made outside the engine)."""
+        self._engine.set_counters(next_deposit_index, pending_fees)
+
+    def copy(self) -> ExecutionEngine:
+        """An independent copy."""
+        clone = ExecutionEngine.__new__(ExecutionEngine)
+        clone._engine = self._engine.copy()
+        return clone

@@ -25,6 +25,8 @@ pub enum Error {
     CorruptTreeFile(String),
     #[error("unknown benchmark {0:?}")]
     UnknownBenchmark(String),
+    #[error("execution failed: {0}")]
+    ExecutionFailed(String),
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -44,6 +46,7 @@ impl Error {
             Error::ProvingFailed(_) => "PROVING_FAILED",
             Error::CorruptTreeFile(_) => "CORRUPT_TREE_FILE",
             Error::UnknownBenchmark(_) => "UNKNOWN_BENCHMARK",
+            Error::ExecutionFailed(_) => "EXECUTION_FAILED",
             Error::Io(_) => "IO_ERROR",
         }
     }

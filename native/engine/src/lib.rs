@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod circuits;
 pub mod error;
+pub mod exec;
 pub mod field;
 pub mod hash;
 pub mod sig;

@@ -10,6 +10,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 use plonky2::hash::hash_types::HashOut;
+use rayon::prelude::*;
 
 use crate::field::F;
 use crate::hash::{from_hash_out, to_hash_out, two_to_one_out, Digest, ZERO_DIGEST};
@@ -97,6 +98,16 @@ impl SparseMerkleTree {
 
     /// Sets many leaves at once and returns the new root; later entries win on repeated indices.
     pub fn update(&mut self, updates: &[(u64, Digest)]) -> Result<Digest> {
+        self.update_with(updates, false)
+    }
+
+    /// Like [`update`](Self::update), with each level's node hashes computed in parallel (on the
+    /// current rayon pool): the disjoint subtrees under one level are independent.
+    pub fn update_par(&mut self, updates: &[(u64, Digest)]) -> Result<Digest> {
+        self.update_with(updates, true)
+    }
+
+    fn update_with(&mut self, updates: &[(u64, Digest)], parallel: bool) -> Result<Digest> {
         let mut validated = Vec::with_capacity(updates.len());
         for (index, leaf) in updates {
             check_index(self.depth, *index)?;
@@ -112,8 +123,13 @@ impl SparseMerkleTree {
             let mut parents: Vec<u64> = dirty.iter().map(|i| i >> 1).collect();
             parents.sort_unstable();
             parents.dedup();
-            for &p in &parents {
-                let value = two_to_one_out(self.node(h, 2 * p), self.node(h, 2 * p + 1));
+            let hash_pair = |&p: &u64| two_to_one_out(self.node(h, 2 * p), self.node(h, 2 * p + 1));
+            let values: Vec<HashOut<F>> = if parallel && parents.len() >= 64 {
+                parents.par_iter().with_min_len(32).map(hash_pair).collect()
+            } else {
+                parents.iter().map(hash_pair).collect()
+            };
+            for (&p, value) in parents.iter().zip(values) {
                 self.set_node(h + 1, p, value);
             }
             dirty = parents;

@@ -14,7 +14,7 @@ use zkpipe_engine::circuits::membership;
 use zkpipe_engine::circuits::segment::{AccountWitness, SegmentWitness, SlotKind, SlotWitness, TX_ELEMENTS};
 use zkpipe_engine::circuits::system::{self, ProvingSystem};
 use zkpipe_engine::hash::{self, Digest};
-use zkpipe_engine::{sig, smt, Error};
+use zkpipe_engine::{exec, sig, smt, Error};
 
 create_exception!(_native, NativeError, PyValueError, "An engine error; args are (code, message).");
 
@@ -298,6 +298,130 @@ fn bench_primitive(py: Python<'_>, name: &str, iterations: u64) -> PyResult<f64>
     py.detach(|| zkpipe_engine::bench::run(&name, iterations)).map_err(to_py)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Execution engine (exec/): the sequential and Block-STM engines over the account state.
+// ---------------------------------------------------------------------------------------------
+
+/// (kind 0 malformed / 1 deposit / 2 transfer / 3 withdraw, a, b, amount, fee, nonce, key, L1
+/// address, signing digest, signature, key the signature already verified under).
+type TxTuple = (u8, u64, u64, u64, u64, u32, Vec<u8>, Vec<u8>, Digest, Vec<u8>, Option<Vec<u8>>);
+/// (index, key, balance, nonce).
+type AccountRow = (u64, Vec<u8>, u64, u32);
+
+fn exec_key(bytes: &[u8]) -> Result<exec::Key, Error> {
+    bytes.try_into().map_err(|_| Error::InvalidPublicKey("must be 40 bytes"))
+}
+
+fn exec_tx(t: TxTuple) -> Result<exec::Tx, Error> {
+    let (kind, a, b, amount, fee, nonce, key, l1, message, signature, checked) = t;
+    let auth = || -> Result<exec::Auth, Error> {
+        let checked = checked.as_deref().map(exec_key).transpose()?.map(|k| (k, true));
+        Ok(exec::Auth { message, signature: signature.clone(), checked })
+    };
+    Ok(match kind {
+        0 => exec::Tx::Malformed,
+        1 => exec::Tx::Deposit { queue_index: b, recipient: a, key, amount },
+        2 => exec::Tx::Transfer { sender: a, recipient: b, amount, fee, nonce, auth: auth()? },
+        3 => {
+            let l1_address: [u8; 20] = l1.as_slice().try_into().map_err(|_| Error::WrongLength { expected: 20, got: l1.len() })?;
+            exec::Tx::Withdraw { sender: a, l1_address, amount, fee, nonce, auth: auth()? }
+        }
+        other => return Err(Error::ExecutionFailed(format!("unknown transaction kind {other}"))),
+    })
+}
+
+fn outcome_tuple(outcome: exec::Outcome) -> (u8, Option<&'static str>) {
+    match outcome {
+        exec::Outcome::Ok => (0, None),
+        exec::Outcome::Refunded(code) => (1, Some(code.code())),
+        exec::Outcome::Invalid(code) => (2, Some(code.code())),
+    }
+}
+
+fn account_row<'py>(py: Python<'py>, index: u64, a: &exec::Account) -> (u64, Bound<'py, PyBytes>, u64, u32) {
+    (index, bytes(py, &a.key), a.balance, a.nonce)
+}
+
+/// The native execution engine's state (see `zkpipe.native.ExecutionEngine`).
+#[pyclass(module = "zkpipe._native")]
+struct ExecutionEngine {
+    inner: exec::state::ExecState,
+}
+
+#[pymethods]
+impl ExecutionEngine {
+    #[new]
+    fn new(depth: u32, accounts: Vec<AccountRow>, next_deposit_index: u64, pending_fees: u64) -> PyResult<Self> {
+        let accounts = accounts
+            .into_iter()
+            .map(|(i, key, balance, nonce)| Ok((i, exec::Account { key: exec_key(&key)?, balance, nonce })))
+            .collect::<Result<Vec<_>, Error>>()
+            .map_err(to_py)?;
+        let inner = exec::state::ExecState::new(depth, accounts, next_deposit_index, pending_fees).map_err(to_py)?;
+        Ok(Self { inner })
+    }
+
+    #[getter]
+    fn depth(&self) -> u32 {
+        self.inner.depth()
+    }
+
+    #[getter]
+    fn next_deposit_index(&self) -> u64 {
+        self.inner.next_deposit_index()
+    }
+
+    #[getter]
+    fn pending_fees(&self) -> u64 {
+        self.inner.pending_fees()
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    #[pyo3(signature = (txs, *, parallel = true, threads = 0))]
+    fn execute(&mut self, py: Python<'_>, txs: Vec<TxTuple>, parallel: bool, threads: usize) -> PyResult<Vec<(u8, Option<&'static str>)>> {
+        let txs = txs.into_iter().map(exec_tx).collect::<Result<Vec<_>, Error>>().map_err(to_py)?;
+        let mode = if parallel { exec::state::Mode::Parallel { threads } } else { exec::state::Mode::Sequential };
+        let inner = &mut self.inner;
+        let outcomes = py.detach(|| inner.execute(txs, mode)).map_err(to_py)?;
+        Ok(outcomes.into_iter().map(outcome_tuple).collect())
+    }
+
+    fn credit_fees(&mut self) -> Option<&'static str> {
+        self.inner.credit_fees().err().map(|c| c.code())
+    }
+
+    #[pyo3(signature = (tree, *, threads = 0))]
+    fn root(&mut self, py: Python<'_>, tree: &Bound<'_, SparseMerkleTree>, threads: usize) -> PyResult<Digest> {
+        let mut tree = tree.borrow_mut();
+        let (inner, tree) = (&mut self.inner, &mut tree.inner);
+        py.detach(|| inner.root(tree, threads)).map_err(to_py)
+    }
+
+    fn account<'py>(&self, py: Python<'py>, index: u64) -> Option<(u64, Bound<'py, PyBytes>, u64, u32)> {
+        self.inner.account(index).map(|a| account_row(py, index, &a))
+    }
+
+    fn take_touched<'py>(&mut self, py: Python<'py>) -> Vec<(u64, Bound<'py, PyBytes>, u64, u32)> {
+        self.inner.take_touched().iter().map(|(i, a)| account_row(py, *i, a)).collect()
+    }
+
+    fn set_account(&mut self, index: u64, key: Vec<u8>, balance: u64, nonce: u32) -> PyResult<()> {
+        let account = exec::Account { key: exec_key(&key).map_err(to_py)?, balance, nonce };
+        self.inner.set_account(index, account).map_err(to_py)
+    }
+
+    fn set_counters(&mut self, next_deposit_index: u64, pending_fees: u64) {
+        self.inner.set_counters(next_deposit_index, pending_fees)
+    }
+
+    fn copy(&self) -> Self {
+        Self { inner: self.inner.clone() }
+    }
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NativeError", m.py().get_type::<NativeError>())?;
@@ -325,5 +449,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(verify_proof, m)?)?;
     m.add_function(wrap_pyfunction!(library_versions, m)?)?;
     m.add_function(wrap_pyfunction!(bench_primitive, m)?)?;
+    m.add_class::<ExecutionEngine>()?;
     Ok(())
 }

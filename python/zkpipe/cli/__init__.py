@@ -21,6 +21,7 @@ def main() -> None:
 # Verbs register themselves on `main` when imported; keep one import per verb module.
 from zkpipe.cli import account as _account  # noqa: E402
 from zkpipe.cli import bench as _bench  # noqa: E402
+from zkpipe.cli import bench_execution as _bench_execution  # noqa: E402
 from zkpipe.cli import bench_pipeline as _bench_pipeline  # noqa: E402
 from zkpipe.cli import bench_sequencer as _bench_sequencer  # noqa: E402
 from zkpipe.cli import demo as _demo  # noqa: E402
@@ -32,4 +33,17 @@ from zkpipe.cli import up as _up  # noqa: E402
 from zkpipe.cli import verify as _verify  # noqa: E402
 
 __all__ = ["main"]
-_VERBS = (_account, _bench, _bench_pipeline, _bench_sequencer, _demo, _keys, _plan, _send, _tx, _up, _verify)
+_VERBS = (
+    _account,
+    _bench,
+    _bench_execution,
+    _bench_pipeline,
+    _bench_sequencer,
+    _demo,
+    _keys,
+    _plan,
+    _send,
+    _tx,
+    _up,
+    _verify,
+)

@@ -29,6 +29,8 @@ from zkpipe.spec import (
     Timestamp,
     Transaction,
     Transfer,
+    TxWitness,
+    WithdrawalRecord,
     apply_tx,
     compute_accumulated_input_hash,
     compute_commitments_step,
@@ -121,9 +123,15 @@ class SequentialExecutor:
 
     def execute(self, tx: Transaction) -> ExecutedTx:
         """Applies `tx` with the spec; raises InvalidTransaction (state unchanged) if invalid."""
+        witness = apply_tx(self._state, tx, self._verify_signature)
+        return self._record(tx, witness.receipt, witness.withdrawal)
+
+    def _record(self, tx: Transaction, receipt: Receipt, withdrawal: WithdrawalRecord | None) -> ExecutedTx:
+        """Adds an applied transaction to the open batch and advances the chains."""
         state = self._state
-        witness = apply_tx(state, tx, self._verify_signature)
-        state.commitments = compute_commitments_step(state.commitments, witness)
+        # The chains read only the transaction and its payout, so a witness without leaf updates serves.
+        step = TxWitness(tx, receipt, (), withdrawal, state.pending_fees, state.pending_fees)
+        state.commitments = compute_commitments_step(state.commitments, step)
         encoding = encode_tx(tx)
         self._open.append(tx)
         self._open_bytes += len(encoding)
@@ -133,12 +141,16 @@ class SequentialExecutor:
             self._touched.add(tx.sender)
             if isinstance(tx, Transfer):
                 self._touched.add(tx.recipient)
-        return ExecutedTx(tx, witness.receipt, encoding, BatchNumber(state.batch_number + 1))
+        return ExecutedTx(tx, receipt, encoding, BatchNumber(state.batch_number + 1))
 
     def close_batch(self, timestamp: Timestamp) -> ClosedBatch:
         """Credits the fees, computes the header and accumulated input hash, and opens the next batch."""
+        process_fee_credit(self._state)
+        return self._seal(timestamp)
+
+    def _seal(self, timestamp: Timestamp) -> ClosedBatch:
+        """Closes the open batch once its fees are credited and its tree is up to date."""
         state = self._state
-        process_fee_credit(state)
         header = BatchHeader(
             number=BatchNumber(state.batch_number + 1),
             timestamp=Timestamp(max(timestamp, state.timestamp)),
