@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 from zkpipe.execution import SequentialExecutor
+from zkpipe.execution.engine import NativeExecutor
 from zkpipe.kpi import NodeMetrics
 from zkpipe.native import keygen
 from zkpipe.node.store import Store
@@ -42,12 +43,17 @@ def deposits(amount: int = 1_000) -> list[tuple[Deposit, float]]:
 
 
 def make_sequencer(
-    path: Path, policy: BatchPolicy | None = None, config: MempoolConfig | None = None
+    path: Path,
+    policy: BatchPolicy | None = None,
+    config: MempoolConfig | None = None,
+    *,
+    engine: str = "sequential",
 ) -> tuple[Sequencer, Store]:
-    """A sequencer on a fresh store at `path` (not started)."""
+    """A sequencer on a fresh store at `path` (not started), on the spec's or the parallel engine."""
     store = Store(path, synchronous="NORMAL")
+    state = initial_state(FEE_PK, DEPTH)
     sequencer = Sequencer(
-        SequentialExecutor(initial_state(FEE_PK, DEPTH)),
+        SequentialExecutor(state) if engine == "sequential" else NativeExecutor(state, threads=2),
         store,
         Mempool(config or MempoolConfig()),
         policy or MaxTxsPolicy(1000),

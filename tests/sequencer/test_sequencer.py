@@ -31,9 +31,9 @@ def _transfer(sender: int, recipient: int, nonce: int, amount: int = 5) -> Trans
     )
 
 
-@pytest.fixture
-def running(tmp_path: Path):  # type: ignore[no-untyped-def]
-    sequencer, store = make_sequencer(tmp_path / "node.db", MaxTxsPolicy(3))
+@pytest.fixture(params=["sequential", "parallel"])
+def running(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    sequencer, store = make_sequencer(tmp_path / "node.db", MaxTxsPolicy(3), engine=request.param)
     sequencer.mempool.add_deposits(deposits())
     sequencer.start()
     yield sequencer, store, tmp_path / "node.db"

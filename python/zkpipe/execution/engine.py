@@ -109,6 +109,8 @@ class NativeExecutor(SequentialExecutor):
     """Executes with the native engine: `parallel` (Block-STM, falling back to sequential when it
     cannot pay) or the native sequential engine; results equal the spec's `SequentialExecutor`."""
 
+    verifies_signatures = True
+
     def __init__(
         self,
         state: State,

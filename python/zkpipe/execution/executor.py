@@ -7,9 +7,11 @@ provers' `apply_batch` with any segment size.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from zkpipe.errors import InvalidTransaction
 from zkpipe.native import Digest
 from zkpipe.spec import (
     FEE_ACCOUNT_INDEX,
@@ -81,8 +83,15 @@ class ClosedBatch:
 class Executor(Protocol):
     """Applies ordered transactions to the trusted state and cuts them into batches."""
 
+    verifies_signatures: bool
+    """Whether it verifies signatures on every core itself (else its caller may verify them ahead)."""
+
     def execute(self, tx: Transaction) -> ExecutedTx:
         """Applies `tx` to the open batch; raises InvalidTransaction and changes nothing if invalid."""
+        ...
+
+    def execute_many(self, txs: Sequence[Transaction]) -> list[ExecutedTx | InvalidTransaction]:
+        """Applies `txs` in order, as `execute` would one by one; each result or its rejection."""
         ...
 
     def close_batch(self, timestamp: Timestamp) -> ClosedBatch:
@@ -106,6 +115,9 @@ class Executor(Protocol):
 class SequentialExecutor:
     """The reference engine: `apply_tx` per transaction, in order, on one thread."""
 
+    verifies_signatures = False
+    """Whether the executor verifies signatures on every core itself (else the caller may do it ahead)."""
+
     def __init__(self, state: State, verify_signature: SignatureCheck = is_valid_signature) -> None:
         if state.pending_fees != 0:
             raise ValueError("an executor starts at a batch boundary (no pending fees)")
@@ -125,6 +137,16 @@ class SequentialExecutor:
         """Applies `tx` with the spec; raises InvalidTransaction (state unchanged) if invalid."""
         witness = apply_tx(self._state, tx, self._verify_signature)
         return self._record(tx, witness.receipt, witness.withdrawal)
+
+    def execute_many(self, txs: Sequence[Transaction]) -> list[ExecutedTx | InvalidTransaction]:
+        """Applies `txs` in order, one by one; each result or its rejection."""
+        results: list[ExecutedTx | InvalidTransaction] = []
+        for tx in txs:
+            try:
+                results.append(self.execute(tx))
+            except InvalidTransaction as err:
+                results.append(err)
+        return results
 
     def _record(self, tx: Transaction, receipt: Receipt, withdrawal: WithdrawalRecord | None) -> ExecutedTx:
         """Adds an applied transaction to the open batch and advances the chains."""

@@ -17,9 +17,9 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from zkpipe.errors import InvalidTransaction, TxError, ZkpipeError
+from zkpipe.errors import InvalidTransaction, TxError
 from zkpipe.execution import ClosedBatch, ExecutedTx, Executor, digest_bytes
 from zkpipe.execution.signatures import VerifiedSignatures
 from zkpipe.kpi import NodeMetrics
@@ -27,7 +27,16 @@ from zkpipe.l1.hashes import compute_acc_input_hash
 from zkpipe.sequencer.errors import NodeStopping, NonceGap
 from zkpipe.sequencer.mempool import Ack, Mempool, Pending, Result, Ticket
 from zkpipe.sequencer.policy import BatchPolicy, DownstreamFeedback
-from zkpipe.spec import AccountIndex, Nonce, PublicKey, Timestamp, Transaction, UserTransaction
+from zkpipe.spec import (
+    TX_ENCODING_BYTES,
+    AccountIndex,
+    Nonce,
+    PublicKey,
+    Timestamp,
+    Transaction,
+    UserTransaction,
+    get_tx_type,
+)
 
 logger = logging.getLogger("zkpipe.sequencer")
 
@@ -175,15 +184,14 @@ class Sequencer:
             # Verify the next chunk's signatures on every core before taking the lock: only this
             # thread changes the state, so the senders' keys read here are the ones execution sees.
             drained = self.mempool.drain(VERIFY_CHUNK) if len(self._backlog) < VERIFY_CHUNK else []
-            if drained:
+            if drained and not self.executor.verifies_signatures:
                 self.signatures.verify_ahead([p.tx for p in drained], self._key_of)
             with self.lock:
                 self._execute_deposits(group.executed, group.closed)
                 self._backlog.extend(drained)
                 while self._backlog and time.monotonic() < deadline:
-                    self._admit(
-                        self._backlog.popleft(), group.executed, group.acks, group.settled, group.closed
-                    )
+                    take = min(len(self._backlog), VERIFY_CHUNK)
+                    self._admit_many([self._backlog.popleft() for _ in range(take)], group)
                 now = self._clock()
                 for item in self.mempool.expire(now):
                     group.settled.append(
@@ -306,45 +314,110 @@ class Sequencer:
         self._maybe_close(closed)
         return self._seq, ex
 
-    def _admit(
-        self,
-        item: Pending,
-        executed: list[tuple[int, ExecutedTx, float]],
-        acks: list[tuple[Pending, int, ExecutedTx]],
-        settled: list[tuple[Pending, Result]],
-        closed: list[tuple[ClosedBatch, bytes, float]],
-    ) -> None:
-        """Executes a user transaction now, parks it (future nonce), or rejects it."""
-        tx = item.tx
-        account = self.executor.account_by_index(tx.sender) if isinstance(tx.sender, int) else None
-        if account is not None and isinstance(tx.nonce, int):
-            if tx.nonce < account.nonce:
-                settled.append(
-                    (
-                        item,
-                        InvalidTransaction(
-                            TxError.WRONG_NONCE,
-                            f"nonce {tx.nonce} was already used (next is {account.nonce}): "
-                            "a replay or a stale transaction",
-                        ),
-                    )
+    def _admit_many(self, items: list[Pending], group: _Group) -> None:
+        """Executes, parks (future nonce) or rejects (used nonce) user transactions, in arrival order.
+
+        The outcome is the one admitting them one at a time would give: a sender's next nonces are
+        admitted ahead, on the prediction that the earlier ones apply; the engine runs them in
+        order, and one that then fails on its nonce (an earlier one failed) is parked or rejected
+        as it would have been at its turn.
+        """
+        start_nonce: dict[AccountIndex, Nonce] = {}
+        expected: dict[AccountIndex, Nonce] = {}
+        ready: list[Pending] = []
+        order: list[list[Any]] = []  # [item, executed now] in arrival order, future nonces too
+        future: dict[tuple[AccountIndex, int], int] = {}  # (sender, nonce) -> its entry in `order`
+        for item in items:
+            tx = item.tx
+            account = self.executor.account_by_index(tx.sender) if isinstance(tx.sender, int) else None
+            if account is None or not isinstance(tx.nonce, int):
+                ready.append(item)  # the rules reject it, with their own code
+                order.append([item, True])
+                continue
+            start_nonce.setdefault(tx.sender, account.nonce)
+            nonce = expected.get(tx.sender, account.nonce)
+            if tx.nonce > nonce:
+                future.setdefault((tx.sender, tx.nonce), len(order))
+                order.append([item, False])  # parked below, against the nonce at its turn
+                continue
+            order.append([item, True])
+            current: Pending | None = item
+            while current is not None:
+                ready.append(current)
+                if current.tx.nonce != nonce:
+                    break  # a used nonce, or a second transaction with one: the rules decide
+                nonce = Nonce(nonce + 1)
+                expected[tx.sender] = nonce
+                current = self.mempool.pop_parked(tx.sender, nonce)
+                if current is not None:
+                    order.append([current, True])
+                elif (tx.sender, nonce) in future:  # it arrived earlier in this chunk
+                    entry = order[future.pop((tx.sender, nonce))]
+                    entry[1] = True
+                    current = entry[0]
+        results = self._execute_ready(ready, group)
+        applied = dict(start_nonce)  # each sender's nonce at the turn of the item being settled
+        for entry in order:
+            item, executed = entry
+            tx = item.tx
+            result = results.get(id(item)) if executed else None
+            if isinstance(result, ExecutedTx):
+                if tx.sender in applied:
+                    applied[tx.sender] = Nonce(applied[tx.sender] + 1)
+                continue
+            if result is not None and result.error is not TxError.WRONG_NONCE:
+                group.settled.append((item, result))
+                continue
+            at_turn = applied.get(tx.sender)
+            if at_turn is None:  # unknown sender: the rules' own rejection
+                if result is not None:
+                    group.settled.append((item, result))
+                continue
+            if tx.nonce < at_turn:
+                stale = InvalidTransaction(
+                    TxError.WRONG_NONCE,
+                    f"nonce {tx.nonce} was already used (next is {at_turn}): a replay or a stale transaction",
                 )
-                return
-            if tx.nonce > account.nonce:
-                try:
-                    self.mempool.park(item, account.nonce, self._clock())
-                except NonceGap as err:
-                    settled.append((item, err))
-                return
-        current: Pending | None = item
-        while current is not None:
+                group.settled.append((item, stale))
+                continue
             try:
-                seq, ex = self._execute(current.tx, current.submitted_at, executed, closed)
-            except ZkpipeError as err:
-                settled.append((current, err))
-                return
-            acks.append((current, seq, ex))
-            current = self.mempool.pop_parked(tx.sender, Nonce(current.tx.nonce + 1))
+                self.mempool.park(item, at_turn, self._clock())
+            except NonceGap as err:
+                group.settled.append((item, err))
+
+    def _execute_ready(
+        self, ready: list[Pending], group: _Group
+    ) -> dict[int, ExecutedTx | InvalidTransaction]:
+        """Executes `ready` in order, in pieces that fit the open batch; results by id(item)."""
+        results: dict[int, ExecutedTx | InvalidTransaction] = {}
+        start = 0
+        while start < len(ready):
+            end = self._fitting(ready, start)
+            piece = ready[start:end]
+            for item, result in zip(piece, self.executor.execute_many([p.tx for p in piece]), strict=True):
+                results[id(item)] = result
+                if isinstance(result, ExecutedTx):
+                    self._seq += 1
+                    group.executed.append((self._seq, result, item.submitted_at))
+                    group.acks.append((item, self._seq, result))
+                    if self._opened_at is None:
+                        self._opened_at = time.monotonic()
+            self._maybe_close(group.closed)
+            start = end
+        return results
+
+    def _fitting(self, ready: list[Pending], start: int) -> int:
+        """The end of the longest run from `start` the open batch takes before its policy would
+        close it, were every transaction valid (so a batch never grows past its limits)."""
+        n, size = self.executor.open_batch_size()
+        now = time.monotonic()
+        opened_at = self._opened_at if self._opened_at is not None else now
+        for end in range(start + 1, len(ready) + 1):
+            n += 1
+            size += TX_ENCODING_BYTES[get_tx_type(ready[end - 1].tx)]
+            if self.policy.should_close(now, n, size, opened_at):
+                return end
+        return len(ready)
 
     def _maybe_close(self, closed: list[tuple[ClosedBatch, bytes, float]]) -> None:
         n, size = self.executor.open_batch_size()

@@ -30,8 +30,8 @@ enum Entry {
     Credit(u64),
     Counter(u64),
     /// Written by an aborted incarnation: a reader must wait for its re-execution. An estimate of
-    /// a credit does not block a read of existence (a credit never changes it).
-    Estimate { credit: bool },
+    /// a credit does not block a read of existence (credits live apart and never change it).
+    Estimate,
 }
 
 /// What a read observed; validation reads again and compares.
@@ -71,7 +71,14 @@ struct Memory<'a> {
     base: &'a ExecState,
     slot_of: HashMap<u64, usize>,
     index_of: Vec<u64>,
-    cells: Vec<Mutex<BTreeMap<usize, Entry>>>,
+    cells: Vec<Mutex<Cell>>,
+}
+
+/// One location: full writes (accounts, the counter) and credits, each keyed by transaction.
+#[derive(Default)]
+struct Cell {
+    full: BTreeMap<usize, Entry>,
+    credits: BTreeMap<usize, Entry>,
 }
 
 impl<'a> Memory<'a> {
@@ -96,32 +103,39 @@ impl<'a> Memory<'a> {
                 Tx::Withdraw { sender, .. } => add(*sender),
             }
         }
-        let cells = (0..index_of.len()).map(|_| Mutex::new(BTreeMap::new())).collect();
+        let cells = (0..index_of.len()).map(|_| Mutex::new(Cell::default())).collect();
         Memory { base, slot_of, index_of, cells }
     }
 
-    /// What transaction `tx` sees at `slot`: the latest write below it, with the credits above that.
+    /// What transaction `tx` sees at `slot`: the latest full write below it, plus the credits
+    /// between that write and `tx` (an existence read needs no credits, so it stays O(log n) however
+    /// many transfers pay into a hot account).
     fn read(&self, tx: usize, slot: usize, kind: Kind) -> std::result::Result<Observed, usize> {
-        let mut credit: u128 = 0;
-        {
-            let cell = lock(&self.cells[slot]);
-            for (&writer, entry) in cell.range(..tx).rev() {
-                match (*entry, kind) {
-                    (Entry::Credit(_) | Entry::Estimate { credit: true }, Kind::Exists) => continue,
-                    (Entry::Estimate { .. }, _) => return Err(writer),
-                    (Entry::Credit(amount), _) => credit += amount as u128,
-                    (Entry::Account(_), Kind::Exists) => return Ok(Observed::Exists(true)),
-                    (Entry::Account(a), _) => return Ok(Observed::Account(Some(credited(a, credit)))),
-                    (Entry::Counter(v), _) => return Ok(Observed::Counter(v)),
+        let cell = lock(&self.cells[slot]);
+        let last = cell.full.range(..tx).next_back();
+        let (from, base) = match last {
+            Some((&writer, Entry::Estimate)) => return Err(writer),
+            Some((_, Entry::Counter(v))) => return Ok(Observed::Counter(*v)),
+            Some((_, Entry::Account(_))) if kind == Kind::Exists => return Ok(Observed::Exists(true)),
+            Some((&writer, Entry::Account(a))) => (writer + 1, Some(*a)),
+            Some((_, Entry::Credit(_))) => unreachable!("credits live in their own map"),
+            None => {
+                let index = self.index_of[slot];
+                match kind {
+                    Kind::Counter => return Ok(Observed::Counter(self.base.next_deposit_index())),
+                    Kind::Exists => return Ok(Observed::Exists(self.base.base_account(index).is_some())),
+                    Kind::Account => (0, self.base.base_account(index)),
                 }
             }
+        };
+        let mut credit: u128 = 0;
+        for (&writer, entry) in cell.credits.range(from..tx) {
+            match entry {
+                Entry::Credit(amount) => credit += *amount as u128,
+                _ => return Err(writer),
+            }
         }
-        let index = self.index_of[slot];
-        Ok(match kind {
-            Kind::Counter => Observed::Counter(self.base.next_deposit_index()),
-            Kind::Exists => Observed::Exists(self.base.base_account(index).is_some()),
-            Kind::Account => Observed::Account(self.base.base_account(index).map(|a| credited(a, credit))),
-        })
+        Ok(Observed::Account(base.map(|a| credited(a, credit))))
     }
 
     /// Stores an incarnation's writes, removing the previous incarnation's leftovers; whether it
@@ -134,11 +148,17 @@ impl<'a> Memory<'a> {
                 Write::Credit(index, amount) => (self.slot_of[&index], Entry::Credit(amount)),
                 Write::DepositIndex(next) => (COUNTER_SLOT, Entry::Counter(next)),
             };
-            lock(&self.cells[slot]).insert(tx, entry);
+            let mut cell = lock(&self.cells[slot]);
+            match entry {
+                Entry::Credit(_) => cell.credits.insert(tx, entry),
+                _ => cell.full.insert(tx, entry),
+            };
             slots.push(slot);
         }
         for old in previous.iter().filter(|s| !slots.contains(s)) {
-            lock(&self.cells[*old]).remove(&tx);
+            let mut cell = lock(&self.cells[*old]);
+            cell.full.remove(&tx);
+            cell.credits.remove(&tx);
         }
         let wrote_new = slots.iter().any(|s| !previous.contains(s));
         *previous = slots;
@@ -147,8 +167,12 @@ impl<'a> Memory<'a> {
 
     fn mark_estimates(&self, tx: usize, slots: &[usize]) {
         for slot in slots {
-            if let Some(entry) = lock(&self.cells[*slot]).get_mut(&tx) {
-                *entry = Entry::Estimate { credit: matches!(entry, Entry::Credit(_) | Entry::Estimate { credit: true }) };
+            let mut cell = lock(&self.cells[*slot]);
+            if let Some(entry) = cell.full.get_mut(&tx) {
+                *entry = Entry::Estimate;
+            }
+            if let Some(entry) = cell.credits.get_mut(&tx) {
+                *entry = Entry::Estimate;
             }
         }
     }
