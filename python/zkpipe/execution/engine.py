@@ -45,6 +45,19 @@ from zkpipe.spec import (
     is_well_formed,
 )
 
+ExecutorFactory = Callable[[State, SignatureCheck], SequentialExecutor]
+"""Builds an executor from a state at a batch boundary and a signature check."""
+
+
+def executor_factory(engine: str) -> ExecutorFactory:
+    """The executor for `execution.engine`: "parallel" (native, Block-STM) or "sequential" (the spec's)."""
+    if engine == "sequential":
+        return SequentialExecutor
+    if engine == "parallel":
+        return lambda state, check: NativeExecutor(state, check, parallel=True)
+    raise ValueError(f"unknown execution engine {engine!r}")
+
+
 VerifiedKey = Callable[[UserTransaction], PublicKey | None]
 """The key a user transaction's signature already verified under, if any (e.g. `VerifiedSignatures.take`)."""
 

@@ -127,6 +127,13 @@ class ProvingConfig:
 
 
 @dataclass
+class ExecutionConfig:
+    """The executor: "parallel" (the native engine: Block-STM, lazy credits) or "sequential" (the spec's)."""
+
+    engine: str = "parallel"
+
+
+@dataclass
 class NodeConfig:
     """Everything `zkpipe up` needs."""
 
@@ -139,6 +146,7 @@ class NodeConfig:
     l1: L1Config = field(default_factory=L1Config)
     store: StoreConfig = field(default_factory=StoreConfig)
     proving: ProvingConfig = field(default_factory=ProvingConfig)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
 
     def validate(self) -> NodeConfig:
         """Checks ranges; raises ConfigError. Returns self."""
@@ -155,6 +163,10 @@ class NodeConfig:
             (self.l1.poll_interval_s > 0, "l1.poll_interval_s must be > 0"),
             (self.store.synchronous in ("FULL", "NORMAL"), "store.synchronous must be FULL or NORMAL"),
             (self.proving.backend in ("local", "ray"), "proving.backend must be 'local' or 'ray'"),
+            (
+                self.execution.engine in ("parallel", "sequential"),
+                "execution.engine must be 'parallel' or 'sequential'",
+            ),
             (
                 self.proving.segment_size in (8, 16, 32, 64, 128),
                 "proving.segment_size must be 8, 16, 32, 64 or 128",

@@ -13,6 +13,7 @@ from typing import Any
 
 from zkpipe.errors import InvalidInput
 from zkpipe.execution import SequentialExecutor, digest_bytes
+from zkpipe.execution.engine import executor_factory
 from zkpipe.execution.signatures import VerifiedSignatures
 from zkpipe.kpi import NodeMetrics
 from zkpipe.kpi.report import RunCosts, TxTimes, compute_kpi_report, json_safe
@@ -91,7 +92,9 @@ class Node:
         self.chain.start()
         self.rollup = self._rollup(fee_pk)
         signatures = VerifiedSignatures()
-        executor, last_seq, l1_acc = recover(self.store, fee_pk, config.tree_depth, signatures.check)
+        executor, last_seq, l1_acc = recover(
+            self.store, fee_pk, config.tree_depth, signatures.check, executor_factory(config.execution.engine)
+        )
         self.executor: SequentialExecutor = executor
         self.mempool = Mempool(config.mempool)
         self.mempool.add_deposits(self.store.deposits_from(executor.state.next_deposit_index))

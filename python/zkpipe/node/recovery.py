@@ -6,6 +6,7 @@ import logging
 
 from zkpipe.errors import StorageError, ZkpipeError
 from zkpipe.execution import SequentialExecutor, digest_bytes
+from zkpipe.execution.engine import ExecutorFactory
 from zkpipe.execution.executor import bytes_digest
 from zkpipe.native import SparseMerkleTree
 from zkpipe.node.store import Store
@@ -30,7 +31,11 @@ ZERO_HASH = bytes(32)
 
 
 def recover(
-    store: Store, fee_public_key: PublicKey, depth: int, verify_signature: SignatureCheck = is_valid_signature
+    store: Store,
+    fee_public_key: PublicKey,
+    depth: int,
+    verify_signature: SignatureCheck = is_valid_signature,
+    new_executor: ExecutorFactory = SequentialExecutor,
 ) -> tuple[SequentialExecutor, int, bytes]:
     """The executor at the stored trusted state, the last sequence number and the last L1 acc hash.
 
@@ -61,7 +66,7 @@ def recover(
         )
         l1_acc = last.l1_acc_input_hash
         after = last.number
-    executor = SequentialExecutor(state, verify_signature)
+    executor = new_executor(state, verify_signature)
     replayed = 0
     for seq, data, _ in store.txs_after_batch(after):
         try:
