@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import random
+import resource
 import statistics
 import tempfile
 import time
@@ -128,7 +130,10 @@ def _generator(spec: LoadSpec, ready: Any, go: Any, out: Any) -> None:
     work = make_workload(spec)
     ready.set()
     go.wait()
-    out.put(asyncio.run(_drive(spec, work)))
+    cpu = time.process_time()
+    result = asyncio.run(_drive(spec, work))
+    result["cpu_s"] = time.process_time() - cpu
+    out.put(result)
 
 
 def run_sequencer_bench(
@@ -142,6 +147,7 @@ def run_sequencer_bench(
     synchronous: str = "FULL",
     data_dir: Path | None = None,
     seed: int = 1,
+    engine: str = "parallel",
 ) -> dict[str, Any]:
     """Runs the benchmark and returns its JSON-ready result."""
     tmp = tempfile.TemporaryDirectory(prefix="zkpipe-bench-") if data_dir is None else None
@@ -156,6 +162,7 @@ def run_sequencer_bench(
             "store.synchronous": synchronous,
             "mempool.max_pending": max(50_000, txs),
             "log_level": "WARNING",
+            "execution.engine": engine,
         },
     )
     node = BackgroundNode(config).start()
@@ -173,8 +180,12 @@ def run_sequencer_bench(
         client.wait_for_account(accounts + 1, timeout=120 + 4 * block_time * (accounts // 100 + 1))
         if not ready.wait(600):
             raise RuntimeError("the load generator did not get ready")
+        load_before = os.getloadavg()
+        node_cpu = resource.getrusage(resource.RUSAGE_SELF)
         go.set()
         result = out.get(timeout=3600)
+        node_usage = resource.getrusage(resource.RUSAGE_SELF)
+        node_cpu_s = node_usage.ru_utime + node_usage.ru_stime - node_cpu.ru_utime - node_cpu.ru_stime
         generator.join(30)
         acked = result["acks"]
         # Wait until every closed batch is on L1, then close the open one by waiting its timeout.
@@ -231,5 +242,9 @@ def run_sequencer_bench(
         "l1_gas_per_tx": round(gas / gas_txs, 1) if gas_txs else None,
         "ack_mean_ms": round(statistics.fmean(ack_ms), 2) if ack_ms else None,
         "seconds": round(elapsed, 2),
+        "engine": engine,
+        "generator_cpu_s": round(result["cpu_s"], 2),
+        "node_cpu_s": round(node_cpu_s, 2),
+        "load_before": [round(x, 2) for x in load_before],
         "machine": describe_machine(),
     }

@@ -18,6 +18,8 @@ from zkpipe.cli.bench import bench, emit
 @click.option("--synchronous", type=click.Choice(["FULL", "NORMAL"]), default="FULL", show_default=True,
               help="SQLite durability of acknowledgements.")  # fmt: skip
 @click.option("--seed", default=1, show_default=True, help="Workload seed.")
+@click.option("--engine", type=click.Choice(["parallel", "sequential"]), default="parallel",
+              show_default=True, help="execution.engine of the node.")  # fmt: skip
 def sequencer(
     as_json: bool,
     accounts: int,
@@ -28,6 +30,7 @@ def sequencer(
     batch_timeout: float,
     synchronous: str,
     seed: int,
+    engine: str,
 ) -> None:
     """Drive a node with a separate load-generator process over loopback and report
     trusted_tps, ack_p50_ms/ack_p99_ms, virtual_delay_p50_s/p99_s and lost (must be 0)."""
@@ -43,6 +46,7 @@ def sequencer(
             batch_timeout=batch_timeout,
             synchronous=synchronous,
             seed=seed,
+            engine=engine,
         ),
         as_json,
     )
