@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 export CARGO_TARGET_DIR := $(CURDIR)/target
 NATIVE_SOURCES := $(shell find native -name '*.rs' -o -name 'Cargo.toml') Cargo.toml pyproject.toml
 STAMP := $(VENV)/.zkpipe-installed
+# The dashboard's browser test drives Debian's chromium (never a browser download); CI runs as root.
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: demo test bench lint setup tools clean
 
@@ -36,7 +38,12 @@ $(ANVIL):
 demo: setup
 	$(BIN)/zkpipe demo
 
-test: setup
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "error: the browser test needs Debian's chromium package" >&2; exit 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
+		|| { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+test: setup $(CHROMIUM)
 	cargo test --release --manifest-path native/engine/Cargo.toml --quiet
 	$(BIN)/pytest
 

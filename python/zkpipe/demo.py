@@ -132,13 +132,21 @@ def _block_phase(seen: list[float | None], t0: float, block_time: float) -> floa
 
 
 def run_demo(
-    settings: DemoSettings, *, out: Path, data_dir: Path | None = None, progress: Progress | None = None
+    settings: DemoSettings,
+    *,
+    out: Path,
+    data_dir: Path | None = None,
+    progress: Progress | None = None,
+    on_ready: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Runs the demo and returns its report (see the module docstring)."""
+    """Runs the demo and returns its report (see the module docstring); `on_ready` gets the node's URL
+    (its live dashboard is at `/`) once it listens."""
     out.mkdir(parents=True, exist_ok=True)
     workdir = data_dir or Path(tempfile.mkdtemp(prefix="zkpipe-demo-"))
     background = BackgroundNode(node_config(settings, workdir))
     background.start()
+    if on_ready is not None:
+        on_ready(background.url)
     client = ZkClient(background.url)
     try:
         node = background.node

@@ -9,7 +9,7 @@ from typing import Any
 
 from zkpipe.bench.machine import describe_machine
 from zkpipe.demo import DemoSettings, run_demo
-from zkpipe.kpi.report import json_safe
+from zkpipe.kpi.report import compute_bottleneck, json_safe
 
 PROVERS = (1, 2)
 SIZES = (1, 2, 4, 8)
@@ -17,18 +17,10 @@ STAGES = ("close_a_batch_time", "prove_a_batch_time", "block_time", "aggregation
 
 
 def bottleneck(run: dict[str, Any]) -> str:
-    """The stage that limits consolidated throughput, per the model: the largest of
-    prove_a_batch_time / provers, N · close_a_batch_time, block_time and aggregation_time."""
-    stages = run["stage_times_s"]
-    provers = max(1, run["config"]["provers"])
-    n = run["config"]["aggregation_n"]
-    loads = {
-        "prove_a_batch_time": (stages["prove_a_batch_time"] or 0.0) / provers,
-        "close_a_batch_time": n * (stages["close_a_batch_time"] or 0.0),
-        "block_time": stages["block_time"] or 0.0,
-        "aggregation_time": stages["aggregation_time"] or 0.0,
-    }
-    return max(loads, key=lambda name: loads[name])
+    """The stage that limits a demo run's consolidated throughput (`compute_bottleneck`)."""
+    return compute_bottleneck(
+        run["stage_times_s"], provers=run["config"]["provers"], aggregation_n=run["config"]["aggregation_n"]
+    )
 
 
 def run_pipeline_bench(

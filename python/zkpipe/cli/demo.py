@@ -88,7 +88,10 @@ def demo(
             for state, task in tasks.items():
                 bars.update(task, completed=counts[state], total=total)
 
-        report = run_demo(settings, out=Path(out), progress=progress)
+        def ready(url: str) -> None:
+            err.print(f"live dashboard: {url}/ (while the demo runs)")
+
+        report = run_demo(settings, out=Path(out), progress=progress, on_ready=ready)
     ok = (
         report["lost"] == 0
         and report["proving_failed"] is None

@@ -58,6 +58,11 @@ from zkpipe.errors import ZkpipeError
 @click.option(
     "--aggregation-n", type=int, help="Batches per aggregate proof (one L1 verification).  [default: 4]"
 )
+@click.option(
+    "--dashboard/--no-dashboard",
+    default=None,
+    help="Serve the live dashboard at / of the RPC port (docs/dashboard.md).  [default: on]",
+)
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), help="[default: INFO]")
 def up(
     config_path: Path | None,
@@ -76,6 +81,7 @@ def up(
     threads_per_prover: int | None,
     segment_size: int | None,
     aggregation_n: int | None,
+    dashboard: bool | None,
     log_level: str | None,
 ) -> None:
     """Start the node until SIGINT/SIGTERM (with --prove, also its provers: see docs/pipeline.md).
@@ -107,6 +113,7 @@ def up(
                 "proving.threads_per_prover": threads_per_prover,
                 "proving.segment_size": segment_size,
                 "proving.aggregation_n": aggregation_n,
+                "rpc.dashboard": dashboard,
                 "log_level": log_level,
             },
         )
@@ -117,9 +124,9 @@ def up(
     )
 
     def ready(_node: object, port: int) -> None:
-        click.echo(
-            f"zkpipe node ready: rpc=http://{config.rpc.host}:{port} data_dir={config.data_dir}", err=True
-        )
+        url = f"http://{config.rpc.host}:{port}"
+        shown = f" dashboard={url}/" if config.rpc.dashboard else ""
+        click.echo(f"zkpipe node ready: rpc={url}{shown} data_dir={config.data_dir}", err=True)
 
     try:
         asyncio.run(run_node(config, on_ready=ready))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,6 +135,24 @@ def compute_kpi_report(txs: Sequence[TxTimes], batches: Sequence[BatchTimes], co
             costs.prover_busy_seconds * costs.threads_per_prover / len(done) if done else math.nan
         ),
     )
+
+
+def compute_bottleneck(stage_times: Mapping[str, float | None], *, provers: int, aggregation_n: int) -> str:
+    """The stage that limits consolidated throughput, per the model: the largest of
+    prove_a_batch_time / provers, N · close_a_batch_time, block_time and aggregation_time
+    (a stage with no sample yet counts as 0)."""
+
+    def seconds(name: str) -> float:
+        value = stage_times.get(name)
+        return value if value is not None and math.isfinite(value) else 0.0
+
+    loads = {
+        "prove_a_batch_time": seconds("prove_a_batch_time") / max(1, provers),
+        "close_a_batch_time": aggregation_n * seconds("close_a_batch_time"),
+        "block_time": seconds("block_time"),
+        "aggregation_time": seconds("aggregation_time"),
+    }
+    return max(loads, key=lambda name: loads[name])
 
 
 def render_kpi_table(report: KpiReport) -> Table:

@@ -42,6 +42,8 @@ class RpcConfig:
     """Most calls in one JSON-RPC batch request."""
     dev_methods: bool = True
     """Expose `zk_devDeposit` (deposits from the embedded L1's dev accounts)."""
+    dashboard: bool = True
+    """Serve the live dashboard at GET / of this port (docs/dashboard.md)."""
 
 
 @dataclass

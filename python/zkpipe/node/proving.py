@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,6 +108,34 @@ def new_backend(config: ProvingConfig, cache_dir: Path | None, k: int) -> Prover
         cache_dir=cache_dir,
         preload=(k,),
     )
+
+
+def compute_batch_times(
+    store: Store, proving: Mapping[int, ProvingBatch], numbers: Iterable[int]
+) -> list[BatchTimes]:
+    """Stage timestamps of the stored batches `numbers`; the proving marks come from `proving`
+    (None for a batch the pipeline has not taken)."""
+    out = []
+    for number in numbers:
+        b = proving.get(number)
+        stored = store.batch_by_number(number) or (b.stored if b is not None else None)
+        if stored is None:
+            continue
+        opened = min(store.submitted_times(number, number), default=stored.closed_at)
+        out.append(
+            BatchTimes(
+                number=number,
+                txs=stored.tx_count,
+                opened=min(opened, stored.closed_at),
+                closed=stored.closed_at,
+                virtual=stored.virtual_at,
+                proving_started=None if b is None else b.proving_started,
+                proven=None if b is None else b.proven,
+                aggregated=None if b is None else b.aggregated,
+                consolidated=stored.consolidated_at,
+            )
+        )
+    return out
 
 
 class ProvingPipeline:
@@ -315,25 +343,7 @@ class ProvingPipeline:
 
     def batch_times(self) -> list[BatchTimes]:
         """Per-batch stage timestamps of every batch the pipeline took, for the KPI report."""
-        out = []
-        for number in sorted(self.record.batches):
-            b = self.record.batches[number]
-            stored = self.store.batch_by_number(number) or b.stored
-            opened = min(self.store.submitted_times(number, number), default=stored.closed_at)
-            out.append(
-                BatchTimes(
-                    number=number,
-                    txs=stored.tx_count,
-                    opened=min(opened, stored.closed_at),
-                    closed=stored.closed_at,
-                    virtual=stored.virtual_at,
-                    proving_started=b.proving_started,
-                    proven=b.proven,
-                    aggregated=b.aggregated,
-                    consolidated=stored.consolidated_at,
-                )
-            )
-        return out
+        return compute_batch_times(self.store, self.record.batches, sorted(self.record.batches))
 
     def job_work_seconds(self) -> dict[str, list[float]]:
         """Seconds a worker was held by each accepted job (start to acceptance), by kind.

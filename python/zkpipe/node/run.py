@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 
 from zkpipe.node.config import NodeConfig
+from zkpipe.node.dashboard import dashboard_routes
 from zkpipe.node.node import Node, new_local_node
 from zkpipe.sequencer.rpc import RpcServer, bound_port, serve
 
@@ -36,6 +37,7 @@ async def run_node(
             max_body_bytes=config.rpc.max_body_bytes,
             max_batch_calls=config.rpc.max_batch_calls,
             dev_methods=config.rpc.dev_methods,
+            routes=dashboard_routes(node) if config.rpc.dashboard else (),
         )
         runner = await serve(server, config.rpc.host, config.rpc.port)
         port = bound_port(runner)

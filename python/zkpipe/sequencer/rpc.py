@@ -12,7 +12,7 @@ import logging
 import re
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -105,9 +105,17 @@ class RpcServer:
     """Dispatches JSON-RPC calls to a backend."""
 
     def __init__(
-        self, backend: RpcBackend, *, max_body_bytes: int, max_batch_calls: int, dev_methods: bool
+        self,
+        backend: RpcBackend,
+        *,
+        max_body_bytes: int,
+        max_batch_calls: int,
+        dev_methods: bool,
+        routes: Sequence[web.RouteDef] = (),
     ) -> None:
         self.backend = backend
+        self.routes = routes
+        """Further GET routes on the same port (the live dashboard)."""
         self.max_body_bytes = max_body_bytes
         self.max_batch_calls = max_batch_calls
         self.methods: dict[str, Callable[[object], Awaitable[Any]]] = {
@@ -138,6 +146,7 @@ class RpcServer:
         app.router.add_post("/rpc", self.handle)
         app.router.add_get("/metrics", self.metrics)
         app.router.add_get("/health", self.health)
+        app.add_routes(self.routes)
         return app
 
     # -- HTTP --------------------------------------------------------------------------------
