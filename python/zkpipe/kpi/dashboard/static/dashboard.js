@@ -189,7 +189,9 @@ function renderSeries(series) {
     svg.append(s("polygon", {
       points: [...upper, ...lower].join(" "), fill: TX_COLOURS[state], opacity: 0.8, "data-series": state,
     }));
-    svg.append(s("polyline", { points: upper.join(" "), fill: "none", stroke: TX_COLOURS[state], "stroke-width": 1.5 }));
+    if (layers[state].some((v) => v > 0)) {
+      svg.append(s("polyline", { points: upper.join(" "), fill: "none", stroke: TX_COLOURS[state], "stroke-width": 1.5 }));
+    }
     top.forEach((v, i) => { base[i] = v; });
   }
   $("series-legend").replaceChildren(...order.map((k) => h("span", { style: `--swatch:${TX_COLOURS[k]}` }, k)));
