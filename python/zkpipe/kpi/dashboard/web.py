@@ -18,7 +18,7 @@ from zkpipe.kpi.dashboard.status import PipelineSnapshot, compute_status
 
 logger = logging.getLogger("zkpipe.dashboard")
 
-REFRESH_S = 1.0
+REFRESH_S = 2.0
 """Least interval between two snapshots of the node, whatever the number of open pages."""
 MAX_REJECTED_SAMPLES = 512
 ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css", "favicon.svg": "image/svg+xml"}
