@@ -6,11 +6,10 @@ import json
 import os
 import re
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.node.helpers import FundedNode
@@ -18,11 +17,6 @@ from tests.node.test_proving_pipeline import proving_node  # noqa: F401  (the fi
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 GRAFANA = Path(__file__).parents[2] / "docs" / "grafana" / "zkpipe-node.json"
 SHOWN = "Number(document.getElementById('count-%s').textContent.replace(/,/g, ''))"
 """The count on a state's tile, as the page shows it (a JavaScript expression)."""
@@ -34,22 +28,6 @@ def live(request: pytest.FixtureRequest) -> FundedNode:
     """The pipeline tests' proving node (two workers, windows of two batches) with funded accounts."""
     node: FundedNode = request.getfixturevalue("proving_node")
     return node
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    """Debian's Chromium with a fresh profile, driven by Playwright (no browser download)."""
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            tmp_path_factory.mktemp("chromium-profile"),
-            executable_path=CHROMIUM,
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1440, "height": 1300},
-        )
-        try:
-            yield context
-        finally:
-            context.close()
 
 
 def count(page: Page, state: str) -> int:
@@ -108,15 +86,3 @@ def test_every_grafana_query_names_a_metric_the_node_exports(live: FundedNode) -
         assert set(names) <= exported, f"{query}: not exported: {set(names) - exported}"
         for selector in re.findall(r'zkpipe_kpi\{name=~?"([^"]+)"\}', query):
             assert set(selector.split("|")) <= kpi_names, f"{query}: unknown KPI in {selector}"
-
-
-def test_the_page_says_when_the_node_stops(live: FundedNode, browser: BrowserContext) -> None:
-    page = browser.new_page()
-    page.goto(live.background.url + "/")
-    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=30_000)
-    live.background.stop()
-    expect(page.locator("#conn")).to_have_attribute("data-state", "unreachable", timeout=30_000)
-    expect(page.locator("#banner")).to_contain_text("not answering")
-    # The last state stays readable (greyed), not a blank page.
-    assert count(page, "consolidated") > 0
-    page.close()

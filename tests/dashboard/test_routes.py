@@ -1,4 +1,5 @@
-"""The dashboard's routes on a sequencer-only node, and `rpc.dashboard = false` turning them off."""
+"""The dashboard on a sequencer-only node: its routes, the page when the node stops, and
+`rpc.dashboard = false` turning it off."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from playwright.sync_api import BrowserContext, expect
+
 from tests.node.conftest import node_config
+from tests.node.helpers import fund
+from zkpipe.client import ZkClient
 from zkpipe.node.run import BackgroundNode
 
 
@@ -45,3 +50,24 @@ def test_no_dashboard_leaves_only_the_rpc(tmp_path: Path, private_compile_cache:
         assert get(background.url + "/")[0] == 405  # POST / is the JSON-RPC endpoint
         assert get(background.url + "/dashboard/api/status")[0] == 404
         assert get(background.url + "/health")[0] == 200
+
+
+def test_the_page_says_when_the_node_stops_and_keeps_the_last_state(
+    tmp_path: Path, private_compile_cache: None, browser: BrowserContext
+) -> None:
+    background = BackgroundNode(node_config(tmp_path)).start()
+    try:
+        with ZkClient(background.url) as client:
+            fund(background, client, 1)
+        page = browser.new_page()
+        page.goto(background.url + "/")
+        expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=30_000)
+        expect(page.locator("#count-trusted")).to_have_text("1")
+        expect(page.locator("#pool-summary")).to_contain_text("does not prove")
+    finally:
+        background.stop()
+    expect(page.locator("#conn")).to_have_attribute("data-state", "unreachable", timeout=30_000)
+    expect(page.locator("#banner")).to_contain_text("not answering")
+    # The last state stays readable (greyed), not a blank page.
+    expect(page.locator("#count-trusted")).to_have_text("1")
+    page.close()
