@@ -56,7 +56,7 @@ def membership_verify_wrapped(depth: int, proof: bytes) -> list[int]: ...
 
 _Account = tuple[bool, list[int], list[_Digest]]
 _Witness = tuple[
-    _Digest, _Digest, _Digest, _Digest, list[tuple[int, list[int], _Account, _Account]], _Account
+    _Digest, _Digest, _Digest, _Digest, list[tuple[int, list[int], _Account, _Account]], _Account, int, int
 ]
 
 def proving_setup(

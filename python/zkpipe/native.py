@@ -298,8 +298,8 @@ AccountTuple = tuple[bool, list[int], list[Digest]]
 """A leaf witness: (slot is empty, 8 account fields, 32 siblings)."""
 SlotTuple = tuple[int, list[int], AccountTuple, AccountTuple]
 """A transaction slot: (kind code, 43 elements, leaf A, leaf B)."""
-SegmentWitnessTuple = tuple[Digest, Digest, Digest, Digest, list[SlotTuple], AccountTuple]
-"""(root before, data in, withdrawals in, deposits in, slots, fee account) for `prove_segment`."""
+SegmentWitnessTuple = tuple[Digest, Digest, Digest, Digest, list[SlotTuple], AccountTuple, int, int]
+"""(root before, data in, withdrawals in, deposits in, slots, fee account, queue in, chain id)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,7 +385,7 @@ def aggregate_proofs(
 def verify_proof(
     k: int, proof: bytes, is_aggregate: bool, *, cache_dir: str | Path | None = None
 ) -> list[int]:
-    """Verifies a segment or aggregate proof for `k`; returns its 33 statement elements."""
+    """Verifies a segment or aggregate proof for `k`; returns its statement elements."""
     return list(_native.verify_proof(k, bytes(proof), is_aggregate, cache_dir=_cache(cache_dir)))
 
 

@@ -28,7 +28,7 @@ class Write:
 
 @dataclass(frozen=True)
 class Slot:
-    """A forged transaction slot."""
+    """A forged transaction slot; a write equal to the leaf's current fields is a read."""
 
     kind: int
     elements: list[int]
@@ -79,4 +79,5 @@ def forge(state: State, slots: list[Slot]) -> SegmentWitnessTuple:
         forged.append((slot.kind, slot.elements, leaves[0], leaves[1]))
     heads = state.commitments
     fee_account = (False, fields[0], tree.proof(0))
-    return (root, heads.data, heads.withdrawals, heads.deposits, forged, fee_account)
+    queue = state.next_deposit_index
+    return (root, heads.data, heads.withdrawals, heads.deposits, forged, fee_account, queue, state.chain_id)

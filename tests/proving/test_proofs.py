@@ -24,6 +24,7 @@ from tests.spec.helpers import (
 from zkpipe import native
 from zkpipe.errors import DecodeError, InvalidInput, InvalidProof, ProvingFailed, StorageError
 from zkpipe.proving import Proof, Prover
+from zkpipe.proving.statement import STATEMENT_LEN
 from zkpipe.spec import BatchResult, State, apply_batch
 
 K = 8
@@ -104,9 +105,9 @@ def test_flipped_proof_bytes_are_rejected(prover: Prover, proven: Proven, positi
 
 
 def test_tampered_public_inputs_are_rejected(prover: Prover, proven: Proven) -> None:
-    # Public inputs close the proof bytes: 33 statement elements, then the 68-element verifier key.
+    # Public inputs close the proof bytes: the statement's elements, then the 68-element verifier key.
     proof = proven.both
-    offset = len(proof.data) - 8 * (101 - 32)  # the fee total
+    offset = len(proof.data) - 8 * (STATEMENT_LEN + 68 - 32)  # the fee total
     assert int.from_bytes(proof.data[offset : offset + 8], "little") == proof.statement.fee_total
     forged = (
         proof.data[:offset] + (proof.statement.fee_total + 1).to_bytes(8, "little") + proof.data[offset + 8 :]

@@ -212,21 +212,21 @@ def test_invalid_type_tag_for_kind(prover: Prover, state: State) -> None:
 
 
 def test_invalid_merkle_path(prover: Prover, state: State) -> None:
-    root, d, w, p, slots, fee = forge(state, [transfer(state, 1, 2, 10)])
+    root, d, w, p, slots, fee, queue, chain = forge(state, [transfer(state, 1, 2, 10)])
     kind, elements, (empty, fields, siblings), b = slots[0]
     bad = list(siblings)
     bad[7] = (bad[7][0] ^ 1, *bad[7][1:])
-    refuse(prover, (root, d, w, p, [(kind, elements, (empty, fields, bad), b)], fee))
+    refuse(prover, (root, d, w, p, [(kind, elements, (empty, fields, bad), b)], fee, queue, chain))
 
 
 def test_invalid_skipped_or_reordered_transaction(prover: Prover, state: State) -> None:
     makers = [lambda s, a=a, b=b: make_transfer(s, a, b, 5) for a, b in ((1, 2), (2, 3), (3, 4))]
     txs = sequence_txs(state, makers)  # type: ignore[arg-type]
     honest = compute_segment_witness(apply_segment(state, txs).witness)
-    root, d, w, p, slots, fee = honest
+    root, d, w, p, slots, fee, queue, chain = honest
     prove(prover, honest)
-    refuse(prover, (root, d, w, p, [slots[0], slots[2]], fee))  # skipped
-    refuse(prover, (root, d, w, p, [slots[1], slots[0], slots[2]], fee))  # reordered
+    refuse(prover, (root, d, w, p, [slots[0], slots[2]], fee, queue, chain))  # skipped
+    refuse(prover, (root, d, w, p, [slots[1], slots[0], slots[2]], fee, queue, chain))  # reordered
 
 
 def test_invalid_withdrawal_dropped_from_its_commitment(prover: Prover, state: State) -> None:

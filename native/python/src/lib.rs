@@ -201,8 +201,8 @@ fn membership_verify_wrapped(py: Python<'_>, depth: usize, proof: Vec<u8>) -> Py
 type AccountTuple = (bool, Vec<u64>, Vec<Digest>);
 /// (kind code, elements, leaf A, leaf B).
 type SlotTuple = (u8, Vec<u64>, AccountTuple, AccountTuple);
-/// (root before, data in, withdrawals in, deposits in, slots, fee account).
-type WitnessTuple = (Digest, Digest, Digest, Digest, Vec<SlotTuple>, AccountTuple);
+/// (root before, data in, withdrawals in, deposits in, slots, fee account, queue in, chain id).
+type WitnessTuple = (Digest, Digest, Digest, Digest, Vec<SlotTuple>, AccountTuple, u64, u64);
 
 fn account_witness((empty, account, siblings): AccountTuple) -> Result<AccountWitness, Error> {
     let account: [u64; 8] = account
@@ -212,7 +212,7 @@ fn account_witness((empty, account, siblings): AccountTuple) -> Result<AccountWi
 }
 
 fn segment_witness(w: WitnessTuple) -> Result<SegmentWitness, Error> {
-    let (root_before, data_in, withdrawals_in, deposits_in, slots, fee_account) = w;
+    let (root_before, data_in, withdrawals_in, deposits_in, slots, fee_account, queue_in, chain_id) = w;
     let slots = slots
         .into_iter()
         .map(|(kind, elements, a, b)| {
@@ -222,7 +222,8 @@ fn segment_witness(w: WitnessTuple) -> Result<SegmentWitness, Error> {
             Ok(SlotWitness { kind: SlotKind::from_code(kind)?, elements, a: account_witness(a)?, b: account_witness(b)? })
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    Ok(SegmentWitness { root_before, data_in, withdrawals_in, deposits_in, slots, fee_account: account_witness(fee_account)? })
+    let fee_account = account_witness(fee_account)?;
+    Ok(SegmentWitness { root_before, data_in, withdrawals_in, deposits_in, slots, fee_account, queue_in, chain_id })
 }
 
 fn proving_system(k: usize, cache_dir: Option<PathBuf>) -> Result<std::sync::Arc<ProvingSystem>, Error> {
@@ -279,7 +280,7 @@ fn aggregate_proofs<'py>(
     Ok(bytes(py, &proof))
 }
 
-/// Verifies a segment or aggregate proof for `k`; returns its 33 statement elements.
+/// Verifies a segment or aggregate proof for `k`; returns its statement elements.
 #[pyfunction]
 #[pyo3(signature = (k, proof, is_aggregate, *, cache_dir = None))]
 fn verify_proof(py: Python<'_>, k: usize, proof: Vec<u8>, is_aggregate: bool, cache_dir: Option<PathBuf>) -> PyResult<Vec<u64>> {

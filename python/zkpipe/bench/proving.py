@@ -23,6 +23,7 @@ from zkpipe.errors import InvalidProof, ProvingFailed
 from zkpipe.native import aggregate_proofs, library_versions
 from zkpipe.planner.measurements import Measurements, SegmentCost, default_assumption
 from zkpipe.proving import Proof, Prover
+from zkpipe.proving.statement import STATEMENT_LEN
 from zkpipe.spec import SEGMENT_SIZES, apply_batch
 
 QUICK_SIZES = (8, 16)
@@ -95,7 +96,7 @@ def tamper_round(prover: Prover, left: Proof, right: Proof, whole: Proof) -> boo
     prover.verify(whole)
     flipped = bytearray(whole.data)
     flipped[len(flipped) // 2] ^= 1
-    fee_at = len(whole.data) - 8 * (101 - 32)
+    fee_at = len(whole.data) - 8 * (STATEMENT_LEN + 68 - 32)  # public inputs: statement, verifier key
     forged = (
         whole.data[:fee_at] + (whole.statement.fee_total + 1).to_bytes(8, "little") + whole.data[fee_at + 8 :]
     )

@@ -301,6 +301,13 @@ class ProvingPipeline:
             raise ProvingFailed(f"batches {first}-{last}: proven data differs from L1's sequenced data")
         if digest_bytes(statement.root_before) != self.rollup.consolidated_state_root():
             raise ProvingFailed(f"batches {first}-{last}: the proof does not start at L1's consolidated root")
+        # The proof consumed exactly L1's queue entries for these batches, for this deployment.
+        if (
+            statement.queue_in != batches[0].stored.deposit_start
+            or statement.queue_out != batches[-1].stored.deposit_end
+            or statement.chain_id != self.rollup.chain_id()
+        ):
+            raise ProvingFailed(f"batches {first}-{last}: the proof's queue range or chain id is not L1's")
         expected_before, expected_after = batches[0].state_before, batches[-1].result.state
         if (
             statement.root_after != expected_after.tree.root

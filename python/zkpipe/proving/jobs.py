@@ -41,35 +41,12 @@ class JobKind(StrEnum):
 
 def compute_segment_statement(segment: SegmentWitness) -> Statement:
     """The statement a proof of `segment` must have (what the spec computed)."""
-    before, after = segment.commitments_before, segment.commitments_after
-    return Statement(
-        segment.root_before,
-        segment.root_after,
-        before.data,
-        after.data,
-        before.withdrawals,
-        after.withdrawals,
-        before.deposits,
-        after.deposits,
-        segment.fee_sum,
-    )
+    return Statement.of_segment(segment)
 
 
 def compute_joined_statement(left: Statement, right: Statement) -> Statement:
     """The statement of the aggregate of two adjacent statements; InvalidProof if they do not join."""
-    if not left.is_followed_by(right):
-        raise InvalidProof("the right statement does not start where the left one ends")
-    return Statement(
-        left.root_before,
-        right.root_after,
-        left.data_in,
-        right.data_out,
-        left.withdrawals_in,
-        right.withdrawals_out,
-        left.deposits_in,
-        right.deposits_out,
-        left.fee_total + right.fee_total,
-    )
+    return left.joined(right)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +166,7 @@ def _slot(value: Any) -> SlotTuple:
 
 
 def _witness(value: Any) -> SegmentWitnessTuple:
-    root, data, withdrawals, deposits, slots, fee = value
+    root, data, withdrawals, deposits, slots, fee, queue_in, chain_id = value
     return (
         _digest(root),
         _digest(data),
@@ -197,6 +174,8 @@ def _witness(value: Any) -> SegmentWitnessTuple:
         _digest(deposits),
         [_slot(s) for s in slots],
         _account(fee),
+        int(queue_in),
+        int(chain_id),
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from zkpipe.errors import DecodeError, StorageError
 from zkpipe.proving.statement import Statement
 
-FORMAT = "zkpipe-proof/1"
+FORMAT = "zkpipe-proof/2"
 """Tag of the proof file format."""
 
 
@@ -80,18 +80,13 @@ class Proof:
             data = base64.b64decode(obj["proof"], validate=True)
             if hashlib.sha256(data).hexdigest() != obj["proof_sha256"]:
                 raise DecodeError("proof bytes do not match their checksum")
-            statement = obj["statement"]
-            elements: list[int] = []
-            for name in ("root_before", "root_after", "data_in", "data_out", "withdrawals_in",
-                         "withdrawals_out", "deposits_in", "deposits_out"):  # fmt: skip
-                elements.extend(int(x) for x in statement[name])
-            elements.append(int(statement["fee_total"]))
+            statement = Statement.from_json(obj["statement"])
             provenance = dict(obj["provenance"])
             provenance["circuit_digest"] = tuple(provenance["circuit_digest"])
             return cls(
                 kind=ProofKind(obj["kind"]),
                 segment_size=int(obj["segment_size"]),
-                statement=Statement.from_elements(elements),
+                statement=statement,
                 data=data,
                 provenance=Provenance(**provenance),
             )

@@ -20,7 +20,7 @@ from zkpipe.spec import ACCOUNT_TREE_DEPTH, SEGMENT_SIZES, SegmentWitness
 PARAMETERS = {
     "config": "plonky2 standard_recursion_config, PoseidonGoldilocksConfig, D=2",
     "tree_depth": ACCOUNT_TREE_DEPTH,
-    "statement": "33 elements (statement.rs)",
+    "statement": "36 elements (statement.rs)",
 }
 
 

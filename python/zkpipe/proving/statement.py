@@ -7,17 +7,20 @@ from dataclasses import astuple, dataclass, fields
 
 from zkpipe.errors import InvalidProof
 from zkpipe.native import Digest
-from zkpipe.spec import Commitments, StateRoot
+from zkpipe.spec import ChainId, Commitments, DepositIndex, SegmentWitness, StateRoot
 
-STATEMENT_LEN = 33
-"""Field elements in a statement: eight digests and the fee total."""
+STATEMENT_LEN = 36
+"""Field elements in a statement: eight digests, the fee total, the queue counts and the chain id."""
+DIGEST_FIELDS = 8
+"""The statement's leading fields are digests (four elements each); the rest are single elements."""
 
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """What a proof shows: the state and the three chains move from their `*_in` to their `*_out`.
+    """What a proof shows: the state, the three chains and the L1 queue move from `*_in` to `*_out`.
 
-    Field order is the public-input order of `native/engine/src/circuits/statement.rs`.
+    Field order is the public-input order of `native/engine/src/circuits/statement.rs`; this is
+    the one statement shared by segment and aggregate proofs, the node's check and L1.
     """
 
     root_before: StateRoot
@@ -30,21 +33,55 @@ class Statement:
     deposits_out: Digest
     fee_total: int
     """Fees credited to the operator's fee account."""
+    queue_in: DepositIndex
+    """L1 priority-queue entries consumed before the first transaction."""
+    queue_out: DepositIndex
+    """L1 priority-queue entries consumed after the last (the entries between are consumed in order)."""
+    chain_id: ChainId
+    """The deployment every covered batch belongs to."""
 
     @classmethod
     def from_elements(cls, elements: Sequence[int]) -> Statement:
-        """Reads the 33 public-input elements."""
+        """Reads the public-input elements."""
         if len(elements) != STATEMENT_LEN:
             raise InvalidProof(f"a statement has {STATEMENT_LEN} elements, got {len(elements)}")
-        d = [(elements[i], elements[i + 1], elements[i + 2], elements[i + 3]) for i in range(0, 32, 4)]
-        return cls(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], elements[32])
+        d: list[Digest] = [
+            (elements[i], elements[i + 1], elements[i + 2], elements[i + 3])
+            for i in range(0, 4 * DIGEST_FIELDS, 4)
+        ]
+        fee, queue_in, queue_out, chain_id = elements[4 * DIGEST_FIELDS :]
+        return cls(
+            d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7],
+            fee,
+            DepositIndex(queue_in),
+            DepositIndex(queue_out),
+            ChainId(chain_id),
+        )  # fmt: skip
+
+    @classmethod
+    def of_segment(cls, segment: SegmentWitness) -> Statement:
+        """The statement a proof of `segment` must have (what the spec computed)."""
+        before, after = segment.commitments_before, segment.commitments_after
+        return cls(
+            segment.root_before,
+            segment.root_after,
+            before.data,
+            after.data,
+            before.withdrawals,
+            after.withdrawals,
+            before.deposits,
+            after.deposits,
+            segment.fee_sum,
+            segment.queue_before,
+            segment.queue_after,
+            segment.chain_id,
+        )
 
     def to_elements(self) -> list[int]:
-        """The 33 public-input elements."""
+        """The public-input elements."""
         out: list[int] = []
-        for value in astuple(self)[:-1]:
-            out.extend(value)
-        out.append(self.fee_total)
+        for value in astuple(self):
+            out.extend(value if isinstance(value, tuple) else (value,))
         return out
 
     @property
@@ -59,7 +96,31 @@ class Statement:
 
     def is_followed_by(self, right: Statement) -> bool:
         """Whether `right` starts exactly where this one ends (so the two may be aggregated)."""
-        return self.root_after == right.root_before and self.commitments_out == right.commitments_in
+        return (
+            self.root_after == right.root_before
+            and self.commitments_out == right.commitments_in
+            and self.queue_out == right.queue_in
+            and self.chain_id == right.chain_id
+        )
+
+    def joined(self, right: Statement) -> Statement:
+        """The statement of the aggregate of this and `right`; InvalidProof if they do not join."""
+        if not self.is_followed_by(right):
+            raise InvalidProof("the right statement does not start where the left one ends")
+        return Statement(
+            self.root_before,
+            right.root_after,
+            self.data_in,
+            right.data_out,
+            self.withdrawals_in,
+            right.withdrawals_out,
+            self.deposits_in,
+            right.deposits_out,
+            self.fee_total + right.fee_total,
+            self.queue_in,
+            right.queue_out,
+            self.chain_id,
+        )
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict (digests as lists of ints)."""
@@ -67,3 +128,15 @@ class Statement:
             f.name: list(v) if isinstance(v, tuple) else v
             for f, v in zip(fields(self), astuple(self), strict=True)
         }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, object]) -> Statement:
+        """Reads `to_json`'s form (KeyError, TypeError or ValueError if malformed)."""
+        elements: list[int] = []
+        for f in fields(cls)[:DIGEST_FIELDS]:
+            value = obj[f.name]
+            if not isinstance(value, list) or len(value) != 4:
+                raise ValueError(f"{f.name} must be a list of 4 integers")
+            elements.extend(int(x) for x in value)
+        elements.extend(int(obj[f.name]) for f in fields(cls)[DIGEST_FIELDS:])  # type: ignore[call-overload]
+        return cls.from_elements(elements)

@@ -56,7 +56,8 @@ def compute_slot(tx: TxWitness) -> SlotTuple:
     if isinstance(tx.tx, Withdraw):
         return (KIND_WITHDRAW, elements, compute_leaf_witness(tx.updates[0]), UNUSED_LEAF)
     if isinstance(tx.tx, Deposit) and tx.receipt.status is TxStatus.REFUNDED:
-        return (KIND_DEPOSIT_REFUND, elements, UNUSED_LEAF, UNUSED_LEAF)
+        # The recipient's leaf is read, so the circuit can check the refund's reason.
+        return (KIND_DEPOSIT_REFUND, elements, compute_leaf_witness(tx.updates[0]), UNUSED_LEAF)
     return (KIND_DEPOSIT_CREDIT, elements, compute_leaf_witness(tx.updates[0]), UNUSED_LEAF)
 
 
@@ -70,4 +71,6 @@ def compute_segment_witness(segment: SegmentWitness) -> SegmentWitnessTuple:
         before.deposits,
         [compute_slot(tx) for tx in segment.txs],
         compute_leaf_witness(segment.fee_credit),
+        segment.queue_before,
+        segment.chain_id,
     )

@@ -385,6 +385,7 @@ def apply_segment(state: State, txs: Sequence[Transaction]) -> SegmentResult:
     post = state.copy()
     root_before = post.tree.root
     commitments = heads = post.commitments
+    queue_before = post.next_deposit_index
     witnesses: list[TxWitness] = []
     for tx in txs:
         witness = apply_tx(post, tx)
@@ -409,6 +410,9 @@ def apply_segment(state: State, txs: Sequence[Transaction]) -> SegmentResult:
         fee_credit=fee_credit,
         commitments_before=commitments,
         commitments_after=heads,
+        queue_before=queue_before,
+        queue_after=post.next_deposit_index,
+        chain_id=post.chain_id,
     )
     return SegmentResult(post, segment)
 

@@ -8,11 +8,13 @@ from zkpipe.native import ZERO_DIGEST, Digest, SparseMerkleTree, poseidon_hash, 
 from zkpipe.spec.encoding import compute_public_key_elements, compute_u64_limbs
 from zkpipe.spec.types import (
     ACCOUNT_TREE_DEPTH,
+    CHAIN_ID,
     FEE_ACCOUNT_INDEX,
     Account,
     AccountIndex,
     Amount,
     BatchNumber,
+    ChainId,
     Commitment,
     DepositIndex,
     Fee,
@@ -45,6 +47,8 @@ class State:
     """Timestamp of the last applied batch."""
     accumulated_input_hash: Commitment
     """Accumulated input hash after the last applied batch."""
+    chain_id: ChainId = CHAIN_ID
+    """The deployment this state belongs to (fixed at genesis)."""
 
     def copy(self) -> State:
         """An independent copy (accounts are immutable, so a shallow dict copy suffices)."""
@@ -57,6 +61,7 @@ class State:
             batch_number=self.batch_number,
             timestamp=self.timestamp,
             accumulated_input_hash=self.accumulated_input_hash,
+            chain_id=self.chain_id,
         )
 
 
@@ -116,7 +121,9 @@ def set_account(state: State, index: AccountIndex, account: Account) -> LeafUpda
     )
 
 
-def initial_state(fee_account_public_key: PublicKey, depth: int = ACCOUNT_TREE_DEPTH) -> State:
+def initial_state(
+    fee_account_public_key: PublicKey, depth: int = ACCOUNT_TREE_DEPTH, chain_id: ChainId = CHAIN_ID
+) -> State:
     """The genesis state: an empty tree but for the operator's fee account (balance 0) at index 0.
 
     `depth` below 32 is for tests; InvalidKey if the key is not a valid public key.
@@ -131,6 +138,7 @@ def initial_state(fee_account_public_key: PublicKey, depth: int = ACCOUNT_TREE_D
         batch_number=BatchNumber(0),
         timestamp=Timestamp(0),
         accumulated_input_hash=ZERO_DIGEST,
+        chain_id=chain_id,
     )
     set_account(state, FEE_ACCOUNT_INDEX, Account(fee_account_public_key, Amount(0), Nonce(0)))
     return state

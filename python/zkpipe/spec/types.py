@@ -22,6 +22,8 @@ Nonce = NewType("Nonce", int)
 """Number of user transactions an account has sent (u32)."""
 DepositIndex = NewType("DepositIndex", int)
 """Position of a deposit in the L1 deposit queue (u64)."""
+ChainId = NewType("ChainId", int)
+"""Identifies one rollup deployment (u32): in the statement of every proof of it."""
 BatchNumber = NewType("BatchNumber", int)
 """Sequence number of a batch; genesis is batch 0 (u64)."""
 Timestamp = NewType("Timestamp", int)
@@ -50,6 +52,7 @@ MAX_AMOUNT = Amount(2**64 - 1)
 MAX_NONCE = Nonce(2**32 - 1)
 """Largest nonce (u32); an account whose nonce reaches it can no longer send."""
 MAX_DEPOSIT_INDEX = DepositIndex(2**64 - 1)
+MAX_CHAIN_ID = ChainId(2**32 - 1)
 FEE_ACCOUNT_INDEX = AccountIndex(0)
 """The operator's fee account, created at genesis."""
 PUBLIC_KEY_BYTES = 40
@@ -74,8 +77,8 @@ DOMAIN_INPUT = int.from_bytes(b"zkp/inp", "little")
 # Configuration
 # ---------------------------------------------------------------------------
 
-CHAIN_ID = 0x7A6B70
-"""Identifies this rollup in every signing digest, so signatures cannot be replayed elsewhere."""
+CHAIN_ID = ChainId(0x7A6B70)
+"""The default chain id (tests, the demo): identifies the rollup in every signing digest and statement."""
 
 
 class TxType(IntEnum):

@@ -10,7 +10,9 @@ from zkpipe.native import Digest, verify_merkle_proof
 from zkpipe.spec.types import (
     Account,
     AccountIndex,
+    ChainId,
     Commitment,
+    DepositIndex,
     Fee,
     StateRoot,
     Transaction,
@@ -97,3 +99,7 @@ class SegmentWitness:
     """The fee account's update at the segment's end."""
     commitments_before: Commitments
     commitments_after: Commitments
+    queue_before: DepositIndex
+    """L1 priority-queue entries consumed before the segment; its deposits are the next ones."""
+    queue_after: DepositIndex
+    chain_id: ChainId

@@ -11,7 +11,7 @@
 //!   it carries in its public inputs; `verify_cyclic` checks that key against
 //!   the real one. So any number of segments folds into one proof of constant size.
 //!
-//! Public inputs of both: the 33-element statement, then the aggregator's verifier
+//! Public inputs of both: the statement (STATEMENT_LEN elements), then the aggregator's verifier
 //! key (circuit digest and constants/sigmas cap; zeros in normalizer proofs).
 
 use plonky2::gates::noop::NoopGate;
@@ -235,7 +235,7 @@ mod tests {
     fn free_statement_circuit() -> (CircuitData<F, C, D>, Vec<Target>) {
         let mut builder = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
         let targets = builder.add_virtual_targets(STATEMENT_LEN);
-        builder.range_check(targets[STATEMENT_LEN - 1], 62);
+        builder.range_check(targets[32], 62);
         builder.register_public_inputs(&targets);
         (builder.build::<C>(), targets)
     }
@@ -252,6 +252,9 @@ mod tests {
             deposits_in: d(step * 100 + 30),
             deposits_out: d((step + 1) * 100 + 30),
             fee_total: step + 1,
+            queue_in: step * 3,
+            queue_out: (step + 1) * 3,
+            chain_id: 7,
         }
     }
 

@@ -44,6 +44,16 @@ impl U64Target {
         Self { lo, hi }
     }
 
+    /// Whether `a + b` exceeds 64 bits (no constraint on the sum itself).
+    pub fn overflows(builder: &mut CircuitBuilder<F, D>, a: Self, b: Self) -> BoolTarget {
+        let lo_sum = builder.add(a.lo, b.lo); // < 2^33
+        let (_, carry) = builder.split_low_high(lo_sum, 32, 33);
+        let hi_sum = builder.add(a.hi, b.hi);
+        let hi = builder.add(hi_sum, carry); // < 2^33
+        let (_, over) = builder.split_low_high(hi, 32, 33); // one range-checked bit
+        BoolTarget::new_unsafe(over)
+    }
+
     /// `a - b`, constrained not to go below zero.
     pub fn sub(builder: &mut CircuitBuilder<F, D>, a: Self, b: Self) -> Self {
         // a.lo - b.lo + 2^32 is in [1, 2^33): its bit 32 is set exactly when no borrow is needed.

@@ -12,13 +12,22 @@
 //! - **deposit credit**: the recipient is not the fee account, an empty slot is
 //!   created with the deposit's key, an occupied one must hold the same key, no
 //!   overflow; the deposit is appended to the deposits chain;
-//! - **deposit refund**: no state change; the deposit is appended to the deposits
-//!   chain and a refund record to the withdrawals chain;
+//! - **deposit refund**: no state change; the recipient's leaf is read and the
+//!   reason checked: the fee account, another key in the slot, or a balance that
+//!   would overflow; the deposit is appended to the deposits chain and a refund
+//!   record to the withdrawals chain;
+//! - **every deposit** (credit or refund) carries the next L1 priority-queue index:
+//!   the slots consume the queue in order from the statement's `queue_in`;
+//! - **every slot** is canonical: each u32 limb (key, queue index, signature) and
+//!   each 7-byte chunk (L1 address) is range-checked, key limbs are < p, and the
+//!   fields a kind does not use are zero, so the elements are a bijection with the
+//!   posted bytes;
 //! - every real transaction is appended to the data chain; fees are summed and
 //!   credited to the fee account once, at the segment's end (lazy update).
 //!
-//! Not enforced yet (see docs/security.md): signatures, and the *reason* for a
-//! refund (one reason, an invalid public key, needs in-circuit curve arithmetic).
+//! Not enforced yet (see docs/security.md): signatures, and the refund reason
+//! "invalid public key" (needs in-circuit curve arithmetic): such a refund into an
+//! empty slot cannot be proven, and a credit of an invalid key is not detected.
 
 use plonky2::field::types::Field;
 use plonky2::hash::hash_types::HashOutTarget;
@@ -60,8 +69,12 @@ mod el {
     pub const AMOUNT: usize = 3;
     pub const FEE: usize = 5;
     pub const NONCE: usize = 7;
+    pub const QUEUE: usize = 8;
     pub const KEY: usize = 10;
     pub const L1: usize = 20;
+    pub const SIGNATURE: usize = 23;
+    /// Bits of each L1-address chunk: 7, 7 and 6 bytes.
+    pub const L1_CHUNK_BITS: [usize; 3] = [56, 56, 48];
 }
 
 /// What occupies a slot.
@@ -128,6 +141,10 @@ pub struct SegmentWitness {
     pub deposits_in: Digest,
     pub slots: Vec<SlotWitness>,
     pub fee_account: AccountWitness,
+    /// L1 priority-queue entries consumed before the segment.
+    pub queue_in: u64,
+    /// The deployment's chain id (< 2^32).
+    pub chain_id: u64,
 }
 
 struct AccountTargets {
@@ -154,6 +171,8 @@ pub struct SegmentCircuit {
     data_in: HashOutTarget,
     withdrawals_in: HashOutTarget,
     deposits_in: HashOutTarget,
+    queue_in: Target,
+    chain_id: Target,
     slots: Vec<SlotTargets>,
     fee_account: AccountTargets,
 }
@@ -207,11 +226,16 @@ impl SegmentCircuit {
         let data_in = b.add_virtual_hash();
         let withdrawals_in = b.add_virtual_hash();
         let deposits_in = b.add_virtual_hash();
+        let queue_in = b.add_virtual_target();
+        b.range_check(queue_in, 62);
+        let chain_id = b.add_virtual_target();
+        b.range_check(chain_id, 32);
         let zero = b.zero();
         let zero_hash = HashOutTarget { elements: [zero; 4] };
         let two_32 = F::from_canonical_u64(1 << 32);
 
         let (mut root, mut data, mut withdrawals, mut deposits) = (root_before, data_in, withdrawals_in, deposits_in);
+        let mut queue = queue_in;
         let mut pending = U64Target::zero(&mut b);
         let mut slots = Vec::with_capacity(k);
         for _ in 0..k {
@@ -233,6 +257,45 @@ impl SegmentCircuit {
             tag = b.add(tag, is_deposit.target);
             b.connect(e[el::TYPE], tag);
 
+            // Verify the encoding is canonical: every u32 limb and L1 chunk in range, key limbs < p
+            // (indices are range-checked by their Merkle paths), and fields the kind does not use zero.
+            for i in (el::QUEUE..el::L1).chain(el::SIGNATURE..TX_ELEMENTS) {
+                b.range_check(e[i], 32);
+            }
+            for (i, bits) in el::L1_CHUNK_BITS.iter().enumerate() {
+                b.range_check(e[el::L1 + i], *bits);
+            }
+            let max_u32 = b.constant(F::from_canonical_u64(u32::MAX as u64));
+            for i in 0..5 {
+                // lo + 2^32·hi < p exactly when hi < 2^32 - 1, or hi = 2^32 - 1 and lo = 0.
+                let hi_max = b.is_equal(e[el::KEY + 2 * i + 1], max_u32);
+                assert_zero_if(&mut b, hi_max, e[el::KEY + 2 * i]);
+            }
+            let not_real = b.not(is_real);
+            let not_user = b.not(is_user);
+            let not_deposit = b.not(is_deposit);
+            let not_transfer = b.not(is_transfer);
+            let has_l1 = bool_sum(&mut b, &[is_withdraw, is_deposit]);
+            let no_l1 = b.not(has_l1);
+            for i in [el::A, el::AMOUNT, el::AMOUNT + 1] {
+                assert_zero_if(&mut b, not_real, e[i]);
+            }
+            assert_zero_if(&mut b, not_transfer, e[el::B]);
+            for i in (el::FEE..el::QUEUE).chain(el::SIGNATURE..TX_ELEMENTS) {
+                assert_zero_if(&mut b, not_user, e[i]);
+            }
+            for &x in &e[el::QUEUE..el::L1] {
+                assert_zero_if(&mut b, not_deposit, x);
+            }
+            for &x in &e[el::L1..el::SIGNATURE] {
+                assert_zero_if(&mut b, no_l1, x);
+            }
+
+            // Verify a deposit is the next entry of the L1 priority queue.
+            let queue_index = b.mul_const_add(two_32, e[el::QUEUE + 1], e[el::QUEUE]);
+            b.conditional_assert_eq(is_deposit.target, queue_index, queue);
+            queue = b.add(queue, is_deposit.target);
+
             // Verify amounts, fees and the nonce are u64 / u32; amounts of user transactions are positive.
             let amount = U64Target::from_limbs(&mut b, e[el::AMOUNT], e[el::AMOUNT + 1]);
             let fee_field = U64Target::from_limbs(&mut b, e[el::FEE], e[el::FEE + 1]);
@@ -241,9 +304,10 @@ impl SegmentCircuit {
             assert_nonzero_if(&mut b, is_user, amount_sum);
             let fee = U64Target::gate(&mut b, is_user, fee_field);
 
-            // --- Leaf A: the sender (transfer, withdraw) or the recipient (deposit credit).
+            // --- Leaf A: the sender (transfer, withdraw) or the recipient (deposit; read for a refund).
             let a = add_account(&mut b);
-            let active_a = bool_sum(&mut b, &[is_user, is_credit]);
+            let writes_a = bool_sum(&mut b, &[is_user, is_credit]);
+            let active_a = bool_sum(&mut b, &[is_user, is_deposit]);
             // Verify only a credited deposit may find an empty slot, and an empty slot holds zeros.
             let not_credit = b.not(is_credit);
             let empty_misuse = b.mul(a.empty.target, not_credit.target);
@@ -252,7 +316,7 @@ impl SegmentCircuit {
                 assert_zero_if(&mut b, a.empty, field);
             }
             // Verify the fee account (index 0) neither sends nor receives.
-            assert_nonzero_if(&mut b, active_a, e[el::A]);
+            assert_nonzero_if(&mut b, writes_a, e[el::A]);
             let balance_a = U64Target::from_limbs(&mut b, a.account[5], a.account[6]);
             b.range_check(a.account[7], 32);
             // Verify the nonce is the sender's, and that it can be incremented.
@@ -273,6 +337,21 @@ impl SegmentCircuit {
                 b.conditional_assert_eq(existing_credit.target, stored, key);
             }
             let key_after: Vec<Target> = (0..5).map(|i| b.select(a.empty, tx_key[i], a.account[i])).collect();
+            // Verify a refund has a reason: the fee account, another key in the slot, or an overflow.
+            // (A refund leaves leaf A as it is: no debit, no credit, no nonce step, the slot exists.)
+            let to_fee_account = b.is_equal(e[el::A], zero);
+            let mut same_key = b._true();
+            for (&stored, &key) in a.account.iter().zip(&tx_key) {
+                let eq = b.is_equal(stored, key);
+                same_key = b.and(same_key, eq);
+            }
+            let overflow = U64Target::overflows(&mut b, balance_a, amount);
+            let not_fee = b.not(to_fee_account);
+            let no_overflow = b.not(overflow);
+            let creditable = b.and(not_fee, same_key);
+            let creditable = b.and(creditable, no_overflow);
+            let false_refund = b.and(is_refund, creditable);
+            b.assert_zero(false_refund.target);
             let stored_a = leaf_hash(&mut b, &a.account[..5], balance_a, a.account[7]);
             let leaf_before_a = select_hash(&mut b, a.empty, zero_hash, stored_a);
             let leaf_after_a = leaf_hash(&mut b, &key_after, balance_a_after, nonce_after);
@@ -331,6 +410,7 @@ impl SegmentCircuit {
         root = update_leaf(&mut b, always, root, zero, fee_leaf_before, fee_leaf_after, &fee_account.siblings);
 
         let fee_total = pending.packed(&mut b);
+        let queue_out = queue;
         StatementTarget {
             root_before,
             root_after: root,
@@ -341,9 +421,13 @@ impl SegmentCircuit {
             deposits_in,
             deposits_out: deposits,
             fee_total,
+            queue_in,
+            queue_out,
+            chain_id,
         }
         .register(&mut b);
-        Ok(Self { k, data: finish(b)?, root_before, data_in, withdrawals_in, deposits_in, slots, fee_account })
+        let data = finish(b)?;
+        Ok(Self { k, data, root_before, data_in, withdrawals_in, deposits_in, queue_in, chain_id, slots, fee_account })
     }
 
     /// Proves a segment; fails (ProvingFailed) if the witness breaks any rule.
@@ -357,6 +441,8 @@ impl SegmentCircuit {
         pw.set_hash_target(self.data_in, to_hash_out(&witness.data_in)?).map_err(fail)?;
         pw.set_hash_target(self.withdrawals_in, to_hash_out(&witness.withdrawals_in)?).map_err(fail)?;
         pw.set_hash_target(self.deposits_in, to_hash_out(&witness.deposits_in)?).map_err(fail)?;
+        pw.set_target(self.queue_in, to_field(witness.queue_in)?).map_err(fail)?;
+        pw.set_target(self.chain_id, to_field(witness.chain_id)?).map_err(fail)?;
         let noop = SlotWitness::noop();
         for (i, targets) in self.slots.iter().enumerate() {
             let slot = witness.slots.get(i).unwrap_or(&noop);
@@ -404,6 +490,8 @@ pub(crate) fn empty_segment_witness() -> (crate::smt::SparseMerkleTree, SegmentW
         deposits_in: [0; 4],
         slots: vec![],
         fee_account: AccountWitness { empty: false, account, siblings: tree.proof(0).unwrap() },
+        queue_in: 0,
+        chain_id: 7,
     };
     (tree, witness)
 }

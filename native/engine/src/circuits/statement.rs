@@ -1,6 +1,6 @@
 //! The public statement every segment and aggregate proof exposes, defined once.
 //!
-//! Layout (33 field elements, in this order):
+//! Layout (36 field elements, in this order):
 //!
 //! | offset | field             | meaning                                               |
 //! |--------|-------------------|-------------------------------------------------------|
@@ -13,10 +13,15 @@
 //! | 24     | `deposits_in`     | deposit-queue chain before                            |
 //! | 28     | `deposits_out`    | deposit-queue chain after                             |
 //! | 32     | `fee_total`       | fees credited to the operator, < 2^62                 |
+//! | 33     | `queue_in`        | L1 priority-queue entries consumed before             |
+//! | 34     | `queue_out`       | L1 priority-queue entries consumed after              |
+//! | 35     | `chain_id`        | the deployment's chain id                             |
 //!
 //! Aggregating a left and a right statement requires every "after" of the left
-//! to equal the matching "before" of the right, and yields the left's befores,
-//! the right's afters and the sum of the fees.
+//! to equal the matching "before" of the right and both to name the same chain id,
+//! and yields the left's befores, the right's afters and the sum of the fees.
+//! The queue counts let L1 check, from its own storage, that the proof consumed
+//! exactly its queue entries `queue_in..queue_out` (each is < 2^63).
 
 use plonky2::hash::hash_types::HashOutTarget;
 use plonky2::iop::target::Target;
@@ -27,7 +32,7 @@ use crate::hash::Digest;
 use crate::{Error, Result};
 
 /// Number of field elements in a statement.
-pub const STATEMENT_LEN: usize = 33;
+pub const STATEMENT_LEN: usize = 36;
 /// Bits a fee total may use: sums of two stay below p, so they cannot wrap.
 pub const FEE_TOTAL_BITS: usize = 62;
 
@@ -43,6 +48,9 @@ pub struct Statement {
     pub deposits_in: Digest,
     pub deposits_out: Digest,
     pub fee_total: u64,
+    pub queue_in: u64,
+    pub queue_out: u64,
+    pub chain_id: u64,
 }
 
 fn digest_at(values: &[u64], offset: usize) -> Digest {
@@ -50,7 +58,7 @@ fn digest_at(values: &[u64], offset: usize) -> Digest {
 }
 
 impl Statement {
-    /// Reads a statement from the first 33 public inputs.
+    /// Reads a statement from the first STATEMENT_LEN public inputs.
     pub fn from_public_inputs(values: &[u64]) -> Result<Self> {
         if values.len() < STATEMENT_LEN {
             return Err(Error::InvalidProof(format!("expected at least {STATEMENT_LEN} public inputs")));
@@ -65,10 +73,13 @@ impl Statement {
             deposits_in: digest_at(values, 24),
             deposits_out: digest_at(values, 28),
             fee_total: values[32],
+            queue_in: values[33],
+            queue_out: values[34],
+            chain_id: values[35],
         })
     }
 
-    /// The 33 field elements in layout order.
+    /// The field elements in layout order.
     pub fn to_vec(&self) -> Vec<u64> {
         let mut out = Vec::with_capacity(STATEMENT_LEN);
         for d in [
@@ -83,7 +94,7 @@ impl Statement {
         ] {
             out.extend_from_slice(&d);
         }
-        out.push(self.fee_total);
+        out.extend([self.fee_total, self.queue_in, self.queue_out, self.chain_id]);
         out
     }
 }
@@ -100,6 +111,9 @@ pub struct StatementTarget {
     pub deposits_in: HashOutTarget,
     pub deposits_out: HashOutTarget,
     pub fee_total: Target,
+    pub queue_in: Target,
+    pub queue_out: Target,
+    pub chain_id: Target,
 }
 
 fn hash_at(targets: &[Target], offset: usize) -> HashOutTarget {
@@ -107,7 +121,7 @@ fn hash_at(targets: &[Target], offset: usize) -> HashOutTarget {
 }
 
 impl StatementTarget {
-    /// Reads the statement from the first 33 targets of a proof's public inputs.
+    /// Reads the statement from the first STATEMENT_LEN targets of a proof's public inputs.
     pub fn from_targets(targets: &[Target]) -> Self {
         assert!(targets.len() >= STATEMENT_LEN, "public inputs too short for a statement");
         Self {
@@ -120,10 +134,13 @@ impl StatementTarget {
             deposits_in: hash_at(targets, 24),
             deposits_out: hash_at(targets, 28),
             fee_total: targets[32],
+            queue_in: targets[33],
+            queue_out: targets[34],
+            chain_id: targets[35],
         }
     }
 
-    /// The 33 targets in layout order.
+    /// The targets in layout order.
     pub fn to_targets(&self) -> Vec<Target> {
         let mut out = Vec::with_capacity(STATEMENT_LEN);
         for h in [
@@ -138,7 +155,7 @@ impl StatementTarget {
         ] {
             out.extend_from_slice(&h.elements);
         }
-        out.push(self.fee_total);
+        out.extend([self.fee_total, self.queue_in, self.queue_out, self.chain_id]);
         out
     }
 
@@ -153,6 +170,8 @@ impl StatementTarget {
         builder.connect_hashes(left.data_out, right.data_in);
         builder.connect_hashes(left.withdrawals_out, right.withdrawals_in);
         builder.connect_hashes(left.deposits_out, right.deposits_in);
+        builder.connect(left.queue_out, right.queue_in);
+        builder.connect(left.chain_id, right.chain_id);
         let fee_total = builder.add(left.fee_total, right.fee_total);
         builder.range_check(fee_total, FEE_TOTAL_BITS);
         Self {
@@ -165,6 +184,9 @@ impl StatementTarget {
             deposits_in: left.deposits_in,
             deposits_out: right.deposits_out,
             fee_total,
+            queue_in: left.queue_in,
+            queue_out: right.queue_out,
+            chain_id: left.chain_id,
         }
     }
 }
