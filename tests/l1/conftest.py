@@ -11,7 +11,26 @@ from zkpipe.errors import L1Reverted
 from zkpipe.l1.chain import Address, TxHash, TxReceipt
 from zkpipe.l1.compiler import CompiledContract, compile_contract
 from zkpipe.l1.embedded import EmbeddedChain
-from zkpipe.l1.rollup import RollupContract
+from zkpipe.l1.rollup import BatchData, DepositEvent, RollupContract
+from zkpipe.native import ZERO_DIGEST
+from zkpipe.spec import (
+    AccountIndex,
+    Amount,
+    Batch,
+    BatchHeader,
+    BatchNumber,
+    Deposit,
+    DepositIndex,
+    Fee,
+    L1Address,
+    Nonce,
+    PublicKey,
+    Signature,
+    Timestamp,
+    Transaction,
+    Transfer,
+    encode_batch,
+)
 
 GENESIS_ROOT = bytes.fromhex("11" * 32)
 ROLLUP_CHAIN_ID = 0x7A6B70
@@ -110,3 +129,47 @@ def expect_revert(devnet: Devnet, tx_hash: TxHash, reason: str) -> TxReceipt:
     receipt = devnet.chain.receipt_by_hash(tx_hash)
     assert receipt is not None and not receipt.success and not receipt.logs
     return receipt
+
+
+def queued_deposits(devnet: Devnet) -> list[Deposit]:
+    """Every entry of the rollup's deposit queue so far, as the spec's deposits."""
+    events = devnet.rollup.events(0, devnet.chain.latest_block().number)
+    return [
+        Deposit(
+            DepositIndex(e.deposit_index),
+            AccountIndex(e.account_index),
+            PublicKey(e.public_key),
+            Amount(e.amount_gwei),
+            L1Address(bytes.fromhex(e.sender.removeprefix("0x"))),
+        )
+        for e in events
+        if isinstance(e, DepositEvent)
+    ]
+
+
+def filler(count: int) -> list[Transaction]:
+    """`count` well-formed transfers (L1 checks their framing only)."""
+    signature = Signature(bytes(80))
+    return [
+        Transfer(AccountIndex(1), AccountIndex(2), Amount(1), Fee(0), Nonce(i), signature)
+        for i in range(count)
+    ]
+
+
+def make_batches(devnet: Devnet, *specs: tuple[int, int] | tuple[int, int, int]) -> list[BatchData]:
+    """Valid batch data following the contract's state: each spec is (timestamp, deposit count after[,
+    filler transfers]); a batch consumes the queue's next entries up to its count, then its fillers."""
+    number = devnet.rollup.last_batch_sequenced()
+    start = devnet.rollup.last_deposit_consumed()
+    queue = queued_deposits(devnet)
+    out = []
+    for spec in specs:
+        timestamp, end, *rest = spec
+        number += 1
+        txs: list[Transaction] = [*queue[start:end], *filler(rest[0] if rest else 0)]
+        header = BatchHeader(
+            BatchNumber(number), Timestamp(timestamp), DepositIndex(start), DepositIndex(end), ZERO_DIGEST
+        )
+        out.append(BatchData(encode_batch(Batch(header, tuple(txs))), timestamp, end))
+        start = end
+    return out

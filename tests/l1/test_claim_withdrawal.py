@@ -6,11 +6,11 @@ import dataclasses
 
 import pytest
 
-from tests.l1.conftest import Devnet, expect_revert
+from tests.l1.conftest import Devnet, expect_revert, make_batches
 from zkpipe.errors import InvalidInput
 from zkpipe.l1.chain import to_address
 from zkpipe.l1.hashes import WEI_PER_GWEI, ZERO_HASH, keccak256
-from zkpipe.l1.rollup import BatchData, ClaimedWithdrawal
+from zkpipe.l1.rollup import ClaimedWithdrawal
 from zkpipe.l1.withdrawals import (
     Withdrawal,
     WithdrawalTree,
@@ -38,7 +38,7 @@ def consolidate(devnet: Devnet, tree: WithdrawalTree, *, batches: int = 2, fund_
     """Fund the contract by a deposit, sequence `batches`, and verify them all with `tree`'s root."""
     devnet.mine_receipt(devnet.rollup.deposit(1, b"\x01" * 40, fund_gwei, sender=devnet.user))
     ts = devnet.chain.latest_block().timestamp
-    seq = [BatchData(bytes([i]), ts, 1) for i in range(batches)]
+    seq = make_batches(devnet, *[(ts, 1)] * batches)
     devnet.mine_receipt(devnet.rollup.sequence_batches(seq, sender=devnet.sequencer))
     devnet.mine_receipt(devnet.rollup.verify_batches(batches, ROOT, tree.root, sender=devnet.aggregator))
 

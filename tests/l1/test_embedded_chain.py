@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.l1.conftest import Devnet, FakeClock
+from tests.l1.conftest import Devnet, FakeClock, make_batches
 from zkpipe.errors import L1Error, L1Reverted
 from zkpipe.l1.chain import TxHash, wait_for_receipt
 from zkpipe.l1.embedded import DEFAULT_DEV_BALANCE, EmbeddedChain, dev_account
@@ -99,7 +99,7 @@ def test_rollup_client_records_gas_of_every_transaction(devnet: Devnet) -> None:
     ts = devnet.chain.latest_block().timestamp
     txs = [
         devnet.rollup.deposit(1, b"\x01" * 40, 5, sender=devnet.user),
-        devnet.rollup.sequence_batches([BatchData(b"x", ts, 0)], sender=devnet.sequencer),
+        devnet.rollup.sequence_batches(make_batches(devnet, (ts, 0)), sender=devnet.sequencer),
         devnet.rollup.verify_batches(1, b"\x02" * 32, b"\x03" * 32, sender=devnet.user),  # reverts
     ]
     devnet.chain.mine()
@@ -126,7 +126,8 @@ def test_logs_by_range_filters_blocks_and_address(devnet: Devnet) -> None:
 
 def test_call_reads_without_changing_state(devnet: Devnet) -> None:
     fn = devnet.rollup.abi.function("sequenceBatches")
-    data = fn.encode_call([[(1, devnet.chain.latest_block().timestamp, 0)], b"x"])
+    (batch,) = make_batches(devnet, (devnet.chain.latest_block().timestamp, 0))
+    data = fn.encode_call([[(len(batch.data), batch.timestamp, 0)], batch.data])
     assert devnet.chain.call(to=devnet.rollup.address, data=data, sender=devnet.sequencer) == b""
     assert devnet.rollup.last_batch_sequenced() == 0
     with pytest.raises(L1Reverted, match="only sequencer"):

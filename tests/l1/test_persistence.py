@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from pathlib import Path
 
 import pytest
 
-from tests.l1.conftest import Devnet, FakeClock, deploy
+from tests.l1.conftest import Devnet, FakeClock, deploy, make_batches
 from zkpipe.errors import StorageError
 from zkpipe.l1.chain import TxHash, wait_for_receipt
 from zkpipe.l1.compiler import CompiledContract
 from zkpipe.l1.embedded import BLOCK_LOG_NAME, EmbeddedChain
 from zkpipe.l1.hashes import ZERO_HASH, compute_acc_input_hash
-from zkpipe.l1.rollup import BatchData, RollupContract
+from zkpipe.l1.rollup import RollupContract
 
 
 def snapshot(chain: EmbeddedChain, rollup: RollupContract) -> dict[str, object]:
@@ -45,8 +46,8 @@ def build_history(devnet: Devnet) -> None:
     rollup = devnet.rollup
     devnet.mine_receipt(rollup.deposit(3, b"\x03" * 40, 77, sender=devnet.user))
     ts = devnet.chain.latest_block().timestamp
-    devnet.mine_receipt(rollup.sequence_batches([BatchData(b"one", ts, 1)], sender=devnet.sequencer))
-    devnet.mine_receipt(rollup.sequence_batches([BatchData(b"two", ts + 1, 1)], sender=devnet.sequencer))
+    devnet.mine_receipt(rollup.sequence_batches(make_batches(devnet, (ts, 1)), sender=devnet.sequencer))
+    devnet.mine_receipt(rollup.sequence_batches(make_batches(devnet, (ts + 1, 1)), sender=devnet.sequencer))
     devnet.mine_receipt(rollup.verify_batches(2, b"\x09" * 32, ZERO_HASH, sender=devnet.aggregator))
     devnet.chain.mine()  # an empty block too
 
@@ -72,13 +73,15 @@ def test_restart_keeps_l1_state_and_continues(
 
     # Continue: sequencing extends the same acc-input-hash chain, new tx hashes are fresh.
     ts = reopened.latest_block().timestamp
-    tx = rollup.sequence_batches([BatchData(b"three", ts, 1)], sender=devnet.sequencer)
+    again = dataclasses.replace(devnet, chain=reopened, rollup=rollup)
+    (three,) = make_batches(again, (ts, 1))
+    tx = rollup.sequence_batches([three], sender=devnet.sequencer)
     assert reopened.receipt_by_hash(tx) is None
     block = reopened.mine()
     assert block.number == before["block"].number + 1  # type: ignore[attr-defined]
     assert block.timestamp == int(clock.now)
     assert rollup.wait(tx, timeout=0).success
-    assert rollup.acc_input_hash(3) == compute_acc_input_hash(rollup.acc_input_hash(2), b"three", ts, 1)
+    assert rollup.acc_input_hash(3) == compute_acc_input_hash(rollup.acc_input_hash(2), three.data, ts, 1)
     after = snapshot(reopened, rollup)
     reopened.close()
 

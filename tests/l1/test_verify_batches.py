@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.l1.conftest import GENESIS_ROOT, Devnet, expect_revert
-from zkpipe.l1.rollup import BatchData, VerifiedBatches
+from tests.l1.conftest import GENESIS_ROOT, Devnet, expect_revert, make_batches
+from zkpipe.l1.rollup import VerifiedBatches
 
 ROOT_A = bytes.fromhex("aa" * 32)
 ROOT_B = bytes.fromhex("bb" * 32)
@@ -12,7 +12,7 @@ WROOT = bytes.fromhex("cc" * 32)
 
 def sequence(devnet: Devnet, count: int) -> None:
     ts = devnet.chain.latest_block().timestamp
-    batches = [BatchData(bytes([i]), ts, 0) for i in range(count)]
+    batches = make_batches(devnet, *[(ts, 0)] * count)
     devnet.mine_receipt(devnet.rollup.sequence_batches(batches, sender=devnet.sequencer))
 
 

@@ -72,3 +72,12 @@ def proving(as_json: bool, quick: bool, markdown: str | None, measurements_out: 
         click.echo(json.dumps(result))
     else:
         click.echo(to_markdown(result))
+
+
+@bench.command("l1")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def l1(as_json: bool) -> None:
+    """L1 gas of every rollup entry point; `sequence_gas_per_tx` for 1, 10, 100 and 1000 transfers."""
+    from zkpipe.l1.gasreport import measure_gas
+
+    emit(measure_gas(), as_json)

@@ -287,6 +287,10 @@ class RollupContract:
         """Head of the deposit-queue hash chain."""
         return bytes(self._view("depositQueueHash"))
 
+    def deposit_record_hash(self, index: int) -> bytes:
+        """keccak of queue entry `index`'s 81-byte record, which sequenced batch data must carry."""
+        return bytes(self._view("depositRecordHash", index))
+
     def deposit_queue_hash_at(self, count: int) -> bytes:
         """Head of the deposit-queue hash chain after the first `count` deposits."""
         return bytes(self._view("depositQueueHashAt", count))

@@ -18,6 +18,20 @@ MAX_SEQUENCE_DATA_BYTES: constant(uint256) = 120_000
 MAX_PROOF_DEPTH: constant(uint256) = 32
 PUBLIC_KEY_BYTES: constant(uint256) = 40
 WEI_PER_GWEI: constant(uint256) = 10**9
+GOLDILOCKS_P: constant(uint256) = 2**64 - 2**32 + 1
+
+# The batch data layout of zkpipe.spec (spec/batch.py, spec/encoding.py), little-endian:
+#   header 68 B: number u64 | timestamp u64 | deposit_start u64 | deposit_end u64 |
+#                previous accumulated input hash 4 x u64 | tx_count u32
+#   then tx_count transactions, each tag-first: deposit 81 B, transfer 109 B, withdraw 125 B.
+# A deposit's 81 bytes are its queue entry exactly as queued (tag 1 | index | account | key |
+# amount in gwei | L1 sender): sequencing checks each against the entry's hash, so the posted
+# data -- which the proof is bound to -- carries exactly the queue's entries, in order.
+HEADER_BYTES: constant(uint256) = 68
+DEPOSIT_BYTES: constant(uint256) = 81
+TRANSFER_BYTES: constant(uint256) = 109
+WITHDRAW_BYTES: constant(uint256) = 125
+MAX_TXS_PER_BATCH: constant(uint256) = MAX_SEQUENCE_DATA_BYTES // DEPOSIT_BYTES
 
 
 struct BatchData:
@@ -73,12 +87,15 @@ claimed: public(HashMap[bytes32, bool])  # withdrawal leaf -> paid
 depositCount: public(uint64)
 depositQueueHash: public(bytes32)
 depositQueueHashAt: public(HashMap[uint64, bytes32])
+# keccak of each entry's 81-byte record as the batch data must carry it.
+depositRecordHash: public(HashMap[uint64, bytes32])
 
 
 @deploy
 def __init__(_sequencer: address, _aggregator: address, _genesisStateRoot: bytes32, _chainId: uint64):
     assert _sequencer != empty(address), "zero sequencer"
     assert _aggregator != empty(address), "zero aggregator"
+    assert convert(_chainId, uint256) <= convert(max_value(uint32), uint256), "chain id above u32"
     sequencer = _sequencer
     trustedAggregator = _aggregator
     genesisStateRoot = _genesisStateRoot
@@ -97,9 +114,44 @@ def sequenceBatches(batches: DynArray[BatchData, MAX_BATCHES_PER_CALL], data: By
     assert msg.sender == sequencer, "only sequencer"
     assert len(batches) > 0, "no batches"
     start: uint256 = 0
+    number: uint256 = convert(self.lastBatchSequenced, uint256)
+    queue: uint256 = convert(self.lastDepositConsumed, uint256)
     for b: BatchData in batches:
         length: uint256 = convert(b.dataLength, uint256)
         assert start + length <= len(data), "batch lengths exceed data"
+        # Verify the data parses and its header is this batch's: an unprovable batch is never
+        # sequenced. Reads are 32-byte words inside the batch (header fields at offsets < 37 read
+        # forward, later fields backward from their last byte), so no slice copies memory.
+        assert length >= HEADER_BYTES, "batch shorter than its header"
+        number += 1
+        assert self._le(convert(extract32(data, start), uint256) >> 192, 8) == number, "wrong batch number"
+        header_ts: uint256 = self._le(convert(extract32(data, start + 8), uint256) >> 192, 8)
+        assert header_ts == convert(b.timestamp, uint256), "timestamp differs from the data"
+        assert self._le(convert(extract32(data, start + 16), uint256) >> 192, 8) == queue, "wrong deposit start"
+        end: uint256 = self._le(convert(extract32(data, start + 24), uint256) >> 192, 8)
+        assert end == convert(b.depositCount, uint256), "deposit count differs from the data"
+        count: uint256 = self._le(convert(extract32(data, start + HEADER_BYTES - 32), uint256) % 2**32, 4)
+        pos: uint256 = start + HEADER_BYTES
+        stop: uint256 = start + length
+        for i: uint256 in range(count, bound=MAX_TXS_PER_BATCH):
+            assert pos < stop, "fewer transactions than the header says"
+            tag: uint256 = convert(extract32(data, pos - 31), uint256) % 256
+            if tag == 1:
+                assert pos + DEPOSIT_BYTES <= stop, "truncated deposit"
+                w0: bytes32 = extract32(data, pos)
+                w1: bytes32 = extract32(data, pos + 32)
+                w2: bytes32 = extract32(data, pos + DEPOSIT_BYTES - 32)
+                assert self._isQueued(queue, w0, w1, w2), "deposit is not the next queue entry"
+                queue += 1
+                pos += DEPOSIT_BYTES
+            elif tag == 2:
+                pos += TRANSFER_BYTES
+            elif tag == 3:
+                pos += WITHDRAW_BYTES
+            else:
+                raise "unknown transaction tag"
+        assert pos == stop, "batch length differs from its transactions"
+        assert queue == end, "deposit range differs from the batch's deposits"
         # Why two cases: slicing copies into a buffer that sits after the 120 kB argument, and
         # memory expansion there costs ~100k gas; a batch that is the whole blob needs no copy.
         dataHash: bytes32 = empty(bytes32)
@@ -111,6 +163,26 @@ def sequenceBatches(batches: DynArray[BatchData, MAX_BATCHES_PER_CALL], data: By
         start += length
     # Why: bytes after the last batch would be posted but belong to no batch.
     assert start == len(data), "data longer than its batches"
+
+
+@internal
+@pure
+def _le(x: uint256, size: uint256) -> uint256:
+    # The low `size` bytes of `x` in reverse order (little-endian <-> big-endian).
+    out: uint256 = 0
+    v: uint256 = x
+    for i: uint256 in range(size, bound=8):
+        out = (out << 8) | (v % 256)
+        v = v >> 8
+    return out
+
+
+@internal
+@view
+def _isQueued(index: uint256, w0: bytes32, w1: bytes32, w2: bytes32) -> bool:
+    # w0, w1: the record's first 64 bytes; w2: its last 32 (overlapping w1 by 15).
+    record: Bytes[DEPOSIT_BYTES] = concat(w0, w1, slice(w2, 15, 17))
+    return keccak256(record) == self.depositRecordHash[convert(index, uint64)]
 
 
 @internal
@@ -141,7 +213,21 @@ def deposit(accountIndex: uint32, publicKey: Bytes[PUBLIC_KEY_BYTES]):
     amount: uint256 = msg.value // WEI_PER_GWEI
     assert amount > 0, "zero deposit"
     assert amount <= convert(max_value(uint64), uint256), "deposit above u64 gwei"
+    # Verify the key is canonical: five little-endian u64 limbs, each below the field modulus.
+    for i: uint256 in range(5):
+        limb: uint256 = self._le(convert(slice(publicKey, 8 * i, 8), uint256), 8)
+        assert limb < GOLDILOCKS_P, "public key limb not below p"
     index: uint64 = self.depositCount
+    self.depositRecordHash[index] = keccak256(
+        concat(
+            b"\x01",
+            convert(convert(self._le(convert(index, uint256), 8), uint64), bytes8),
+            convert(convert(self._le(convert(accountIndex, uint256), 4), uint32), bytes4),
+            publicKey,
+            convert(convert(self._le(amount, 8), uint64), bytes8),
+            convert(msg.sender, bytes20),
+        )
+    )
     head: bytes32 = keccak256(
         concat(
             self.depositQueueHash,
