@@ -156,6 +156,16 @@ def filler(count: int) -> list[Transaction]:
     ]
 
 
+def batch_data(
+    number: int, timestamp: int, start: int = 0, end: int = 0, txs: tuple[Transaction, ...] = ()
+) -> BatchData:
+    """One batch to sequence: `txs` under a header the contract accepts after batch `number - 1`."""
+    header = BatchHeader(
+        BatchNumber(number), Timestamp(timestamp), DepositIndex(start), DepositIndex(end), ZERO_DIGEST
+    )
+    return BatchData(encode_batch(Batch(header, txs)), timestamp, end)
+
+
 def make_batches(devnet: Devnet, *specs: tuple[int, int] | tuple[int, int, int]) -> list[BatchData]:
     """Valid batch data following the contract's state: each spec is (timestamp, deposit count after[,
     filler transfers]); a batch consumes the queue's next entries up to its count, then its fillers."""
@@ -166,10 +176,8 @@ def make_batches(devnet: Devnet, *specs: tuple[int, int] | tuple[int, int, int])
     for spec in specs:
         timestamp, end, *rest = spec
         number += 1
-        txs: list[Transaction] = [*queue[start:end], *filler(rest[0] if rest else 0)]
-        header = BatchHeader(
-            BatchNumber(number), Timestamp(timestamp), DepositIndex(start), DepositIndex(end), ZERO_DIGEST
+        out.append(
+            batch_data(number, timestamp, start, end, (*queue[start:end], *filler(rest[0] if rest else 0)))
         )
-        out.append(BatchData(encode_batch(Batch(header, tuple(txs))), timestamp, end))
         start = end
     return out

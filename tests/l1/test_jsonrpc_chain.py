@@ -15,7 +15,7 @@ from zkpipe.l1.chain import TxReceipt
 from zkpipe.l1.jsonrpc import JsonRpcChain
 from zkpipe.l1.rollup import BatchData, RollupContract
 
-from .conftest import GENESIS_ROOT, ROLLUP_CHAIN_ID
+from .conftest import GENESIS_ROOT, ROLLUP_CHAIN_ID, batch_data, filler
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -63,7 +63,7 @@ def test_rollup_deploys_sequences_and_reports_events(anvil: Anvil, tmp_path: Pat
     assert rollup.genesis_state_root() == GENESIS_ROOT
     ts = chain.latest_block().timestamp
     tx = rollup.sequence_batches(
-        [BatchData(b"\x01" * 40, ts, 0), BatchData(b"\x02" * 7, ts, 0)], sender=sequencer
+        [batch_data(1, ts, txs=tuple(filler(1))), batch_data(2, ts)], sender=sequencer
     )
     receipt = rollup.wait(tx)
     assert rollup.last_batch_sequenced() == 2

@@ -230,7 +230,8 @@ def test_invalid_sequence_batches_lengths_beyond_data(devnet: Devnet) -> None:
 
 def test_invalid_sequence_batches_data_beyond_lengths(devnet: Devnet) -> None:
     fn = devnet.rollup.abi.function("sequenceBatches")
-    data = fn.encode_call([[(2, now(devnet), 0)], b"trailing"])
+    (batch,) = make_batches(devnet, (now(devnet), 0))
+    data = fn.encode_call([[(len(batch.data), batch.timestamp, 0)], batch.data + b"trailing"])
     tx = devnet.chain.send_transaction(sender=devnet.sequencer, to=devnet.rollup.address, data=data)
     expect_revert(devnet, tx, "data longer than its batches")
 
