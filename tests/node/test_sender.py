@@ -3,6 +3,7 @@ send the L1 forgot (the embedded mempool dies with the process) is posted again 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,17 @@ from zkpipe.l1.rollup import BatchData
 from zkpipe.node.l1worker import L1Worker
 from zkpipe.node.store import Store
 from zkpipe.sequencer.mempool import Mempool, MempoolConfig
-from zkpipe.spec import CHAIN_ID, AccountIndex, Amount, Fee, Nonce, Timestamp, initial_state, sign_transfer
+from zkpipe.spec import (
+    CHAIN_ID,
+    AccountIndex,
+    Amount,
+    Fee,
+    L1Address,
+    Nonce,
+    Timestamp,
+    initial_state,
+    sign_transfer,
+)
 
 DEPTH = 8
 
@@ -49,9 +60,10 @@ def setup(
     for number in (1, 2):
         rows = []
         if number == 1:
+            depositor = L1Address(bytes.fromhex(chain.accounts[3].removeprefix("0x")))
             for deposit, _ in deposits():
-                seq += 1
-                rows.append((seq, executor.execute(deposit), 0.0))
+                seq += 1  # exactly the entry L1 queued (L1 checks every posted deposit against its queue)
+                rows.append((seq, executor.execute(dataclasses.replace(deposit, l1_sender=depositor)), 0.0))
         secret = KEYS[0][0]
         transfer = sign_transfer(
             secret, AccountIndex(1), AccountIndex(2), Amount(1), Fee(1), Nonce(number - 1)
