@@ -9,6 +9,7 @@ import pytest
 
 from tests.node.helpers import FundedNode, fund
 from zkpipe.client import ZkClient
+from zkpipe.l1.anvil import Anvil, dev_key
 from zkpipe.node.config import load_config
 from zkpipe.node.run import BackgroundNode
 
@@ -62,3 +63,17 @@ def funded(tmp_path_factory: pytest.TempPathFactory, private_compile_cache: None
     finally:
         client.close()
         background.stop()
+
+
+L1_KINDS = ("embedded", "anvil")
+"""The L1s the end-to-end and kill -9 tests run on."""
+
+
+def anvil_overrides(anvil: Anvil, keys: int = 6) -> dict[str, object]:
+    """Node settings for a JSON-RPC L1 on `anvil`: its first `keys` dev keys (roles use the first four)."""
+    return {
+        "l1.kind": "rpc",
+        "l1.rpc_url": anvil.url,
+        "l1.keys": ",".join("0x" + dev_key(i).hex() for i in range(keys)),
+        "l1.confirmations": 1,
+    }

@@ -11,16 +11,19 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
+from tests.node.conftest import L1_KINDS
 from zkpipe.client import RpcCallError, ZkClient
 from zkpipe.errors import ZkpipeError
 from zkpipe.execution import digest_bytes
 from zkpipe.l1 import EmbeddedChain, RollupContract
+from zkpipe.l1.anvil import Anvil
 from zkpipe.l1.chain import to_address
+from zkpipe.l1.jsonrpc import JsonRpcChain
 from zkpipe.native import keygen
 from zkpipe.node.store import Store
 from zkpipe.spec import AccountIndex, Amount, Fee, Nonce, compute_tx_hash, decode_tx, sign_transfer
@@ -37,7 +40,7 @@ def _free_port() -> int:
 class NodeProcess:
     """`zkpipe up` in a subprocess."""
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, l1_args: Sequence[str] = ()) -> None:
         env = dict(
             os.environ,
             ZKPIPE_TREE_DEPTH="16",
@@ -48,7 +51,8 @@ class NodeProcess:
         self._log_file = open(self.log, "ab")  # noqa: SIM115 (closed when the process ends)
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from zkpipe.cli import main; main()", "up", "--data-dir", str(data_dir),
-             "--port", str(port), "--block-time", "0.3", "--batch-timeout", "0.05", "--log-level", "WARNING"],
+             "--port", str(port), "--block-time", "0.3", "--batch-timeout", "0.05", "--log-level", "WARNING",
+             *l1_args],
             env=env, stdout=subprocess.DEVNULL, stderr=self._log_file,
         )  # fmt: skip
         self.client = ZkClient(f"http://127.0.0.1:{port}", timeout=10)
@@ -128,14 +132,22 @@ def _check_acks(store_path: Path, acks: list[tuple[str, int]]) -> None:
         store.close()
 
 
-def _check_l1_exactly_once(data_dir: Path) -> int:
+def _open_l1(data_dir: Path, anvil: Anvil | None) -> EmbeddedChain | JsonRpcChain:
+    """The node's L1 for checking it: its embedded block log, or anvil (read-only, no keys)."""
+    if anvil is None:
+        return EmbeddedChain(data_dir / "l1")
+    return JsonRpcChain(anvil.url, [], confirmations=0)
+
+
+def _check_l1_exactly_once(data_dir: Path, anvil: Anvil | None = None) -> int:
     store = Store(data_dir / "node.db")
     try:
         address = store.meta("rollup_address")
         assert address is not None
         last = store.last_batch()
         assert last is not None
-        with EmbeddedChain(data_dir / "l1") as chain:
+        chain = _open_l1(data_dir, anvil)
+        try:
             rollup = RollupContract(chain, to_address(address))
             sequenced = rollup.last_batch_sequenced()
             assert sequenced <= last.number
@@ -146,6 +158,8 @@ def _check_l1_exactly_once(data_dir: Path) -> int:
                 )
             for n in range(1, last.number + 1):
                 assert store.count_sends_covering(n) <= 1, f"batch {n} posted twice"
+        finally:
+            chain.close()
         return sequenced
     finally:
         store.close()
@@ -161,13 +175,27 @@ def nodes() -> Iterator[list[NodeProcess]]:
             node.kill()
 
 
+@pytest.fixture
+def l1(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[list[str], Anvil | None]]:
+    """The `zkpipe up` flags of the L1 under test, and the anvil behind them (None: embedded)."""
+    if request.param == "embedded":
+        yield [], None
+        return
+    with Anvil(tmp_path / "anvil", block_time=0.3) as anvil:
+        yield ["--l1-rpc", anvil.url], anvil
+
+
 @pytest.mark.slow
-def test_kill_9_at_random_points_loses_nothing(tmp_path: Path, nodes: list[NodeProcess]) -> None:
+@pytest.mark.parametrize("l1", L1_KINDS, indirect=True)
+def test_kill_9_at_random_points_loses_nothing(
+    tmp_path: Path, nodes: list[NodeProcess], l1: tuple[list[str], Anvil | None]
+) -> None:
+    l1_args, anvil = l1
     rng = random.Random(int(os.environ.get("ZKPIPE_CRASH_SEED", "4")))
     data_dir = tmp_path / "node"
     port = _free_port()
     keys = [keygen(bytes([7, i + 1]) * 16) for i in range(ACCOUNTS)]
-    node = NodeProcess(data_dir, port)
+    node = NodeProcess(data_dir, port, l1_args)
     nodes.append(node)
     for i, (_, pk) in enumerate(keys):
         node.client.dev_deposit(i + 1, pk, 10**9)
@@ -196,8 +224,8 @@ def test_kill_9_at_random_points_loses_nothing(tmp_path: Path, nodes: list[NodeP
         loader.join(30)
         all_acks.extend(acks)
         _check_acks(data_dir / "node.db", all_acks)
-        _check_l1_exactly_once(data_dir)
-        node = NodeProcess(data_dir, port)
+        _check_l1_exactly_once(data_dir, anvil)
+        node = NodeProcess(data_dir, port, l1_args)
         nodes.append(node)
     # The node goes on: new transactions are accepted and everything reaches L1.
     account = node.client.get_account(1)
@@ -214,7 +242,7 @@ def test_kill_9_at_random_points_loses_nothing(tmp_path: Path, nodes: list[NodeP
     node.terminate()
     assert len(all_acks) > 100, len(all_acks)
     _check_acks(data_dir / "node.db", all_acks)
-    assert _check_l1_exactly_once(data_dir) >= trusted
+    assert _check_l1_exactly_once(data_dir, anvil) >= trusted
 
 
 def test_invalid_rpc_error_type_is_exported() -> None:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.node.conftest import proving_node_config
+from tests.node.conftest import L1_KINDS, anvil_overrides, proving_node_config
 from tests.node.helpers import FundedNode, fund
 from zkpipe.client import ZkClient
 from zkpipe.errors import L1Reverted
 from zkpipe.execution import digest_bytes
 from zkpipe.l1 import wait_for_receipt
+from zkpipe.l1.anvil import Anvil
 from zkpipe.l1.chain import to_address
 from zkpipe.node.run import BackgroundNode
 from zkpipe.spec import (
@@ -33,19 +35,23 @@ RECIPIENT = bytes.fromhex("c0" * 20)
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=L1_KINDS)
 def proving_node(
-    tmp_path_factory: pytest.TempPathFactory, private_compile_cache: None
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, private_compile_cache: None
 ) -> Iterator[FundedNode]:
-    config = proving_node_config(tmp_path_factory.mktemp("proving-node"))
-    background = BackgroundNode(config)
-    background.start()
-    client = ZkClient(background.url)
-    try:
+    """A proving node with four funded accounts, on the embedded L1 or on anvil over JSON-RPC."""
+    with contextlib.ExitStack() as stack:
+        overrides: dict[str, object] = {}
+        if request.param == "anvil":
+            anvil = stack.enter_context(Anvil(tmp_path_factory.mktemp("anvil"), block_time=0.5))
+            overrides = anvil_overrides(anvil)
+        config = proving_node_config(tmp_path_factory.mktemp("proving-node"), **overrides)
+        background = BackgroundNode(config)
+        background.start()
+        stack.callback(background.stop)
+        client = ZkClient(background.url)
+        stack.callback(client.close)
         yield fund(background, client, 4)
-    finally:
-        client.close()
-        background.stop()
 
 
 def wait_consolidated(client: ZkClient, tx_hashes: list[str], timeout: float = 180.0) -> None:

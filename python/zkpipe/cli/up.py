@@ -26,7 +26,17 @@ from zkpipe.errors import ZkpipeError
 )
 @click.option("--host", "rpc_host", help="RPC listen address.  [default: 127.0.0.1]")
 @click.option("--port", "rpc_port", type=int, help="RPC port (0 picks a free one).  [default: 8545]")
-@click.option("--block-time", type=float, help="Embedded L1 block time in seconds.  [default: 2.0]")
+@click.option("--block-time", type=float, help="L1 block time in seconds.  [default: 2.0]")
+@click.option(
+    "--l1-rpc",
+    "l1_rpc",
+    metavar="URL",
+    help="Run on this Ethereum JSON-RPC node instead of the embedded L1 (keys: l1.keys / ZKPIPE_L1__KEYS).",
+)
+@click.option(
+    "--confirmations", type=int, help="With --l1-rpc: blocks on top before the node acts.  [default: 1]"
+)
+@click.option("--rollup-address", help="With --l1-rpc: attach to this rollup contract instead of deploying.")
 @click.option(
     "--batch-policy",
     type=click.Choice(["default", "adaptive"]),
@@ -70,6 +80,9 @@ def up(
     rpc_host: str | None,
     rpc_port: int | None,
     block_time: float | None,
+    l1_rpc: str | None,
+    confirmations: int | None,
+    rollup_address: str | None,
     batch_policy: str | None,
     batch_max_txs: int | None,
     batch_timeout: float | None,
@@ -89,7 +102,7 @@ def up(
     Settings come from defaults, then --config, then ZKPIPE_* variables (ZKPIPE_RPC__PORT=9000,
     ZKPIPE_L1__BLOCK_TIME=12, ZKPIPE_DATA_DIR=…; "__" separates sections), then these flags.
     On first start the node creates its operator (fee) key and deploys the rollup contract on the
-    embedded L1; later starts recover the trusted state from the store.
+    embedded L1 (or the --l1-rpc node); later starts recover the trusted state from the store.
     """
     from zkpipe.node.config import load_config
     from zkpipe.node.run import run_node
@@ -102,6 +115,10 @@ def up(
                 "rpc.host": rpc_host,
                 "rpc.port": rpc_port,
                 "l1.block_time": block_time,
+                "l1.kind": "rpc" if l1_rpc else None,
+                "l1.rpc_url": l1_rpc,
+                "l1.confirmations": confirmations,
+                "l1.rollup_address": rollup_address,
                 "batch.policy": batch_policy,
                 "batch.max_txs": batch_max_txs,
                 "batch.timeout_s": batch_timeout,

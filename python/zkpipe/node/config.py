@@ -81,14 +81,24 @@ class BatchConfig:
 
 @dataclass
 class L1Config:
-    """The L1 chain: only the embedded devnet is implemented so far."""
+    """The L1 chain: "embedded" (the in-process devnet) or "rpc" (any Ethereum JSON-RPC node)."""
 
     kind: str = "embedded"
     block_time: float = 2.0
+    """The embedded devnet's block time; with "rpc", the node's (the sender times its posts by it)."""
     poll_interval_s: float = 0.05
     """How often the sender and syncer look at L1."""
     send_margin_s: float = 0.3
     """The sender posts this long before the next expected block, grouping the batches closed since."""
+    rpc_url: str = ""
+    """With kind "rpc": the node's HTTP JSON-RPC endpoint."""
+    keys: str = ""
+    """With kind "rpc": comma-separated 0x private keys of the deployer, sequencer, aggregator and
+    depositor (one key may play several roles); "" uses anvil's public dev keys (dev chains only)."""
+    confirmations: int = 1
+    """With kind "rpc": blocks on top of a block before the node acts on it (re-orgs shallower are unseen)."""
+    rollup_address: str = ""
+    """With kind "rpc": attach to this deployed rollup contract instead of deploying one."""
 
 
 @dataclass
@@ -160,7 +170,9 @@ class NodeConfig:
             (self.mempool.max_pending >= 1, "mempool.max_pending must be >= 1"),
             (self.mempool.max_nonce_gap >= 0, "mempool.max_nonce_gap must be >= 0"),
             (self.mempool.future_timeout_s > 0, "mempool.future_timeout_s must be > 0"),
-            (self.l1.kind == "embedded", "l1.kind must be 'embedded' (an RPC L1 is not implemented yet)"),
+            (self.l1.kind in ("embedded", "rpc"), "l1.kind must be 'embedded' or 'rpc'"),
+            (self.l1.kind != "rpc" or bool(self.l1.rpc_url), "l1.kind 'rpc' needs l1.rpc_url"),
+            (self.l1.confirmations >= 0, "l1.confirmations must be >= 0"),
             (self.l1.block_time > 0, "l1.block_time must be > 0"),
             (self.l1.poll_interval_s > 0, "l1.poll_interval_s must be > 0"),
             (self.store.synchronous in ("FULL", "NORMAL"), "store.synchronous must be FULL or NORMAL"),

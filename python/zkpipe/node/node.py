@@ -17,10 +17,11 @@ from zkpipe.execution.engine import executor_factory
 from zkpipe.execution.signatures import VerifiedSignatures
 from zkpipe.kpi import NodeMetrics
 from zkpipe.kpi.report import RunCosts, TxTimes, compute_kpi_report, json_safe
-from zkpipe.l1 import EmbeddedChain, RollupContract, wait_for_receipt
-from zkpipe.l1.chain import Address, to_address
+from zkpipe.l1 import RollupContract, wait_for_receipt
+from zkpipe.l1.chain import Address, L1Chain, to_address
 from zkpipe.native import keygen, public_key
-from zkpipe.node.config import NodeConfig
+from zkpipe.node.config import ConfigError, NodeConfig
+from zkpipe.node.l1chain import open_chain
 from zkpipe.node.l1worker import L1Worker
 from zkpipe.node.proving import ProvingPipeline, new_backend, resolve_segment_size
 from zkpipe.node.recovery import recover
@@ -43,7 +44,6 @@ from zkpipe.spec import decode_tx as spec_decode_tx
 logger = logging.getLogger("zkpipe.node")
 
 DB_NAME = "node.db"
-L1_DIR = "l1"
 OPERATOR_KEY = "operator.key"
 KPI_REFRESH_S = 2.0
 """Least interval between two refreshes of the KPI gauges in /metrics."""
@@ -86,10 +86,11 @@ class Node:
         l1_store = Store(self.data_dir / DB_NAME, synchronous=config.store.synchronous)
         self._l1_store = l1_store
         fee_pk = self._operator_key()
-        self.chain = EmbeddedChain(self.data_dir / L1_DIR, block_time=config.l1.block_time)
-        accounts = self.chain.accounts
+        self._l1 = open_chain(config)
+        self.chain: L1Chain = self._l1.chain
+        accounts = self._l1.accounts
         self.roles = L1Roles(accounts[0], accounts[1], accounts[2], accounts[3])
-        self.chain.start()
+        self._l1.start()
         self.rollup = self._rollup(fee_pk)
         signatures = VerifiedSignatures()
         executor, last_seq, l1_acc = recover(
@@ -155,7 +156,7 @@ class Node:
             self._proving_store.close()
         self.sequencer.stop()
         self.l1.stop()
-        self.chain.close()
+        self._l1.close()
         for store in (self.store, self.reader, self._l1_store):
             store.close()
         logger.info("event=node_stopped")
@@ -192,6 +193,8 @@ class Node:
         if address is not None:
             return RollupContract(self.chain, to_address(address))
         genesis = initial_state(fee_pk, self.config.tree_depth)
+        if self.config.l1.rollup_address:
+            return self._attach(to_address(self.config.l1.rollup_address), digest_bytes(genesis.tree.root))
         tx_hash = RollupContract.send_deploy(
             self.chain,
             deployer=self.roles.deployer,
@@ -203,6 +206,14 @@ class Node:
         receipt = wait_for_receipt(self.chain, tx_hash, timeout=max(60.0, 5 * self.config.l1.block_time))
         rollup = RollupContract.from_deployment(self.chain, receipt)
         self.store.set_meta(rollup_address=rollup.address, l1_cursor=str(receipt.block_number - 1))
+        return rollup
+
+    def _attach(self, address: Address, genesis_root: bytes) -> RollupContract:
+        """A rollup deployed before (`l1.rollup_address`), checked to be this node's: roles and genesis."""
+        rollup = RollupContract(self.chain, address)
+        if rollup.sequencer() != self.roles.sequencer or rollup.genesis_state_root() != genesis_root:
+            raise ConfigError(f"the rollup at {address} has another sequencer or genesis than this node")
+        self.store.set_meta(rollup_address=rollup.address, l1_cursor="-1")
         return rollup
 
     # -- the RPC backend ------------------------------------------------------------------------------
@@ -373,7 +384,7 @@ def batch_json(row: StoredBatch) -> dict[str, Any]:
 
 
 def new_local_node(config: NodeConfig) -> Node:
-    """A node with the embedded L1 (the only kind so far)."""
+    """A node on the L1 `config.l1` names: the embedded devnet or a JSON-RPC node."""
     return Node(config)
 
 

@@ -1,0 +1,71 @@
+"""The node's L1 chain as its configuration names it: the embedded devnet or a JSON-RPC node."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from zkpipe.errors import InvalidKey
+from zkpipe.l1.chain import Address, L1Chain
+from zkpipe.node.config import ConfigError, NodeConfig
+
+logger = logging.getLogger("zkpipe.node.l1chain")
+
+L1_DIR = "l1"
+"""The embedded devnet's block log, under the data directory."""
+JOURNAL_NAME = "l1-journal.db"
+"""The JSON-RPC chain's journal of signed transactions, under the data directory."""
+ROLES = 4
+"""Deployer, sequencer, aggregator, depositor."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedChain:
+    """An L1 chain, the accounts that play the node's roles (in role order), and how to run and close it."""
+
+    chain: L1Chain
+    accounts: tuple[Address, ...]
+    start: Callable[[], None]
+    close: Callable[[], None]
+
+
+def open_chain(config: NodeConfig) -> OpenedChain:
+    """The chain `config.l1` describes; a JSON-RPC chain settles its journal of in-flight sends first."""
+    data_dir = Path(config.data_dir)
+    if config.l1.kind == "rpc":
+        from zkpipe.l1.jsonrpc import JsonRpcChain  # why here: web3 is slow to import, embedded nodes skip it
+
+        keys = parse_keys(config.l1.keys)
+        chain = JsonRpcChain(
+            config.l1.rpc_url,
+            keys,
+            journal_path=data_dir / JOURNAL_NAME,
+            confirmations=config.l1.confirmations,
+        )
+        accounts = tuple(JsonRpcChain.address_of(keys[i % len(keys)]) for i in range(ROLES))
+        return OpenedChain(chain, accounts, lambda: None, chain.close)
+    from zkpipe.l1.embedded import EmbeddedChain
+
+    embedded = EmbeddedChain(data_dir / L1_DIR, block_time=config.l1.block_time)
+    return OpenedChain(embedded, embedded.accounts, embedded.start, embedded.close)
+
+
+def parse_keys(text: str) -> list[bytes]:
+    """Comma-separated 0x private keys; "" gives anvil's first four dev keys (public: dev chains only)."""
+    if not text.strip():
+        from zkpipe.l1.anvil import dev_key
+
+        logger.warning("event=dev_keys message='l1.keys unset: using the public anvil dev keys'")
+        return [dev_key(i) for i in range(ROLES)]
+    keys = []
+    for part in text.split(","):
+        try:
+            key = bytes.fromhex(part.strip().removeprefix("0x"))
+        except ValueError:
+            raise ConfigError("l1.keys: a key is not hex") from None
+        if len(key) != 32:
+            raise InvalidKey(f"l1.keys: a private key is 32 bytes, got {len(key)}")
+        keys.append(key)
+    return keys
