@@ -358,7 +358,9 @@ class JsonRpcChain:
     def _estimate(self, call: dict[str, Any]) -> int:
         """The node's gas estimate; raises L1Reverted if the transaction would revert."""
         try:
-            return int(self._rpc(lambda: self._w3.eth.estimate_gas(call)))  # type: ignore[arg-type]
+            # Why "pending": its block context is the next block's (timestamp now), where the
+            # transaction will run; "latest" would reject a batch stamped after the last block.
+            return int(self._rpc(lambda: self._w3.eth.estimate_gas(call, "pending")))  # type: ignore[arg-type]
         except ContractLogicError as exc:
             raise L1Reverted(_reason(exc)) from exc
         except Web3RPCError as exc:

@@ -1,0 +1,119 @@
+"""L1 faults on anvil: anvil restarted mid-run, a send dropped from its mempool, the node killed (kill -9)
+before its send is mined — nothing posted twice, nothing lost, the node carries on."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.node.conftest import anvil_overrides, node_config
+from tests.node.helpers import FundedNode, fund
+from tests.node.test_crash import NodeProcess, _check_l1_exactly_once, _free_port
+from zkpipe.client import ZkClient
+from zkpipe.l1.anvil import Anvil
+from zkpipe.native import keygen
+from zkpipe.node.run import BackgroundNode
+from zkpipe.spec import AccountIndex, Amount, Fee, Nonce, sign_transfer
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+@pytest.fixture
+def anvil(tmp_path: Path) -> Iterator[Anvil]:
+    with Anvil(tmp_path / "anvil", block_time=0.3) as node:
+        yield node
+
+
+@pytest.fixture
+def funded(anvil: Anvil, tmp_path: Path) -> Iterator[FundedNode]:
+    """A node on anvil with two funded accounts."""
+    background = BackgroundNode(node_config(tmp_path / "node", **anvil_overrides(anvil))).start()
+    client = ZkClient(background.url)
+    try:
+        yield fund(background, client, 2)
+    finally:
+        client.close()
+        background.stop()
+
+
+def _send(node: FundedNode, count: int) -> list[str]:
+    return [node.client.send_transaction(node.transfer(1, 2)).hash for _ in range(count)]
+
+
+def _wait_sending(client: ZkClient, timeout: float = 20.0) -> dict[str, object]:
+    """The newest batch once it is posted but not yet on L1."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        number = client.chain_info()["trusted_batch"]
+        batch = client.get_batch(number) if number else None
+        if batch is not None and batch["l1_status"] == "sending" and batch["l1_tx_hash"]:
+            return batch
+        time.sleep(0.02)
+    raise AssertionError("no batch was posted")
+
+
+def _wait_all_virtual(client: ZkClient, hashes: list[str], timeout: float = 60.0) -> None:
+    for tx_hash in hashes:
+        client.wait_for_status(tx_hash, "virtual", timeout=timeout)
+    info = client.chain_info()
+    assert info["virtual_batch"] == info["trusted_batch"]
+
+
+def test_anvil_restarted_mid_run_keeps_its_state_and_the_node_carries_on(
+    funded: FundedNode, anvil: Anvil, tmp_path: Path
+) -> None:
+    before = _send(funded, 5)
+    anvil.stop()  # graceful: anvil writes its state; the node keeps sequencing meanwhile
+    during = _send(funded, 5)
+    time.sleep(1.0)
+    anvil.start()
+    after = _send(funded, 5)
+    _wait_all_virtual(funded.client, before + during + after)
+    assert funded.background.node is not None and funded.background.node.l1.failure is None
+    assert _check_l1_exactly_once(tmp_path / "node", anvil) == funded.client.chain_info()["trusted_batch"]
+
+
+def test_a_send_dropped_from_the_mempool_is_sent_again_once(
+    funded: FundedNode, anvil: Anvil, tmp_path: Path
+) -> None:
+    anvil.set_automine(False)
+    sent = _send(funded, 3)
+    batch = _wait_sending(funded.client)
+    anvil.drop_transaction(bytes.fromhex(str(batch["l1_tx_hash"])[2:]))
+    assert anvil.request("eth_getTransactionByHash", batch["l1_tx_hash"]) is None
+    anvil.set_automine(True)
+    _wait_all_virtual(funded.client, sent)
+    assert funded.client.get_batch(int(str(batch["number"])))["l1_tx_hash"] == batch["l1_tx_hash"]  # type: ignore[index]
+    assert _check_l1_exactly_once(tmp_path / "node", anvil) == funded.client.chain_info()["trusted_batch"]
+
+
+def test_node_killed_before_its_send_is_mined_and_the_send_dropped(anvil: Anvil, tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "node", _free_port()
+    node = NodeProcess(data_dir, port, ["--l1-rpc", anvil.url])
+    try:
+        secret, pk = keygen(bytes([3]) * 32)
+        node.client.dev_deposit(1, pk, 1000)
+        node.client.dev_deposit(2, pk, 1000)
+        node.client.wait_for_account(2, timeout=30)
+        anvil.set_automine(False)
+        sent = node.client.send_transaction(
+            sign_transfer(secret, AccountIndex(1), AccountIndex(2), Amount(5), Fee(1), Nonce(0))
+        )
+        batch = _wait_sending(node.client)
+        node.kill()  # after the send, before its inclusion …
+        anvil.drop_transaction(bytes.fromhex(str(batch["l1_tx_hash"])[2:]))  # … and the L1 lost it too
+        anvil.set_automine(True)
+        node = NodeProcess(data_dir, port, ["--l1-rpc", anvil.url])
+        node.client.wait_for_status(sent.hash, "virtual", timeout=30)
+        more = node.client.send_transaction(
+            sign_transfer(secret, AccountIndex(1), AccountIndex(2), Amount(5), Fee(1), Nonce(1))
+        )
+        node.client.wait_for_status(more.hash, "virtual", timeout=30)
+        assert _check_l1_exactly_once(data_dir, anvil) == node.client.chain_info()["trusted_batch"]
+        node.terminate()
+    finally:
+        if node.proc.poll() is None:
+            node.kill()
