@@ -81,3 +81,23 @@ def l1(as_json: bool) -> None:
     from zkpipe.l1.gasreport import measure_gas
 
     emit(measure_gas(), as_json)
+
+
+@bench.command("startup")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option(
+    "--blocks", default="0,1000,5000", show_default=True, help="L1 blocks added before each restart."
+)
+def startup(as_json: bool, blocks: str) -> None:
+    """Node start-up time by L1 chain length, on the embedded L1 and on anvil (JSON-RPC)."""
+    from zkpipe.bench.startup import run_startup
+
+    result = run_startup([int(b) for b in blocks.split(",") if b.strip()])
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    for row in result["runs"]:
+        click.echo(
+            f"{row['l1']:<9} l1_blocks={row['l1_blocks']:<7} l2_batches={row['l2_batches']:<4} "
+            f"startup_s={row['startup_s']}"
+        )
