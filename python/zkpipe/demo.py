@@ -1,4 +1,4 @@
-"""`zkpipe demo`: a node with its embedded L1 and local provers, a realistic workload, and the KPI report.
+"""`zkpipe demo`: a node with its L1 (embedded or anvil) and local provers, a workload, and the KPI report.
 
 L1 deposits create the accounts; then waves of signed transfers (a share to one hot receiver)
 and withdrawals go through the RPC. Every transaction is followed through trusted, virtual and
@@ -22,6 +22,7 @@ from zkpipe.bench.machine import describe_machine
 from zkpipe.bench.workload import Accounts, l1_address
 from zkpipe.client import ZkClient
 from zkpipe.kpi.report import compute_stage_samples, plot_timeline
+from zkpipe.l1.anvil import Anvil
 from zkpipe.node.config import NodeConfig, load_config
 from zkpipe.node.run import BackgroundNode
 from zkpipe.planner.kpi import KpiReport
@@ -48,17 +49,21 @@ class DemoSettings:
     withdraw_share: float = 0.1
     timeout_s: float = 600.0
     seed: int = 7
+    l1: str = "embedded"
+    """"embedded" (the in-process devnet) or "anvil" (a local anvil, reached over JSON-RPC)."""
 
 
 Progress = Callable[[dict[str, int], int], None]
 
 
-def node_config(settings: DemoSettings, data_dir: Path) -> NodeConfig:
-    """The demo node: embedded L1, local provers, free RPC port."""
+def node_config(settings: DemoSettings, data_dir: Path, anvil: Anvil | None = None) -> NodeConfig:
+    """The demo node: embedded L1 (or `anvil` over JSON-RPC), local provers, free RPC port."""
+    l1: dict[str, Any] = {} if anvil is None else {"l1.kind": "rpc", "l1.rpc_url": anvil.url}
     return load_config(
         None,
         env={},
-        overrides={
+        overrides=l1
+        | {
             "data_dir": data_dir,
             "rpc.port": 0,
             "tree_depth": 32,
@@ -143,8 +148,16 @@ def run_demo(
     (its live dashboard is at `/`) once it listens."""
     out.mkdir(parents=True, exist_ok=True)
     workdir = data_dir or Path(tempfile.mkdtemp(prefix="zkpipe-demo-"))
-    background = BackgroundNode(node_config(settings, workdir))
-    background.start()
+    anvil = (
+        Anvil(workdir / "anvil", block_time=settings.block_time).start() if settings.l1 == "anvil" else None
+    )
+    background = BackgroundNode(node_config(settings, workdir, anvil))
+    try:
+        background.start()
+    except BaseException:
+        if anvil is not None:
+            anvil.stop()
+        raise
     if on_ready is not None:
         on_ready(background.url)
     client = ZkClient(background.url)
@@ -288,3 +301,5 @@ def run_demo(
     finally:
         client.close()
         background.stop()
+        if anvil is not None:
+            anvil.stop()

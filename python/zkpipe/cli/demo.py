@@ -30,7 +30,11 @@ from zkpipe.cli import main
 @click.option(
     "--aggregation-n", default=2, show_default=True, help="Batches per aggregate proof (one L1 verification)."
 )
-@click.option("--block-time", default=1.0, show_default=True, help="Embedded L1 block time, seconds.")
+@click.option("--block-time", default=1.0, show_default=True, help="L1 block time, seconds.")
+@click.option(
+    "--l1", type=click.Choice(["embedded", "anvil"]), default="embedded", show_default=True,
+    help="The L1: the in-process devnet, or a local anvil (installed by make setup) over JSON-RPC.",
+)  # fmt: skip
 @click.option(
     "--timeout", "timeout_s", default=600.0, show_default=True, help="Give up after this many seconds."
 )
@@ -47,6 +51,7 @@ def demo(
     segment_size: str,
     aggregation_n: int,
     block_time: float,
+    l1: str,
     timeout_s: float,
     out: str,
 ) -> None:
@@ -77,6 +82,7 @@ def demo(
         aggregation_n=aggregation_n,
         block_time=block_time,
         batch_timeout_s=block_time,
+        l1=l1,
         timeout_s=timeout_s,
     )
     err = Console(stderr=True)
