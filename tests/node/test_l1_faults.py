@@ -69,6 +69,9 @@ def test_anvil_restarted_mid_run_keeps_its_state_and_the_node_carries_on(
     anvil.stop()  # graceful: anvil writes its state; the node keeps sequencing meanwhile
     during = _send(funded, 5)
     time.sleep(1.0)
+    receipt = funded.client.get_transaction_receipt(during[-1])
+    assert receipt is not None
+    assert funded.client.get_batch(receipt.batch) is not None  # its batch closed while L1 was away
     anvil.start()
     after = _send(funded, 5)
     _wait_all_virtual(funded.client, before + during + after)

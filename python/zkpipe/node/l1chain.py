@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from zkpipe.errors import InvalidKey
+from zkpipe.errors import InvalidKey, ZkpipeError
 from zkpipe.l1.chain import Address, L1Chain
 from zkpipe.node.config import ConfigError, NodeConfig
 
@@ -69,3 +70,38 @@ def parse_keys(text: str) -> list[bytes]:
             raise InvalidKey(f"l1.keys: a private key is 32 bytes, got {len(key)}")
         keys.append(key)
     return keys
+
+
+class BlockClock:
+    """The newest L1 block's timestamp as last seen, refreshed by its own thread.
+
+    The sequencer floors batch timestamps with it; reading it never waits on L1, so an L1 outage
+    does not stall trusted receipts (the floor only stays where it was until L1 answers again).
+    """
+
+    def __init__(self, chain: L1Chain, interval_s: float) -> None:
+        self.chain = chain
+        self.interval_s = interval_s
+        self.timestamp = chain.latest_block().timestamp
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="l1-clock", daemon=True)
+
+    def start(self) -> None:
+        """Start refreshing."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop refreshing."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def __call__(self) -> int:
+        return self.timestamp
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.timestamp = max(self.timestamp, self.chain.latest_block().timestamp)
+            except ZkpipeError as err:
+                logger.warning("event=l1_clock_stale code=%s message=%s", err.code, err.message)

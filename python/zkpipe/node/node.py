@@ -21,7 +21,7 @@ from zkpipe.l1 import RollupContract, wait_for_receipt
 from zkpipe.l1.chain import Address, L1Chain, to_address
 from zkpipe.native import keygen, public_key
 from zkpipe.node.config import ConfigError, NodeConfig
-from zkpipe.node.l1chain import open_chain
+from zkpipe.node.l1chain import BlockClock, open_chain
 from zkpipe.node.l1worker import L1Worker
 from zkpipe.node.proving import ProvingPipeline, new_backend, resolve_segment_size
 from zkpipe.node.recovery import recover
@@ -111,6 +111,8 @@ class Node:
             send_margin_s=config.l1.send_margin_s,
             on_feedback=lambda feedback: self.sequencer.observe(feedback),
         )
+        self._l1_clock = BlockClock(self.chain, max(config.l1.poll_interval_s, config.l1.block_time / 4))
+        self._l1_clock.start()
         self.sequencer = Sequencer(
             executor,
             self.store,
@@ -120,7 +122,7 @@ class Node:
             last_seq=last_seq,
             last_l1_acc_input_hash=l1_acc,
             on_batch_closed=self.l1.wakeup.set,
-            timestamp_floor=lambda: self.chain.latest_block().timestamp,
+            timestamp_floor=self._l1_clock,
             signatures=signatures,
         )
         self.sequencer.start()
@@ -156,6 +158,7 @@ class Node:
             self._proving_store.close()
         self.sequencer.stop()
         self.l1.stop()
+        self._l1_clock.stop()
         self._l1.close()
         for store in (self.store, self.reader, self._l1_store):
             store.close()
