@@ -11,6 +11,7 @@ pub mod field;
 pub mod hash;
 pub mod sig;
 pub mod smt;
+pub mod wrap;
 
 pub use error::{Error, Result};
 
