@@ -10,9 +10,19 @@ STAMP := $(VENV)/.zkpipe-installed
 # The dashboard's browser test drives Debian's chromium (never a browser download); CI runs as root.
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test bench lint setup tools clean
+.PHONY: demo test bench lint setup tools clean wrap
 
-setup: $(STAMP) tools
+setup: $(STAMP) tools wrap
+
+# The wrap's Go program (Groth16 over gnark); its modules come from the Go module proxy, pinned by go.sum.
+WRAP_BIN := wrap/zkpipe-wrap
+WRAP_SOURCES := $(wildcard wrap/*.go) wrap/go.mod wrap/go.sum
+
+wrap: $(WRAP_BIN)
+
+$(WRAP_BIN): $(WRAP_SOURCES)
+	@command -v go >/dev/null || { echo "error: Go is required for the wrap: https://go.dev/dl" >&2; exit 1; }
+	cd wrap && GOFLAGS=-mod=readonly go build -trimpath -o zkpipe-wrap .
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -58,4 +68,4 @@ lint: setup
 	cargo clippy --manifest-path native/engine/Cargo.toml --release --all-targets --quiet -- -D warnings
 
 clean:
-	rm -rf $(VENV) target tools
+	rm -rf $(VENV) target tools $(WRAP_BIN)

@@ -58,6 +58,8 @@ __all__ = [
     "verify_proof",
     "verify_wrapped_membership",
     "wrap_membership_proof",
+    "wrap_outer",
+    "OuterProof",
 ]
 
 GOLDILOCKS_P = 2**64 - 2**32 + 1
@@ -491,3 +493,32 @@ class ExecutionEngine:
         clone = ExecutionEngine.__new__(ExecutionEngine)
         clone._engine = self._engine.copy()
         return clone
+
+# ---- wrap: the BN254 outer layer (gnark-plonky2-verifier's JSON files) ----
+
+
+@dataclass(frozen=True, slots=True)
+class OuterProof:
+    """An aggregate re-proven in the BN254 outer layer (its files are in the given folder)."""
+
+    build_seconds: float
+    prove_seconds: float
+    statement: list[int]
+    degree_bits: int
+    proof_bytes: int
+
+
+@_mapped
+def wrap_outer(
+    k: int,
+    aggregate_proof: bytes,
+    out_dir: str | Path,
+    *,
+    threads: int = 0,
+    cache_dir: str | Path | None = None,
+) -> OuterProof:
+    """Re-proves a final aggregate in the outer layer and writes its JSON files into `out_dir`."""
+    build, prove, statement, degree_bits, size = _native.wrap_outer(
+        k, bytes(aggregate_proof), Path(out_dir), threads=threads, cache_dir=_cache(cache_dir)
+    )
+    return OuterProof(build, prove, list(statement), degree_bits, size)

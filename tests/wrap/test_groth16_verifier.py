@@ -7,6 +7,7 @@ circuit's kind (one public input, one BSB22 commitment), set up twice (two keys)
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,3 +105,16 @@ def test_a_public_input_outside_the_field_reverts(
     # x + r multiplies the key's point to the same result: without the range check it would pass.
     with pytest.raises(L1Reverted, match="public input not in the field"):
         verifier.verify(words, x + r)
+
+
+def test_the_go_program_proves_what_the_contract_accepts(chain: EmbeddedChain, tmp_path: Path) -> None:
+    """`zkpipe-wrap sample` sets up and proves afresh; its key and proof go through the contract."""
+    from zkpipe.proving.wrap import wrapper_binary
+
+    subprocess.run([str(wrapper_binary()), "sample", "-out", str(tmp_path)], check=True, capture_output=True)
+    fresh = json.loads((tmp_path / "proof.json").read_text())
+    words, x = [int(w) for w in fresh["proof"]], int(fresh["public_input"])
+    verifier = _deploy(chain, json.loads((tmp_path / "verifier.json").read_text()))
+    assert verifier.verify(words, x)
+    with pytest.raises(L1Reverted, match="invalid proof"):
+        verifier.verify(words, x + 1)

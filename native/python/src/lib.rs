@@ -421,6 +421,27 @@ impl ExecutionEngine {
     fn copy(&self) -> Self {
         Self { inner: self.inner.clone() }
     }
+
+// ---- wrap (outer BN254 layer for the gnark Groth16 wrap) ----
+
+/// Re-proves a final aggregate for `k` in the BN254 outer layer and writes the gnark
+/// verifier's JSON files into `out_dir`; returns (build s, prove s, statement, degree bits, proof bytes).
+#[pyfunction]
+#[pyo3(signature = (k, proof, out_dir, *, threads = 0, cache_dir = None))]
+fn wrap_outer(
+    py: Python<'_>,
+    k: usize,
+    proof: Vec<u8>,
+    out_dir: PathBuf,
+    threads: usize,
+    cache_dir: Option<PathBuf>,
+) -> PyResult<(f64, f64, Vec<u64>, usize, usize)> {
+    py.detach(|| {
+        let system = proving_system(k, cache_dir)?;
+        let w = zkpipe_engine::wrap::wrap_aggregate(&system, &proof, &out_dir, threads)?;
+        Ok::<_, Error>((w.build_seconds, w.prove_seconds, w.statement, w.degree_bits, w.proof_bytes))
+    })
+    .map_err(to_py)
 }
 
 #[pymodule]
@@ -451,5 +472,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(library_versions, m)?)?;
     m.add_function(wrap_pyfunction!(bench_primitive, m)?)?;
     m.add_class::<ExecutionEngine>()?;
+
+    m.add_function(wrap_pyfunction!(wrap_outer, m)?)?;
     Ok(())
 }
