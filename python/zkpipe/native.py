@@ -32,6 +32,7 @@ __all__ = [
     "NativeAccount",
     "NativeOutcome",
     "NativeTx",
+    "OuterProof",
     "ProvingSetup",
     "SegmentWitnessTuple",
     "SparseMerkleTree",
@@ -59,7 +60,6 @@ __all__ = [
     "verify_wrapped_membership",
     "wrap_membership_proof",
     "wrap_outer",
-    "OuterProof",
 ]
 
 GOLDILOCKS_P = 2**64 - 2**32 + 1
@@ -493,6 +493,7 @@ class ExecutionEngine:
         clone = ExecutionEngine.__new__(ExecutionEngine)
         clone._engine = self._engine.copy()
         return clone
+
 
 # ---- wrap: the BN254 outer layer (gnark-plonky2-verifier's JSON files) ----
 

@@ -421,6 +421,7 @@ impl ExecutionEngine {
     fn copy(&self) -> Self {
         Self { inner: self.inner.clone() }
     }
+}
 
 // ---- wrap (outer BN254 layer for the gnark Groth16 wrap) ----
 
@@ -472,7 +473,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(library_versions, m)?)?;
     m.add_function(wrap_pyfunction!(bench_primitive, m)?)?;
     m.add_class::<ExecutionEngine>()?;
-
     m.add_function(wrap_pyfunction!(wrap_outer, m)?)?;
     Ok(())
 }

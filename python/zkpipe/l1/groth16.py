@@ -1,4 +1,4 @@
-"""The Groth16 verifier contract (`contracts/groth16_verifier.vy`): deploy it from a verifying key, call it."""
+"""The Groth16 verifier contract (`contracts/groth16_verifier.vy`): deploy it from a key, call it."""
 
 from __future__ import annotations
 
@@ -85,8 +85,10 @@ class Groth16Verifier:
             sender=sender, to=self.address, data=self._calldata(proof, public_input), gas=VERIFY_GAS
         )
 
-    def verify_gas(self, proof: Sequence[int], public_input: int, *, sender: Address, timeout: float = 60.0) -> int:
-        """Gas of one successful `verifyProof` transaction (the caller mines, or the chain produces blocks)."""
+    def verify_gas(
+        self, proof: Sequence[int], public_input: int, *, sender: Address, timeout: float = 60.0
+    ) -> int:
+        """Gas of one successful `verifyProof` transaction (mined here when the chain can mine)."""
         tx = self.send_verify(proof, public_input, sender=sender)
         mine = getattr(self.chain, "mine", None)
         if callable(mine):

@@ -104,7 +104,47 @@ mod tests {
         }
     }
 
+    /// Small circuits prove and verify in the outer configuration; with ZKPIPE_WRAP_SMALL_DIR set
+    /// their JSON files are written there, to check them against the gnark verifier one by one.
     #[test]
+    fn small_outer_circuits_export() {
+        use plonky2::field::types::Field;
+        use plonky2::hash::poseidon::PoseidonHash;
+        use plonky2::plonk::circuit_data::CircuitConfig;
+        let dir = std::env::var("ZKPIPE_WRAP_SMALL_DIR").ok();
+        for with_poseidon in [false, true] {
+            let mut builder = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+            let x = builder.add_virtual_target();
+            let y = builder.add_virtual_target();
+            let z = builder.mul_add(x, y, x);
+            builder.register_public_input(x);
+            builder.register_public_input(z);
+            if with_poseidon {
+                let h = builder.hash_n_to_hash_no_pad::<PoseidonHash>(vec![x, y, z]);
+                builder.register_public_inputs(&h.elements);
+            }
+            while builder.num_gates() < 1 << 10 {
+                builder.add_gate(plonky2::gates::noop::NoopGate, vec![]);
+            }
+            let data = builder.build::<super::outer::OuterC>();
+            let mut pw = PartialWitness::new();
+            pw.set_target(x, F::from_canonical_u64(3)).unwrap();
+            pw.set_target(y, F::from_canonical_u64(5)).unwrap();
+            let proof = data.prove(pw).unwrap();
+            data.verify(proof.clone()).unwrap();
+            let Some(dir) = &dir else { continue };
+            let sub = std::path::Path::new(dir).join(if with_poseidon { "poseidon" } else { "arith" });
+            std::fs::create_dir_all(&sub).unwrap();
+            let write = |name: &str, v: serde_json::Value| std::fs::write(sub.join(name), v.to_string()).unwrap();
+            write(super::COMMON_FILE, export::common_json(&data.common));
+            write(super::VERIFIER_FILE, export::verifier_only_json(&data.verifier_only));
+            write(super::PROOF_FILE, export::proof_json(&proof));
+        }
+    }
+
+    /// Slow (minutes): run with `cargo test --release -- --ignored`.
+    #[test]
+    #[ignore]
     fn an_aggregate_rewraps_into_a_bn254_outer_proof() {
         let (segment, targets) = free_statement_circuit();
         let agg = Aggregation::build(&segment).unwrap();
