@@ -27,7 +27,7 @@ pub struct Wrapped {
     /// Seconds spent building the outer circuit (0 when it was already built in this process).
     pub build_seconds: f64,
     pub prove_seconds: f64,
-    /// The statement the outer proof exposes (the aggregate's 33 elements).
+    /// The statement the outer proof exposes (the aggregate's statement).
     pub statement: Vec<u64>,
     pub degree_bits: usize,
     pub proof_bytes: usize,
@@ -101,6 +101,9 @@ mod tests {
             deposits_in: d(step * 100 + 30),
             deposits_out: d((step + 1) * 100 + 30),
             fee_total: step + 1,
+            queue_in: step * 10,
+            queue_out: (step + 1) * 10,
+            chain_id: 7,
         }
     }
 

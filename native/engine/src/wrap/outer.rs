@@ -2,7 +2,7 @@
 //!
 //! It verifies the cyclic aggregator's proof against the aggregator's verifier key as
 //! a constant (and checks that the key the proof carries in its public inputs is that
-//! key, as `verify_cyclic` does), and exposes only the 33-element statement. Its own
+//! key, as `verify_cyclic` does), and exposes only the statement (36 elements today). Its own
 //! verifier data is then a constant of the gnark circuit, so no other plonky2 circuit
 //! of the same shape can pass.
 
