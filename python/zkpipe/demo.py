@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zkpipe.bench.machine import describe_machine
-from zkpipe.bench.workload import Accounts, l1_address
 from zkpipe.client import ZkClient
+from zkpipe.kpi.figures import KpiReport
+from zkpipe.kpi.machine import describe_machine
 from zkpipe.kpi.report import compute_stage_samples, plot_timeline
 from zkpipe.l1.anvil import Anvil
 from zkpipe.node.config import NodeConfig, load_config
 from zkpipe.node.run import BackgroundNode
-from zkpipe.planner.kpi import KpiReport
 from zkpipe.planner.sim import RUN_SCHEMA
 from zkpipe.spec import AccountIndex, Amount, Fee, Nonce, Transaction, sign_transfer, sign_withdraw
+from zkpipe.workload import Accounts, l1_address
 
 STATES = ("trusted", "virtual", "consolidated")
 
@@ -180,7 +180,7 @@ def run_demo(
             time.sleep(settings.block_time / 2)
         sending = time.time() - started  # the arrival window, for the run record
         statuses = _statuses(client, hashes)
-        while time.time() < deadline and node.proving.failure is None:
+        while time.time() < deadline and "proving" not in node.failures():
             statuses = _statuses(client, hashes)
             counts = _counts(statuses)
             if progress is not None:
@@ -191,7 +191,7 @@ def run_demo(
         report: KpiReport = node.kpi_report()
         batches = node.proving.batch_times()
         timeline = plot_timeline(batches, out / "timeline.png")
-        windows = [w for w in node.proving.record.windows if w.proof is not None]
+        windows = [c.window for c in node.proving.record.consolidations]
         proof_file = None
         if windows and windows[-1].proof is not None:
             proof_file = out / "aggregate.proof"
@@ -224,7 +224,7 @@ def run_demo(
             "deposits": keys.users,
             "consolidated": _counts(statuses)["consolidated"],
             "lost": lost,
-            "proving_failed": None if node.proving.failure is None else repr(node.proving.failure),
+            "proving_failed": node.failures().get("proving"),
             "delay_s": {
                 state: {
                     q: _finite(getattr(getattr(report, f"delay_{state}"), q)) for q in ("p50", "p95", "p99")

@@ -42,6 +42,12 @@ class InvalidInput(ZkpipeError):
     severity = Severity.REJECTED
 
 
+class PlanInputError(InvalidInput):
+    """A planner or KPI input (parameter, measurements file, run file) that is malformed or out of range."""
+
+    code = "INVALID_PLAN_INPUT"
+
+
 class NonCanonicalFieldElement(InvalidInput):
     """A value that is not a canonical Goldilocks field element (must be < p)."""
 
@@ -179,3 +185,14 @@ class L1Reorg(L1Error):
 
     code = "L1_REORG"
     severity = Severity.RESET
+
+
+class L1Diverged(L1Error):
+    """What L1 reports differs from what this node stored (e.g. another accumulated input hash): re-sync."""
+
+    code = "L1_DIVERGED"
+    severity = Severity.RESET
+
+    def __init__(self, message: str, *, batch_number: int | None = None) -> None:
+        super().__init__(message)
+        self.batch_number = batch_number

@@ -65,9 +65,17 @@ def test_segment_size_is_chosen_from_the_memory_budget() -> None:
     from zkpipe.node.proving import resolve_segment_size
 
     assert resolve_segment_size(ProvingConfig(segment_size=32)) == 32
-    # The measured table (docs/measurements.json): k=128 needs ~1.3 GiB, k=64 ~690 MiB, k=8 ~390 MiB.
+    # The measured table (package data): k=128 needs ~1.3 GiB, k=64 ~690 MiB, k=8 ~390 MiB.
     assert resolve_segment_size(ProvingConfig(segment_size=0, memory_budget_mib=800)) == 64
     assert resolve_segment_size(ProvingConfig(segment_size=0, memory_budget_mib=4096)) == 128
     assert resolve_segment_size(ProvingConfig(segment_size=0, memory_budget_mib=400)) == 8
     with pytest.raises(InvalidInput):
         resolve_segment_size(ProvingConfig(segment_size=0, memory_budget_mib=100))
+
+
+def test_segment_size_zero_is_accepted_and_an_rpc_l1_kind_too() -> None:
+    config = load_config(env={}, overrides={"proving.segment_size": 0, "proving.memory_budget_mib": 800})
+    assert config.proving.segment_size == 0
+    assert load_config(env={}, overrides={"l1.kind": "rpc"}).l1.kind == "rpc"
+    with pytest.raises(ConfigError, match="segment_size"):
+        load_config(env={}, overrides={"proving.segment_size": 12})

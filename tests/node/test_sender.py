@@ -15,9 +15,9 @@ from zkpipe.kpi import NodeMetrics
 from zkpipe.l1 import EmbeddedChain, RollupContract
 from zkpipe.l1.hashes import compute_acc_input_hash
 from zkpipe.l1.rollup import BatchData
-from zkpipe.node.l1worker import L1Worker
+from zkpipe.l1.sender import SequenceSender
+from zkpipe.l1.syncer import L1Syncer
 from zkpipe.node.store import Store
-from zkpipe.sequencer.mempool import Mempool, MempoolConfig
 from zkpipe.spec import (
     CHAIN_ID,
     AccountIndex,
@@ -36,7 +36,7 @@ DEPTH = 8
 @pytest.fixture
 def setup(
     tmp_path: Path, private_compile_cache: None
-) -> Iterator[tuple[EmbeddedChain, RollupContract, Store, L1Worker]]:
+) -> Iterator[tuple[EmbeddedChain, RollupContract, Store, SequenceSender, L1Syncer]]:
     chain = EmbeddedChain(None, block_time=1.0)
     deployer, sequencer, aggregator = chain.accounts[:3]
     genesis = initial_state(FEE_PK, DEPTH)
@@ -74,11 +74,11 @@ def setup(
         h = closed.batch.header
         l1_acc = compute_acc_input_hash(l1_acc, closed.encoding, h.timestamp, h.deposit_end)
         store.commit_group(rows, [(closed, l1_acc, 0.0)], 0.0)
-    worker = L1Worker(
-        chain, rollup, store, Mempool(MempoolConfig()), NodeMetrics(), sequencer_address=sequencer,
-        block_time=1.0, poll_interval_s=0.05, send_margin_s=0.1,
-    )  # fmt: skip
-    yield chain, rollup, store, worker
+    metrics = NodeMetrics()
+    sender = SequenceSender(
+        chain, rollup, store, metrics, sender=sequencer, block_time=1.0, send_margin_s=0.1
+    )
+    yield chain, rollup, store, sender, L1Syncer(chain, rollup, store, metrics)
     store.close()
     chain.close()
 
@@ -90,16 +90,16 @@ def _data(store: Store, number: int) -> BatchData:
 
 
 def test_batch_on_l1_without_a_send_record_is_not_posted_again(setup) -> None:  # type: ignore[no-untyped-def]
-    chain, rollup, store, worker = setup
+    chain, rollup, store, sender, syncer = setup
     # A crash right after submitting batch 1, before its send was recorded; the block got mined.
-    rollup.sequence_batches([_data(store, 1)], sender=worker.sequencer_address)
+    rollup.sequence_batches([_data(store, 1)], sender=sender.sequencer_address)
     chain.mine()
-    worker.reconcile()
-    worker.sync_once()
-    worker.send_once(now_due=True)  # posts batch 2 only
+    sender.reconcile()
+    syncer.sync_once()
+    sender.send_once(now_due=True)  # posts batch 2 only
     chain.mine()
-    worker.sync_once()
-    worker.send_once(now_due=True)
+    syncer.sync_once()
+    sender.send_once(now_due=True)
     assert rollup.last_batch_sequenced() == 2
     for n in (1, 2):
         row = store.batch_by_number(n)
@@ -108,17 +108,17 @@ def test_batch_on_l1_without_a_send_record_is_not_posted_again(setup) -> None:  
 
 
 def test_send_forgotten_by_the_l1_is_posted_again_once(setup) -> None:  # type: ignore[no-untyped-def]
-    chain, rollup, store, worker = setup
+    chain, rollup, store, sender, syncer = setup
     # A send recorded as in flight whose transaction the L1 does not know (lost with its mempool).
     store.mark_sending([1, 2], "0x" + "ab" * 32, 0.0)
-    worker.reconcile()
+    sender.reconcile()
     assert store.sends_by_status("lost") == [("0x" + "ab" * 32, 1, 2)]
-    worker.sync_once()
-    worker.send_once(now_due=True)
-    worker.send_once(now_due=True)  # a second call before the block must not post again
+    syncer.sync_once()
+    sender.send_once(now_due=True)
+    sender.send_once(now_due=True)  # a second call before the block must not post again
     chain.mine()
-    worker.sync_once()
-    worker.send_once(now_due=True)
+    syncer.sync_once()
+    sender.send_once(now_due=True)
     chain.mine()
     assert rollup.last_batch_sequenced() == 2
     assert [s for s in store.sends_by_status("mined") if s[1] <= 2] == store.sends_by_status("mined")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from zkpipe.bench.workload import Accounts, genesis, next_batch, user_mix
 from zkpipe.spec import BatchResult, State, apply_batch
+from zkpipe.workload import Accounts, genesis, next_batch, user_mix
 
 K = 8
 

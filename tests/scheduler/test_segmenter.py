@@ -6,8 +6,8 @@ import pytest
 
 from tests.scheduler.helpers import make_batches
 from zkpipe.errors import InvalidInput
-from zkpipe.planner.measurements import load_measurements
-from zkpipe.proving.segmenter import DEFAULT_MEASUREMENTS, Segmenter, choose_segment_size
+from zkpipe.planner.measurements import load_default_measurements
+from zkpipe.proving.segmenter import Segmenter, choose_segment_size
 
 
 def test_jobs_cover_the_batch_in_order() -> None:
@@ -19,7 +19,7 @@ def test_jobs_cover_the_batch_in_order() -> None:
 
 
 def test_largest_size_that_fits_the_memory_budget() -> None:
-    table = load_measurements(DEFAULT_MEASUREMENTS)
+    table = load_default_measurements()
     by_k = {2**row.log2_cycles: row.memory_bytes for row in table.segments}
     assert choose_segment_size(table, by_k[32]) == 32
     assert choose_segment_size(table, by_k[32] - 1) == 16
@@ -27,13 +27,13 @@ def test_largest_size_that_fits_the_memory_budget() -> None:
 
 
 def test_least_cpu_for_a_small_batch() -> None:
-    table = load_measurements(DEFAULT_MEASUREMENTS)
+    table = load_default_measurements()
     # 8 transactions: one k=8 segment beats one half-empty bigger segment.
     assert choose_segment_size(table, 10 * 2**30, batch_txs=8) == 8
 
 
 def test_invalid_budget_below_every_size() -> None:
     with pytest.raises(InvalidInput):
-        choose_segment_size(load_measurements(DEFAULT_MEASUREMENTS), 1)
+        choose_segment_size(load_default_measurements(), 1)
     with pytest.raises(InvalidInput):
         Segmenter(7)

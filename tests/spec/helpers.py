@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 
 import pytest
 
-from zkpipe.bench.workload import next_batch
 from zkpipe.native import keygen
 from zkpipe.spec import (
     AccountIndex,
@@ -30,6 +29,7 @@ from zkpipe.spec import (
     sign_transfer,
     sign_withdraw,
 )
+from zkpipe.workload import next_batch
 
 KEYS: list[tuple[bytes, bytes]] = [keygen(bytes([i + 1]) * 32) for i in range(6)]
 """(secret, public) pairs; KEYS[0] is the operator's (fee account), KEYS[i] owns account i."""

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from zkpipe.bench.machine import describe_machine
 from zkpipe.demo import DemoSettings, run_demo
+from zkpipe.kpi.machine import describe_machine
 from zkpipe.kpi.report import compute_bottleneck, json_safe
 
 PROVERS = (1, 2)

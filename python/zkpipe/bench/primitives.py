@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from zkpipe import native
-from zkpipe.bench.machine import describe_machine
+from zkpipe.kpi.machine import describe_machine
 
 
 def _rate(name: str, seconds: float) -> float:

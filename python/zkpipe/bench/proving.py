@@ -17,14 +17,14 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from zkpipe.bench.machine import describe_machine
-from zkpipe.bench.workload import Accounts, genesis, next_batch, user_mix
 from zkpipe.errors import InvalidProof, ProvingFailed
+from zkpipe.kpi.machine import describe_machine
 from zkpipe.native import aggregate_proofs, library_versions
 from zkpipe.planner.measurements import Measurements, SegmentCost, default_assumption
 from zkpipe.proving import Proof, Prover
 from zkpipe.proving.statement import STATEMENT_LEN
 from zkpipe.spec import SEGMENT_SIZES, apply_batch
+from zkpipe.workload import Accounts, genesis, next_batch, user_mix
 
 QUICK_SIZES = (8, 16)
 QUICK_BATCHES = (2, 4)

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zkpipe.bench.machine import describe_machine
 from zkpipe.client import ZkClient
+from zkpipe.kpi.machine import describe_machine
 from zkpipe.native import keygen
 from zkpipe.node.config import load_config
 from zkpipe.node.run import BackgroundNode

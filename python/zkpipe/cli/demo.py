@@ -68,8 +68,8 @@ def demo(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from zkpipe.demo import STATES, DemoSettings, run_demo
+    from zkpipe.kpi.figures import KpiReport
     from zkpipe.kpi.report import json_safe, render_kpi_table
-    from zkpipe.planner.kpi import KpiReport
 
     if accounts < 2 or txs < 1:
         raise click.BadParameter("need at least 2 accounts and 1 transaction")

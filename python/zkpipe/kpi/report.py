@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.table import Table
 
-from zkpipe.planner.kpi import KpiReport, compute_percentiles
+from zkpipe.kpi.figures import KpiReport, compute_percentiles
 
 
 @dataclass(frozen=True, slots=True)

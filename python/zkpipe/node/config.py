@@ -126,7 +126,8 @@ class ProvingConfig:
     """Transactions per segment proof (8, 16, 32, 64 or 128); 0 chooses it from `memory_budget_mib`."""
     memory_budget_mib: int = 0
     """With segment_size 0: memory per prover, MiB (0: the machine's memory shared by the workers).
-    The segment size is then the cheapest one whose measured peak memory fits (docs/measurements.json)."""
+    The segment size is then the cheapest one whose measured peak memory fits (the measured table
+    shipped as package data, zkpipe/planner/measurements.json)."""
     prove_from: str = "virtual"
     """Start proving a batch once it is "virtual" (on L1) or already when "trusted" (closed)."""
     aggregation_n: int = 4
@@ -182,8 +183,8 @@ class NodeConfig:
                 "execution.engine must be 'parallel' or 'sequential'",
             ),
             (
-                self.proving.segment_size in (8, 16, 32, 64, 128),
-                "proving.segment_size must be 8, 16, 32, 64 or 128",
+                self.proving.segment_size in (0, 8, 16, 32, 64, 128),
+                "proving.segment_size must be 0 (chosen from the memory budget), 8, 16, 32, 64 or 128",
             ),
             (
                 self.proving.prove_from in ("virtual", "trusted"),
@@ -191,6 +192,7 @@ class NodeConfig:
             ),
             (self.proving.aggregation_n >= 1, "proving.aggregation_n must be >= 1"),
             (self.proving.aggregation_timeout_s > 0, "proving.aggregation_timeout_s must be > 0"),
+            (self.proving.memory_budget_mib >= 0, "proving.memory_budget_mib must be >= 0"),
             (
                 self.proving.workers >= 0 and self.proving.threads_per_prover >= 0,
                 "proving workers/threads >= 0",

@@ -64,17 +64,18 @@ class NodeDashboardSource:
                 redundancy=scheduler.config.redundancy,
                 elapsed_s=scheduler.elapsed_s(),
             )
-            verified = [w for w in list(proving.record.windows) if w.proof is not None and w.verify_tx]
-            if verified:
-                window = verified[-1]
-                assert window.proof is not None and window.verify_tx is not None
+            verified = list(proving.record.consolidations)
+            if verified and verified[-1].window.proof is not None:
+                done = verified[-1]
+                proof = done.window.proof
+                assert proof is not None
                 last = AggregateView(
-                    first_batch=window.batches[0].stored.number,
-                    final_batch=window.batches[-1].stored.number,
-                    segments=window.proof.provenance.segments,
-                    proof_sha256=window.proof.to_json()["proof_sha256"],
-                    verify_tx="0x" + bytes(window.verify_tx).hex(),
-                    verify_gas=window.verify_gas,
+                    first_batch=done.window.first,
+                    final_batch=done.window.last,
+                    segments=proof.provenance.segments,
+                    proof_sha256=proof.to_json()["proof_sha256"],
+                    verify_tx="0x" + bytes(done.verify_tx).hex(),
+                    verify_gas=done.verify_gas,
                 )
         return PipelineSnapshot(
             taken_at=time.time(),
@@ -100,10 +101,10 @@ class NodeDashboardSource:
         proving = self.node.proving
         if proving is None:
             return None
-        verified = [w for w in list(proving.record.windows) if w.proof is not None and w.verify_tx]
-        if not verified or verified[-1].proof is None:
+        verified = list(proving.record.consolidations)
+        if not verified or verified[-1].window.proof is None:
             return None
-        return verified[-1].proof.to_json()
+        return verified[-1].window.proof.to_json()
 
     def l1_transaction(self, tx_hash: str) -> dict[str, Any] | None:
         """An L1 transaction with its receipt, or None."""

@@ -1,76 +1,91 @@
-"""The node: wires the store, executor, mempool, sequencer, embedded L1 and the L1 worker together."""
+"""The node: built from its parts (store, L1 chain, executor, prover backend) by named constructors.
+
+`new_local_node` runs on the embedded devnet; `new_rpc_node` on any `L1Chain` (e.g. a JSON-RPC node).
+`start()` recovers the trusted state and wires the components — sequencer, L1 sender, L1 syncer,
+proving pipeline — through the store and callbacks; a supervisor runs the L1 and proving components
+and acts on the severity of their errors (see node/supervisor.py).
+"""
 
 from __future__ import annotations
 
 import itertools
 import logging
 import math
-import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from zkpipe.errors import InvalidInput
-from zkpipe.execution import SequentialExecutor, digest_bytes
-from zkpipe.execution.engine import executor_factory
+from zkpipe.execution import Executor, SequentialExecutor, digest_bytes
+from zkpipe.execution.engine import ExecutorFactory, executor_factory
 from zkpipe.execution.signatures import VerifiedSignatures
 from zkpipe.kpi import NodeMetrics
+from zkpipe.kpi.figures import KpiReport
 from zkpipe.kpi.report import RunCosts, TxTimes, compute_kpi_report, json_safe
-from zkpipe.l1 import RollupContract, wait_for_receipt
+from zkpipe.l1 import EmbeddedChain, RollupContract
 from zkpipe.l1.chain import Address, L1Chain, to_address
-from zkpipe.native import keygen, public_key
-from zkpipe.node.config import ConfigError, NodeConfig
+from zkpipe.l1.sender import SequenceSender
+from zkpipe.l1.syncer import L1Syncer, SyncReport
+from zkpipe.node.config import NodeConfig, ProvingConfig
+from zkpipe.node.deployment import L1Roles, deploy_or_attach, operator_fee_key
 from zkpipe.node.l1chain import BlockClock, open_chain
-from zkpipe.node.l1worker import L1Worker
 from zkpipe.node.proving import ProvingPipeline, new_backend, resolve_segment_size
 from zkpipe.node.recovery import recover
-from zkpipe.node.store import Store, StoredBatch, StoredTx
-from zkpipe.planner.kpi import KpiReport
+from zkpipe.node.rpcjson import account_json, batch_json, hex_bytes, receipt_json
+from zkpipe.node.store import Store
+from zkpipe.node.supervisor import Supervisor
+from zkpipe.proving.backends.base import ProverBackend
 from zkpipe.sequencer.core import Sequencer
 from zkpipe.sequencer.mempool import Mempool
-from zkpipe.spec import (
-    CHAIN_ID,
-    PUBLIC_KEY_BYTES,
-    AccountIndex,
-    PublicKey,
-    UserTransaction,
-    decode_batch,
-    initial_state,
-    tx_to_json,
-)
-from zkpipe.spec import decode_tx as spec_decode_tx
+from zkpipe.sequencer.policy import DownstreamFeedback
+from zkpipe.spec import CHAIN_ID, PUBLIC_KEY_BYTES, AccountIndex, UserTransaction
 
 logger = logging.getLogger("zkpipe.node")
 
 DB_NAME = "node.db"
-OPERATOR_KEY = "operator.key"
+L1_DIR = "l1"
 KPI_REFRESH_S = 2.0
 """Least interval between two refreshes of the KPI gauges in /metrics."""
 
+BackendFactory = Callable[[ProvingConfig, int], ProverBackend]
+"""Builds the prover backend for a segment size (warm local processes or Ray actors by default)."""
+
+
+def _default_backend(config: ProvingConfig, k: int) -> ProverBackend:
+    return new_backend(config, None, k)
+
 
 @dataclass(frozen=True, slots=True)
-class L1Roles:
-    """Which embedded dev account plays which L1 role."""
+class NodeParts:
+    """What a node is built from; the named constructors fill it in."""
 
-    deployer: Address
-    sequencer: Address
-    aggregator: Address
-    depositor: Address
-
-
-def _hex(data: bytes) -> str:
-    return "0x" + data.hex()
+    chain: L1Chain
+    roles: L1Roles
+    open_store: Callable[[], Store]
+    """Opens one connection to the node's store (the node opens one per thread)."""
+    rollup_address: Address | None = None
+    """Attach to this rollup contract instead of deploying one (ignored once the store knows one)."""
+    new_executor: ExecutorFactory = SequentialExecutor
+    new_backend: BackendFactory = _default_backend
+    start_chain: Callable[[], None] | None = None
+    """Starts the chain's block production (the embedded devnet), if the node owns it."""
+    close_chain: Callable[[], None] | None = None
 
 
 class Node:
     """A running sequencer node; `start()` recovers and starts every component, `stop()` stops them."""
 
-    def __init__(self, config: NodeConfig) -> None:
+    def __init__(self, config: NodeConfig, parts: NodeParts) -> None:
         self.config = config
+        self.parts = parts
+        self.chain = parts.chain
+        self.roles = parts.roles
         self.data_dir = Path(config.data_dir)
         self.metrics = NodeMetrics()
         self.metrics.block_time.set(config.l1.block_time)
+        self.supervisor = Supervisor()
         self.started_at = 0.0
         self._started = False
         self._kpis_refreshed = -math.inf
@@ -78,39 +93,36 @@ class Node:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Opens the store, starts the embedded L1 (deploying the rollup on first start), recovers, runs."""
-        config = self.config
+        """Opens the store, starts the L1 (deploying the rollup on first start), recovers, runs."""
+        config, parts = self.config, self.parts
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = Store(self.data_dir / DB_NAME, synchronous=config.store.synchronous)
-        self.reader = Store(self.data_dir / DB_NAME, synchronous=config.store.synchronous)
-        l1_store = Store(self.data_dir / DB_NAME, synchronous=config.store.synchronous)
-        self._l1_store = l1_store
-        fee_pk = self._operator_key()
-        self._l1 = open_chain(config)
-        self.chain: L1Chain = self._l1.chain
-        accounts = self._l1.accounts
-        self.roles = L1Roles(accounts[0], accounts[1], accounts[2], accounts[3])
-        self._l1.start()
-        self.rollup = self._rollup(fee_pk)
+        self.store = parts.open_store()
+        self.reader = parts.open_store()
+        self._stores = [self.store, self.reader]
+        fee_pk = operator_fee_key(self.store, self.data_dir)
+        if parts.start_chain is not None:
+            parts.start_chain()
+        self.rollup: RollupContract = deploy_or_attach(
+            self.chain, self.store, self.roles, fee_pk,
+            tree_depth=config.tree_depth, block_time=config.l1.block_time, address=parts.rollup_address,
+        )  # fmt: skip
         signatures = VerifiedSignatures()
         executor, last_seq, l1_acc = recover(
-            self.store, fee_pk, config.tree_depth, signatures.check, executor_factory(config.execution.engine)
+            self.store, fee_pk, config.tree_depth, signatures.check, parts.new_executor
         )
-        self.executor: SequentialExecutor = executor
+        self.executor: Executor = executor
         self.mempool = Mempool(config.mempool)
         self.mempool.add_deposits(self.store.deposits_from(executor.state.next_deposit_index))
-        self.l1 = L1Worker(
-            self.chain,
-            self.rollup,
-            l1_store,
-            self.mempool,
-            self.metrics,
-            sequencer_address=self.roles.sequencer,
-            block_time=config.l1.block_time,
-            poll_interval_s=config.l1.poll_interval_s,
-            send_margin_s=config.l1.send_margin_s,
-            on_feedback=lambda feedback: self.sequencer.observe(feedback),
+        self.sender = SequenceSender(
+            self.chain, self.rollup, self._open_store(), self.metrics, sender=self.roles.sequencer,
+            block_time=config.l1.block_time, send_margin_s=config.l1.send_margin_s,
+        )  # fmt: skip
+        self.syncer = L1Syncer(
+            self.chain, self.rollup, self._open_store(), self.metrics, on_report=self._on_sync
         )
+        self._l1_clock = BlockClock(self.chain, max(config.l1.poll_interval_s, config.l1.block_time / 4))
+        self._l1_clock.start()
+        # Why a clock of its own: reading the floor never waits on L1 (an outage must not stall receipts).
         self._l1_clock = BlockClock(self.chain, max(config.l1.poll_interval_s, config.l1.block_time / 4))
         self._l1_clock.start()
         self.sequencer = Sequencer(
@@ -121,26 +133,30 @@ class Node:
             self.metrics,
             last_seq=last_seq,
             last_l1_acc_input_hash=l1_acc,
-            on_batch_closed=self.l1.wakeup.set,
+            on_batch_closed=self.sender.wakeup.set,
             timestamp_floor=self._l1_clock,
             signatures=signatures,
         )
-        self.sequencer.start()
-        self.l1.start()
+        self.sender.reconcile()
+        poll = config.l1.poll_interval_s
+        self.supervisor.add(self.syncer, interval_s=poll)
+        self.supervisor.add(self.sender, interval_s=poll, wakeup=self.sender.wakeup)
         self.proving: ProvingPipeline | None = None
         if config.proving.enabled:
-            self._proving_store = Store(self.data_dir / DB_NAME, synchronous=config.store.synchronous)
             self.proving = ProvingPipeline(
                 config.proving,
-                self._proving_store,
+                self._open_store(),
                 self.chain,
                 self.rollup,
                 aggregator=self.roles.aggregator,
                 fee_public_key=fee_pk,
                 data_dir=self.data_dir,
-                backend=new_backend(config.proving, None, resolve_segment_size(config.proving)),
+                backend=parts.new_backend(config.proving, resolve_segment_size(config.proving)),
             )
-            self.proving.start()
+            self.proving.catch_up()
+            self.supervisor.add(self.proving, interval_s=0.05)
+        self.sequencer.start()
+        self.supervisor.start()
         self.started_at = time.time()
         self._started = True
         logger.info(
@@ -148,19 +164,38 @@ class Node:
             self.data_dir, self.rollup.address, executor.state.batch_number, last_seq,
         )  # fmt: skip
 
+    def _open_store(self) -> Store:
+        store = self.parts.open_store()
+        self._stores.append(store)
+        return store
+
+    def _on_sync(self, report: SyncReport) -> None:
+        """Hands what the syncer found to the sequencer: new deposits, and the downstream measurements."""
+        if report.deposits:
+            self.mempool.add_deposits(report.deposits)
+        if report.saw_sequenced:
+            latencies = [report.at - b.closed_at for b in report.newly_virtual]
+            self.sequencer.observe(
+                DownstreamFeedback(
+                    now=time.monotonic(),
+                    queue_depth=report.waiting,
+                    downstream_latency=max(latencies) if latencies else None,
+                )
+            )
+
     def stop(self) -> None:
-        """Stops accepting, finishes the current group, stops L1 and closes the store."""
+        """Stops accepting, finishes the current group, stops L1 and proving, closes the store."""
         if not self._started:
             return
         self._started = False
-        if self.proving is not None:
-            self.proving.stop()
-            self._proving_store.close()
         self.sequencer.stop()
-        self.l1.stop()
+        self.supervisor.stop()
         self._l1_clock.stop()
-        self._l1.close()
-        for store in (self.store, self.reader, self._l1_store):
+        if self.proving is not None:
+            self.proving.close()
+        if self.parts.close_chain is not None:
+            self.parts.close_chain()
+        for store in self._stores:
             store.close()
         logger.info("event=node_stopped")
 
@@ -170,54 +205,6 @@ class Node:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    def _operator_key(self) -> PublicKey:
-        """The fee account's key: created on first start (secret in data_dir/operator.key, mode 0600)."""
-        stored = self.store.meta("fee_public_key")
-        if stored is not None:
-            return PublicKey(bytes.fromhex(stored))
-        path = self.data_dir / OPERATOR_KEY
-        if path.exists():
-            secret = bytes.fromhex(path.read_text().strip())
-        else:
-            secret, _ = keygen()
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secret.hex())
-                f.flush()
-                os.fsync(f.fileno())
-        pk = PublicKey(public_key(secret))
-        self.store.set_meta(fee_public_key=pk.hex())
-        return pk
-
-    def _rollup(self, fee_pk: PublicKey) -> RollupContract:
-        """The rollup contract: deployed on first start, its address kept in the store."""
-        address = self.store.meta("rollup_address")
-        if address is not None:
-            return RollupContract(self.chain, to_address(address))
-        genesis = initial_state(fee_pk, self.config.tree_depth)
-        if self.config.l1.rollup_address:
-            return self._attach(to_address(self.config.l1.rollup_address), digest_bytes(genesis.tree.root))
-        tx_hash = RollupContract.send_deploy(
-            self.chain,
-            deployer=self.roles.deployer,
-            sequencer=self.roles.sequencer,
-            aggregator=self.roles.aggregator,
-            genesis_state_root=digest_bytes(genesis.tree.root),
-            chain_id=CHAIN_ID,
-        )
-        receipt = wait_for_receipt(self.chain, tx_hash, timeout=max(60.0, 5 * self.config.l1.block_time))
-        rollup = RollupContract.from_deployment(self.chain, receipt)
-        self.store.set_meta(rollup_address=rollup.address, l1_cursor=str(receipt.block_number - 1))
-        return rollup
-
-    def _attach(self, address: Address, genesis_root: bytes) -> RollupContract:
-        """A rollup deployed before (`l1.rollup_address`), checked to be this node's: roles and genesis."""
-        rollup = RollupContract(self.chain, address)
-        if rollup.sequencer() != self.roles.sequencer or rollup.genesis_state_root() != genesis_root:
-            raise ConfigError(f"the rollup at {address} has another sequencer or genesis than this node")
-        self.store.set_meta(rollup_address=rollup.address, l1_cursor="-1")
-        return rollup
 
     # -- the RPC backend ------------------------------------------------------------------------------
 
@@ -232,32 +219,19 @@ class Node:
     def receipt_by_hash(self, tx_hash: bytes) -> dict[str, Any] | None:
         """A transaction's status and per-state timestamps, or None if unknown."""
         row = self.reader.tx_by_hash(tx_hash)
-        if row is None:
-            return None
-        return receipt_json(row)
+        return None if row is None else receipt_json(row)
 
     def account_by_index(self, index: int) -> dict[str, Any] | None:
         """The trusted account at `index`, or None if the slot is empty."""
         account = self.executor.account_by_index(AccountIndex(index))
-        if account is None:
-            return None
-        return {
-            "index": index,
-            "public_key": _hex(account.public_key),
-            "balance": str(account.balance),
-            "nonce": account.nonce,
-        }
+        return None if account is None else account_json(index, account)
 
     def batch_by_number(self, number: int, with_transactions: bool = False) -> dict[str, Any] | None:
         """A closed batch: header, status, L1 inclusion, timestamps, transaction hashes."""
         row = self.reader.batch_by_number(number)
         if row is None:
             return None
-        out = batch_json(row)
-        out["transactions"] = [_hex(h) for h in self.reader.tx_hashes_by_batch(number)]
-        if with_transactions:
-            out["transaction_objects"] = [tx_to_json(tx) for tx in decode_batch(row.data).transactions]
-        return out
+        return batch_json(row, self.reader.tx_hashes_by_batch(number), with_transactions=with_transactions)
 
     def kpi_report(self) -> KpiReport:
         """The measured KPIs so far (consolidated transactions only count toward throughput)."""
@@ -293,8 +267,8 @@ class Node:
             "virtual_batch": heads["virtual"],
             "consolidated_batch": heads["consolidated"],
             "open_batch": heads["trusted"] + 1,
-            "trusted_state_root": _hex(digest_bytes(self.sequencer.trusted_root)),
-            "consolidated_state_root": _hex(consolidated_root),
+            "trusted_state_root": hex_bytes(digest_bytes(self.sequencer.trusted_root)),
+            "consolidated_state_root": hex_bytes(consolidated_root),
             "next_deposit_index": str(state.next_deposit_index),
             "mempool_size": len(self.mempool),
             "l1_block": self.chain.latest_block().number,
@@ -308,7 +282,9 @@ class Node:
             raise InvalidInput(f"a public key is {PUBLIC_KEY_BYTES} bytes")
         if not 0 <= account_index < 2**32 or not 0 < amount < 2**64:
             raise InvalidInput("account index must be a u32 and amount in [1, 2**64)")
-        return _hex(self.rollup.deposit(account_index, public_key_bytes, amount, sender=self.roles.depositor))
+        return hex_bytes(
+            self.rollup.deposit(account_index, public_key_bytes, amount, sender=self.roles.depositor)
+        )
 
     def metrics_text(self) -> bytes:
         """Prometheus exposition (with the proving KPIs when the node proves)."""
@@ -324,71 +300,76 @@ class Node:
             self.metrics.set_kpis(figures, {w: u.busy_s for w, u in usage.items()})
         return self.metrics.render()
 
+    def failures(self) -> dict[str, str]:
+        """Why each stopped component stopped (empty when all run)."""
+        failures = dict(self.supervisor.failures())
+        if self.sequencer.failure is not None:
+            failures["sequencer"] = repr(self.sequencer.failure)
+        return failures
+
     def health(self) -> dict[str, Any]:
-        """Liveness of the components."""
-        failures = {
-            name: repr(f)
-            for name, f in (("sequencer", self.sequencer.failure), ("l1", self.l1.failure))
-            if f is not None
+        """Liveness of the components, and what the supervisor did about their errors."""
+        failures = self.failures()
+        return {
+            "ok": not failures,
+            "failures": failures,
+            "components": {name: h.to_dict() for name, h in self.supervisor.health().items()},
         }
-        return {"ok": not failures, "failures": failures}
 
 
-def receipt_json(row: StoredTx) -> dict[str, Any]:
-    """The RPC form of a stored transaction's receipt."""
-    status = "trusted"
-    if row.batch_status in ("virtual", "consolidated"):
-        status = row.batch_status
-    tx = spec_decode_tx(row.data)
-    return {
-        "hash": _hex(row.hash),
-        "status": status,
-        "outcome": row.status,
-        "reason": row.code,
-        "seq": row.seq,
-        "batch": row.batch,
-        "batch_closed": row.batch_status is not None,
-        "l1_block": row.l1_block,
-        "timestamps": {
-            "submitted": row.submitted_at,
-            "trusted": row.trusted_at,
-            "virtual": row.virtual_at,
-            "consolidated": row.consolidated_at,
-        },
-        "transaction": tx_to_json(tx),
-    }
+def _store_opener(config: NodeConfig) -> Callable[[], Store]:
+    path = Path(config.data_dir) / DB_NAME
+    return lambda: Store(path, synchronous=config.store.synchronous)
 
 
-def batch_json(row: StoredBatch) -> dict[str, Any]:
-    """The RPC form of a stored batch."""
-    status = {"closed": "trusted", "sending": "trusted"}.get(row.status, row.status)
-    return {
-        "number": row.number,
-        "timestamp": row.timestamp,
-        "deposit_start": str(row.deposit_start),
-        "deposit_end": str(row.deposit_end),
-        "tx_count": row.tx_count,
-        "status": status,
-        "l1_status": row.status,
-        "data_bytes": len(row.data),
-        "acc_input_hash": _hex(row.acc_input_hash),
-        "l1_acc_input_hash": _hex(row.l1_acc_input_hash),
-        "state_root": _hex(row.state_root),
-        "l1_tx_hash": row.l1_tx_hash,
-        "l1_block": row.l1_block,
-        "l1_gas": row.l1_gas,
-        "timestamps": {
-            "closed": row.closed_at,
-            "sent": row.sent_at,
-            "virtual": row.virtual_at,
-            "consolidated": row.consolidated_at,
-        },
-    }
+def new_local_node(config: NodeConfig, *, new_executor: ExecutorFactory | None = None) -> Node:
+    """A node on the embedded devnet (in this process, persisted under data_dir/l1); its executor is
+    `new_executor`, or the one `execution.engine` names."""
+    chain = EmbeddedChain(Path(config.data_dir) / L1_DIR, block_time=config.l1.block_time)
+    parts = NodeParts(
+        chain=chain,
+        roles=L1Roles.from_accounts(chain.accounts),
+        open_store=_store_opener(config),
+        new_executor=new_executor or executor_factory(config.execution.engine),
+        start_chain=chain.start,
+        close_chain=chain.close,
+    )
+    return Node(config, parts)
 
 
-def new_local_node(config: NodeConfig) -> Node:
-    """A node on the L1 `config.l1` names: the embedded devnet or a JSON-RPC node."""
-    return Node(config)
+def new_rpc_node(
+    config: NodeConfig,
+    chain: L1Chain,
+    roles: L1Roles,
+    *,
+    rollup_address: Address | None = None,
+    new_executor: ExecutorFactory | None = None,
+    close_chain: Callable[[], None] | None = None,
+) -> Node:
+    """A node on any L1 chain (e.g. a JSON-RPC node): deploys the rollup, or attaches to `rollup_address`."""
+    parts = NodeParts(
+        chain=chain,
+        roles=roles,
+        open_store=_store_opener(config),
+        rollup_address=rollup_address,
+        new_executor=new_executor or executor_factory(config.execution.engine),
+        close_chain=close_chain,
+    )
+    return Node(config, parts)
 
 
-__all__ = ["L1Roles", "Node", "batch_json", "new_local_node", "receipt_json"]
+def new_node(config: NodeConfig) -> Node:
+    """The node `config.l1` describes: the embedded devnet, or a JSON-RPC node (`l1.rpc_url`, keys)."""
+    if config.l1.kind == "embedded":
+        return new_local_node(config)
+    opened = open_chain(config)
+    return new_rpc_node(
+        config,
+        opened.chain,
+        L1Roles.from_accounts(opened.accounts),
+        rollup_address=to_address(config.l1.rollup_address) if config.l1.rollup_address else None,
+        close_chain=opened.close,
+    )
+
+
+__all__ = ["L1Roles", "Node", "NodeParts", "new_local_node", "new_node", "new_rpc_node"]

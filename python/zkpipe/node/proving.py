@@ -1,21 +1,20 @@
 """The node's proving half: sequenced batches → segment proofs → one aggregate per window → L1.
 
-One thread follows the store. Each batch that is provable (virtual on L1, or closed when
-`prove_from = "trusted"`) is re-applied with the spec from the state after the previous batch,
-which yields its segment witnesses; its segments become scheduler jobs. An aggregation window —
-N batches, or fewer after `aggregation_timeout_s` — is folded into one proof by the scheduler as
-segments are accepted. Before that proof goes to L1 the node checks that it proves exactly the
-sequenced data from the consolidated state: the data it proved hashes to L1's accumulated input
-hash, its start root is L1's consolidated root, and its statement is the spec's. Then
-`verifyBatches` consolidates the window (the syncer marks the batches when L1 reports it).
+The supervisor steps it on its own thread; it follows the store. Each batch that is provable
+(virtual on L1, or closed when `prove_from = "trusted"`) is re-applied with the spec from the state
+after the previous batch, which yields its segment witnesses; the segmenter turns them into jobs for
+the aggregator (proving/aggregator.py), which forms windows of N batches (or fewer after
+`aggregation_timeout_s`) and has the scheduler fold each into one proof. Before that proof goes to
+L1 the node checks that it proves exactly the sequenced data from the consolidated state: the data
+it proved hashes to L1's accumulated input hash, its start root is L1's consolidated root, and its
+statement is the spec's. Then `verifyBatches` consolidates the window (the syncer marks the batches
+when L1 reports it).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +28,9 @@ from zkpipe.l1.hashes import compute_acc_input_hash
 from zkpipe.l1.withdrawals import Withdrawal, WithdrawalProof, WithdrawalTree
 from zkpipe.node.config import ProvingConfig
 from zkpipe.node.store import Store, StoredBatch
+from zkpipe.proving.aggregator import Aggregator, BatchProving, Window
 from zkpipe.proving.backends.base import ProverBackend
-from zkpipe.proving.jobs import JobState, JobStore, SegmentJob
+from zkpipe.proving.jobs import JobStore, SegmentJob
 from zkpipe.proving.proof import Proof
 from zkpipe.proving.scheduler import EventKind, Scheduler, SchedulerConfig
 from zkpipe.proving.segmenter import Segmenter
@@ -44,28 +44,27 @@ JOBS_DB = "jobs.db"
 
 @dataclass(slots=True)
 class ProvingBatch:
-    """A batch the pipeline has re-applied: its jobs, payouts and timings."""
+    """A batch the pipeline has re-applied: the spec's result, the state before, its aggregator entry."""
 
     stored: StoredBatch
     result: BatchResult
     state_before: State
-    jobs: list[SegmentJob]
-    proving_started: float
-    proven: float | None = None
-    aggregated: float | None = None
+    proving: BatchProving
+
+    @property
+    def jobs(self) -> list[SegmentJob]:
+        """Its segment jobs."""
+        return self.proving.jobs
 
 
 @dataclass(slots=True)
-class Window:
-    """Batches folded into one aggregate and verified on L1 together."""
+class Consolidation:
+    """A window verified on L1."""
 
-    batches: list[ProvingBatch]
-    root_id: str
-    submitted: float
-    proof: Proof | None = None
-    verify_tx: TxHash | None = None
-    verify_gas: int | None = None
-    withdrawals: WithdrawalTree | None = None
+    window: Window
+    verify_tx: TxHash
+    verify_gas: int
+    withdrawals: WithdrawalTree
 
 
 @dataclass(slots=True)
@@ -73,8 +72,12 @@ class ProvingRecord:
     """What the pipeline did, for the KPI report."""
 
     batches: dict[int, ProvingBatch] = field(default_factory=dict)
-    windows: list[Window] = field(default_factory=list)
-    verify_gas: list[int] = field(default_factory=list)
+    consolidations: list[Consolidation] = field(default_factory=list)
+
+    @property
+    def verify_gas(self) -> list[int]:
+        """Gas of each verifyBatches, in order."""
+        return [c.verify_gas for c in self.consolidations]
 
 
 def resolve_segment_size(config: ProvingConfig, *, batch_txs: int | None = None) -> int:
@@ -129,9 +132,9 @@ def compute_batch_times(
                 opened=min(opened, stored.closed_at),
                 closed=stored.closed_at,
                 virtual=stored.virtual_at,
-                proving_started=None if b is None else b.proving_started,
-                proven=None if b is None else b.proven,
-                aggregated=None if b is None else b.aggregated,
+                proving_started=None if b is None else b.proving.queued_at,
+                proven=None if b is None else b.proving.proven,
+                aggregated=None if b is None else b.proving.aggregated,
                 consolidated=stored.consolidated_at,
             )
         )
@@ -140,6 +143,8 @@ def compute_batch_times(
 
 class ProvingPipeline:
     """Proves the node's batches and consolidates them on L1 (see the module docstring)."""
+
+    name = "proving"
 
     def __init__(
         self,
@@ -155,11 +160,11 @@ class ProvingPipeline:
         cache_dir: Path | None = None,
     ) -> None:
         self.config = config
-        self.k = resolve_segment_size(config)
+        self.segmenter = Segmenter(resolve_segment_size(config))
         self.store = store
         self.chain = chain
         self.rollup = rollup
-        self.aggregator = aggregator
+        self.aggregator_address = aggregator
         self.backend = backend
         self.scheduler = Scheduler(
             backend,
@@ -167,38 +172,31 @@ class ProvingPipeline:
             SchedulerConfig(job_timeout_s=config.job_timeout_s, redundancy=config.redundancy),
             cache_dir=cache_dir,
         )
+        self.aggregator = Aggregator(
+            self.scheduler, n=config.aggregation_n, timeout_s=config.aggregation_timeout_s
+        )
         self.record = ProvingRecord()
-        self.failure: BaseException | None = None
-        self._genesis = initial_state(fee_public_key)
-        self._state = self._genesis
+        self._state = initial_state(fee_public_key)
         self._next_batch = 1
-        self._open: list[ProvingBatch] = []
-        self._in_flight: list[Window] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+
+    @property
+    def k(self) -> int:
+        """The segment size."""
+        return self.segmenter.k
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Catches up with L1's consolidated batch and starts the proving thread."""
-        self._catch_up(self.rollup.last_verified_batch())
-        self._thread = threading.Thread(target=self._run, name="proving", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stops the thread and the backend's workers."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        self.backend.close()
-
-    def _catch_up(self, consolidated: int) -> None:
+    def catch_up(self) -> None:
         """Re-applies the batches L1 already consolidated, to stand at the state after them."""
+        consolidated = self.rollup.last_verified_batch()
         for number in range(1, consolidated + 1):
             stored = self._stored(number)
             self._state = apply_batch(self._state, decode_batch(stored.data), self.k).state
         self._next_batch = consolidated + 1
+
+    def close(self) -> None:
+        """Stops the backend's workers."""
+        self.backend.close()
 
     def _stored(self, number: int) -> StoredBatch:
         stored = self.store.batch_by_number(number)
@@ -208,17 +206,12 @@ class ProvingPipeline:
 
     # -- the loop -----------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                self._take_new_batches()
-                self._close_window()
-                self.scheduler.step()
-                self._settle_windows()
-                time.sleep(0.05)
-        except BaseException as exc:  # why: a wrong proof must stop consolidation, loudly
-            self.failure = exc
-            logger.exception("event=proving_failed")
+    def step(self) -> None:
+        """Queues newly provable batches, forms windows, drives the provers, consolidates finished windows."""
+        self._take_new_batches()
+        self.aggregator.step()
+        self.scheduler.step()
+        self._settle_windows()
 
     def _is_provable(self, stored: StoredBatch) -> bool:
         if stored.status in ("virtual", "consolidated"):
@@ -235,55 +228,19 @@ class ProvingPipeline:
             result = apply_batch(before, decode_batch(stored.data), self.k)
             # The sequencer and the spec must agree before anything is proven.
             if digest_bytes(result.state.tree.root) != stored.state_root:
-                raise ProvingFailed(f"batch {stored.number}: the spec's root differs from the sequencer's")
-            k = self.k
-            jobs = [SegmentJob.from_segment(stored.number, i, k, s) for i, s in enumerate(result.segments)]
-            for job in jobs:
-                self.scheduler.submit(job)
-            batch = ProvingBatch(stored, result, before, jobs, proving_started=time.time())
-            self._open.append(batch)
-            self.record.batches[stored.number] = batch
+                raise StorageError(f"batch {stored.number}: the spec's root differs from the sequencer's")
+            entry = self.aggregator.add(stored.number, self.segmenter.jobs(result))
+            self.record.batches[stored.number] = ProvingBatch(stored, result, before, entry)
             self._state = result.state
             self._next_batch += 1
-            logger.info("event=batch_queued batch=%d segments=%d", stored.number, len(jobs))
-
-    def _close_window(self) -> None:
-        """Folds the open batches into one aggregate when N are waiting or the oldest waited long enough."""
-        if not self._open:
-            return
-        full = len(self._open) >= self.config.aggregation_n
-        waited = time.time() - self._open[0].proving_started >= self.config.aggregation_timeout_s
-        if not (full or waited):
-            return
-        batches = self._open[: self.config.aggregation_n]
-        self._open = self._open[len(batches) :]
-        root_id = self.scheduler.submit_fold([job for b in batches for job in b.jobs])
-        window = Window(batches, root_id, time.time())
-        self._in_flight.append(window)
-        self.record.windows.append(window)
-        logger.info("event=window_closed batches=%d-%d", batches[0].stored.number, batches[-1].stored.number)
+            logger.info("event=batch_queued batch=%d segments=%d", stored.number, len(entry.jobs))
 
     def _settle_windows(self) -> None:
-        """Notes proven batches; sends each finished aggregate to L1, oldest window first."""
-        now = time.time()
-        for window in self._in_flight:
-            for batch in window.batches:
-                done = (self.scheduler.state_by_id(j.job_id) is JobState.DONE for j in batch.jobs)
-                if batch.proven is None and all(done):
-                    batch.proven = now
-        while self._in_flight:
-            window = self._in_flight[0]
-            if self.scheduler.state_by_id(window.root_id) is JobState.FAILED:
-                raise ProvingFailed(
-                    f"the aggregate of batches from {window.batches[0].stored.number} was given up"
-                )
-            proof = self.scheduler.proof_by_id(window.root_id)
-            if proof is None:
-                return
-            for batch in window.batches:
-                batch.aggregated = batch.aggregated or now
-            self._consolidate(window, proof)
-            self._in_flight.pop(0)
+        """Sends each finished aggregate to L1, oldest window first."""
+        while (window := self.aggregator.next_finished()) is not None:
+            assert window.proof is not None
+            self._consolidate(window, window.proof)
+            self.aggregator.pop_finished()
 
     # -- consolidation ------------------------------------------------------------------------
 
@@ -318,27 +275,22 @@ class ProvingPipeline:
 
     def _consolidate(self, window: Window, proof: Proof) -> None:
         """Checks the aggregate and sends verifyBatches (trusted-aggregator mode: see docs/l1.md)."""
-        self.check_against_l1(window.batches, proof.statement)
+        batches = [self.record.batches[b.number] for b in window.batches]
+        self.check_against_l1(batches, proof.statement)
         payouts = [
             Withdrawal(b.stored.number, i, bytes(w.l1_address), int(w.amount))
-            for b in window.batches
+            for b in batches
             for i, w in enumerate(b.result.withdrawals)
         ]
         tree = WithdrawalTree(payouts)
-        final = window.batches[-1].stored.number
+        final = window.last
         tx_hash = self.rollup.verify_batches(
-            final, digest_bytes(proof.statement.root_after), tree.root, sender=self.aggregator
+            final, digest_bytes(proof.statement.root_after), tree.root, sender=self.aggregator_address
         )
         receipt = wait_for_receipt(self.chain, tx_hash, timeout=120.0)
         if not receipt.success:
             raise ProvingFailed(f"verifyBatches for batch {final} reverted: {receipt.revert_reason}")
-        window.proof, window.verify_tx, window.verify_gas, window.withdrawals = (
-            proof,
-            tx_hash,
-            receipt.gas_used,
-            tree,
-        )
-        self.record.verify_gas.append(receipt.gas_used)
+        self.record.consolidations.append(Consolidation(window, tx_hash, receipt.gas_used, tree))
         logger.info(
             "event=window_verified final=%d segments=%d gas=%d",
             final,
@@ -373,12 +325,8 @@ class ProvingPipeline:
 
     def withdrawal_proof(self, batch_number: int, index: int) -> WithdrawalProof:
         """What `claimWithdrawal` needs for payout `index` of `batch_number`, once its window is verified."""
-        for window in self.record.windows:
-            if window.withdrawals is None:
-                continue
-            for position, payout in enumerate(window.withdrawals.withdrawals):
+        for c in self.record.consolidations:
+            for position, payout in enumerate(c.withdrawals.withdrawals):
                 if (payout.batch_number, payout.index) == (batch_number, index):
-                    return window.withdrawals.proof(
-                        position, final_batch_number=window.batches[-1].stored.number
-                    )
+                    return c.withdrawals.proof(position, final_batch_number=c.window.last)
         raise InvalidInput(f"withdrawal {index} of batch {batch_number} is not in a verified window")

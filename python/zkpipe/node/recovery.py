@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from zkpipe.errors import StorageError, ZkpipeError
-from zkpipe.execution import SequentialExecutor, digest_bytes
+from zkpipe.execution import Executor, SequentialExecutor, digest_bytes
 from zkpipe.execution.engine import ExecutorFactory
 from zkpipe.execution.executor import bytes_digest
 from zkpipe.native import SparseMerkleTree
@@ -36,7 +36,7 @@ def recover(
     depth: int,
     verify_signature: SignatureCheck = is_valid_signature,
     new_executor: ExecutorFactory = SequentialExecutor,
-) -> tuple[SequentialExecutor, int, bytes]:
+) -> tuple[Executor, int, bytes]:
     """The executor at the stored trusted state, the last sequence number and the last L1 acc hash.
 
     The state at the last closed batch comes from the `accounts` snapshot (checked against the

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from zkpipe.node.config import NodeConfig
 from zkpipe.node.dashboard import dashboard_routes
-from zkpipe.node.node import Node, new_local_node
+from zkpipe.node.node import Node, new_node
 from zkpipe.sequencer.rpc import RpcServer, bound_port, serve
 
 logger = logging.getLogger("zkpipe.node")
@@ -19,12 +19,13 @@ logger = logging.getLogger("zkpipe.node")
 async def run_node(
     config: NodeConfig,
     *,
+    node: Node | None = None,
     on_ready: Callable[[Node, int], None] | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Starts the node and its RPC server, runs until `stop` is set (default: SIGINT/SIGTERM), then
-    stops the server and the node cleanly."""
-    node = new_local_node(config)
+    """Starts the node (`node`, or the one `config` describes) and its RPC server, runs until `stop`
+    is set (default: SIGINT/SIGTERM), then stops the server and the node cleanly."""
+    node = node if node is not None else new_node(config)
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -56,8 +57,9 @@ async def run_node(
 class BackgroundNode:
     """A node and its RPC server on a background thread (tests, benchmarks, embedding)."""
 
-    def __init__(self, config: NodeConfig) -> None:
+    def __init__(self, config: NodeConfig, node: Node | None = None) -> None:
         self.config = config
+        self._node = node
         self._loop = asyncio.new_event_loop()
         self._stop = asyncio.Event()
         self._ready = threading.Event()
@@ -77,7 +79,9 @@ class BackgroundNode:
             self._ready.set()
 
         try:
-            self._loop.run_until_complete(run_node(self.config, on_ready=ready, stop=self._stop))
+            self._loop.run_until_complete(
+                run_node(self.config, node=self._node, on_ready=ready, stop=self._stop)
+            )
         except BaseException as exc:
             self._error = exc
         finally:

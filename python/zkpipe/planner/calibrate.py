@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from zkpipe.kpi.figures import STAGE_TIME_NAMES, KpiReport
 from zkpipe.planner.errors import PlanInputError
-from zkpipe.planner.kpi import STAGE_TIME_NAMES, KpiReport
 from zkpipe.planner.measurements import default_assumption
 from zkpipe.planner.model import StageTimes, compute_aggregation_levels, compute_model_report
 from zkpipe.planner.sim import (

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from zkpipe.errors import InvalidInput, Severity, ZkpipeError
+from zkpipe.errors import PlanInputError, Severity, ZkpipeError
 
 __all__ = ["Infeasible", "PlanInputError"]
-
-
-class PlanInputError(InvalidInput):
-    """A planner input (parameter, measurements file, run file) that is malformed or out of range."""
-
-    code = "INVALID_PLAN_INPUT"
 
 
 class Infeasible(ZkpipeError):

@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,16 @@ class Measurements:
             tx_bytes=int(_num(data, "tx_bytes", "", positive=True)),
             gas=GasTable(**{k: _num(gas, k, "gas", minimum=0) for k in GasTable.__dataclass_fields__}),
         )
+
+
+DEFAULT_MEASUREMENTS = "measurements.json"
+"""The measured table shipped with the package (`zkpipe bench proving --measurements-out` writes it)."""
+
+
+def load_default_measurements() -> Measurements:
+    """The measured table shipped as package data (zkpipe/planner/measurements.json)."""
+    text = resources.files("zkpipe.planner").joinpath(DEFAULT_MEASUREMENTS).read_text()
+    return Measurements.from_dict(json.loads(text))
 
 
 def load_measurements(path: str | Path) -> Measurements:

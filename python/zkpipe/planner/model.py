@@ -14,8 +14,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from zkpipe.kpi.figures import KpiReport, Percentiles
 from zkpipe.planner.errors import PlanInputError
-from zkpipe.planner.kpi import KpiReport, Percentiles
 
 __all__ = [
     "LineKpis",

@@ -7,8 +7,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from zkpipe.kpi.figures import KpiReport, Percentiles
 from zkpipe.planner.errors import Infeasible, PlanInputError
-from zkpipe.planner.kpi import KpiReport, Percentiles
 from zkpipe.planner.measurements import Measurements
 from zkpipe.planner.model import (
     StageTimes,

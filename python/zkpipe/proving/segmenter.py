@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 from zkpipe.errors import InvalidInput
 from zkpipe.planner.errors import PlanInputError
-from zkpipe.planner.measurements import Measurements, load_measurements
+from zkpipe.planner.measurements import Measurements, load_default_measurements
 from zkpipe.proving.jobs import SegmentJob
 from zkpipe.spec import SEGMENT_SIZES, BatchResult
-
-DEFAULT_MEASUREMENTS = Path(__file__).resolve().parents[3] / "docs" / "measurements.json"
-"""The measured table in a source checkout (`zkpipe bench proving` writes it)."""
 
 
 def compute_batch_prove_seconds(measurements: Measurements, k: int, txs: int) -> float:
@@ -65,8 +61,8 @@ class Segmenter:
         batch_txs: int | None = None,
         measurements: Measurements | None = None,
     ) -> Segmenter:
-        """A segmenter whose k is chosen from the measured table (`docs/measurements.json` by default)."""
-        table = measurements if measurements is not None else load_measurements(DEFAULT_MEASUREMENTS)
+        """A segmenter whose k is chosen from the measured table (the packaged one by default)."""
+        table = measurements if measurements is not None else load_default_measurements()
         return cls(choose_segment_size(table, memory_budget_bytes, batch_txs=batch_txs))
 
     def jobs(self, result: BatchResult) -> list[SegmentJob]:

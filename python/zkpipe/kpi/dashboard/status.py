@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from zkpipe.kpi.figures import KpiReport
 from zkpipe.kpi.report import STAGE_COLOURS, BatchTimes, TxTimes, compute_bottleneck, json_safe
-from zkpipe.planner.kpi import KpiReport
 
 SCHEMA = "zkpipe.dashboard/1"
 SERIES_POINTS = 120

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from zkpipe.planner.errors import PlanInputError
+from zkpipe.errors import PlanInputError
 
 __all__ = ["STAGE_TIME_NAMES", "KpiReport", "Percentiles", "compute_percentiles"]
 
