@@ -27,6 +27,8 @@ from zkpipe.spec import AccountIndex, Amount, Deposit, DepositIndex, L1Address, 
 logger = logging.getLogger("zkpipe.l1.syncer")
 
 MAX_BLOCKS_PER_SYNC = 500
+RESYNC_DEPTH = 64
+"""Blocks a re-sync after an L1 re-org reads again."""
 CURSOR_KEY = "l1_cursor"
 ORIGIN_KEY = "l1_origin"
 """The block before the rollup's deployment: the earliest a re-sync reads from."""
@@ -75,6 +77,10 @@ class EventLog(Protocol):
         consolidated: Sequence[tuple[int, float]],
     ) -> None:
         """Stores events up to block `cursor` atomically with the cursor."""
+        ...
+
+    def rewind_l1(self, cursor: int) -> None:
+        """Forgets what was stored from blocks after `cursor` (virtual batches there go back to closed)."""
         ...
 
 
@@ -127,19 +133,22 @@ class L1Syncer:
         self.sync_once()
 
     def reset(self, err: ZkpipeError) -> None:
-        """Re-syncs from L1: the cursor goes back to the block of the last batch that agreed."""
-        if not isinstance(err, L1Diverged):
-            raise err
-        number = err.batch_number
-        if number is not None and self._diverged.get(number, 0) >= 1:
-            raise StorageError(f"L1 holds other data for batch {number} than this node sequenced") from err
-        if number is not None:
-            self._diverged[number] = self._diverged.get(number, 0) + 1
+        """Re-syncs from L1: after a divergence from the block of the last batch that agreed, after a
+        re-org from RESYNC_DEPTH blocks back; what was stored from those blocks is forgotten first."""
         origin = int(self.store.meta(ORIGIN_KEY) or "-1")
-        previous = self.store.batch_by_number(number - 1) if number else None
-        back_to = previous.l1_block if previous is not None and previous.l1_block is not None else origin + 1
+        number = err.batch_number if isinstance(err, L1Diverged) else None
+        if number is not None:
+            if self._diverged.get(number, 0) >= 1:
+                raise StorageError(f"L1 holds other data for batch {number} than this node made") from err
+            self._diverged[number] = self._diverged.get(number, 0) + 1
+            previous = self.store.batch_by_number(number - 1)
+            block = previous.l1_block if previous is not None else None
+            back_to = block if block is not None else origin + 1
+        else:
+            back_to = self._cursor - RESYNC_DEPTH + 1
         self._cursor = max(origin, min(self._cursor, back_to - 1))
-        logger.warning("event=l1_resync batch=%s from_block=%d", number, self._cursor + 1)
+        self.store.rewind_l1(self._cursor)
+        logger.warning("event=l1_resync batch=%s code=%s from_block=%d", number, err.code, self._cursor + 1)
 
     def sync_once(self) -> None:
         """Reads the rollup's events from the blocks after the cursor and stores them."""

@@ -1,7 +1,8 @@
 """The supervisor: runs each pipeline component's step on its own thread and acts on error severity.
 
 - temporary → retry the step with exponential backoff (capped), the component stays healthy;
-- rejected → the unit of work is failed (the component's `reject` hook), the loop goes on;
+- rejected → the unit of work is failed (the component's `reject` hook), the loop goes on; a
+  component without that hook cannot skip work, so it stops;
 - reset → the component re-syncs from L1 (its `reset` hook), then goes on;
 - critical (or any unexpected exception) → the component stops and is reported unhealthy.
 """
@@ -151,7 +152,7 @@ class Supervisor:
             reject = getattr(loop.component, "reject", None)
             if reject is not None:
                 self._hook(loop, reject, err)
-            return
+                return
         if severity is Severity.RESET:
             health.resets += 1
             reset = getattr(loop.component, "reset", None)
@@ -165,6 +166,9 @@ class Supervisor:
         """Runs a component's reject/reset hook; a failing hook stops the component."""
         try:
             hook(err)
+        except ZkpipeError as failed:
+            logger.error("event=component_stopped component=%s code=%s", loop.health.name, failed.code)
+            loop.health.running, loop.health.failure = False, f"{failed.code}: {failed.message}"
         except Exception as exc:
             logger.exception("event=component_hook_failed component=%s", loop.health.name)
             loop.health.running, loop.health.failure = False, repr(exc)

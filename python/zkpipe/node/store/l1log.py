@@ -134,6 +134,21 @@ class L1Log(Database):
         ]
         self._write(statements)
 
+    def rewind_l1(self, cursor: int) -> None:
+        """Forgets what the syncer stored from blocks after `cursor` (a re-sync reads them again):
+        batches it marked virtual there go back to `closed`, and the cursor moves back."""
+        self._write(
+            [
+                (
+                    "UPDATE batches SET status = 'closed', l1_block = NULL, virtual_at = NULL "
+                    "WHERE status = 'virtual' AND l1_block > ?",
+                    (cursor,),
+                    False,
+                ),
+                ("INSERT OR REPLACE INTO meta VALUES ('l1_cursor', ?)", (str(cursor),), False),
+            ]
+        )
+
     def deposits_from(self, queue_index: int) -> list[tuple[Deposit, float]]:
         """Stored deposits from `queue_index` on, in queue order, with when they were seen."""
         return [

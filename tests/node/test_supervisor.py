@@ -1,0 +1,63 @@
+"""The supervisor acts on the severity of real faults: a divergent batch on L1 is a reset (re-sync),
+one still divergent after it is critical (the syncer stops, the node reports it), an unreachable L1
+is temporary (retried with backoff, the component stays healthy)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from tests.node.conftest import batch_data
+from zkpipe.kpi import NodeMetrics
+from zkpipe.l1 import EmbeddedChain, RollupContract
+from zkpipe.l1.anvil import Anvil, dev_key
+from zkpipe.l1.jsonrpc import JsonRpcChain
+from zkpipe.l1.syncer import L1Syncer
+from zkpipe.node.store import Store
+from zkpipe.node.supervisor import BACKOFF_FIRST_S, Supervisor
+
+
+def test_divergent_batch_is_reset_then_critical(l1_setup) -> None:  # type: ignore[no-untyped-def]
+    chain, rollup, store, sender, syncer = l1_setup
+    assert isinstance(chain, EmbeddedChain) and isinstance(rollup, RollupContract)
+    # L1 gets batch 1 with another timestamp than the node stored: its accumulated input hash differs.
+    other = dataclasses.replace(batch_data(store, 1), timestamp=batch_data(store, 1).timestamp - 1)
+    rollup.sequence_batches([other], sender=sender.sequencer_address)
+    chain.mine()
+    supervisor = Supervisor()
+    supervisor.add(syncer, interval_s=0.05)
+    supervisor.step_once("syncer")
+    health = supervisor.health()["syncer"]
+    assert health.resets == 1 and health.running and health.last_error is not None
+    assert "L1_DIVERGED" in health.last_error
+    row = store.batch_by_number(1)
+    assert row is not None and row.status == "closed"  # not marked virtual
+    # The re-sync reads the same blocks again: still divergent, so the syncer stops.
+    supervisor.step_once("syncer")
+    assert not health.running and health.failure is not None and "STORAGE_ERROR" in health.failure
+    assert supervisor.failures() == {"syncer": health.failure}
+    row = store.batch_by_number(1)
+    assert row is not None and row.status == "closed"
+
+
+def test_unreachable_l1_is_retried_with_backoff_and_the_syncer_carries_on(l1_setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, rollup, store, _, _ = l1_setup
+    assert isinstance(store, Store)
+    anvil = Anvil(tmp_path / "anvil", block_time=0.2).start()
+    try:
+        chain = JsonRpcChain(anvil.url, [dev_key(0)], retry_for_s=0.2, request_timeout_s=0.5, confirmations=0)
+        syncer = L1Syncer(chain, RollupContract(chain, rollup.address), store, NodeMetrics())
+        supervisor = Supervisor()
+        supervisor.add(syncer, interval_s=0.05)
+        anvil.stop()  # the L1 goes away (its state kept)
+        supervisor.step_once("syncer")
+        supervisor.step_once("syncer")
+        health = supervisor.health()["syncer"]
+        assert health.running and health.failure is None and health.retries == 2
+        assert health.last_error is not None and health.last_error.startswith("L1_UNAVAILABLE")
+        assert supervisor._loops["syncer"].backoff_s == 2 * BACKOFF_FIRST_S
+        anvil.start()  # back on the same port: the next step succeeds and the retries are over
+        supervisor.step_once("syncer")
+        assert health.running and health.retries == 0 and syncer.cursor >= 0
+    finally:
+        anvil.stop()
