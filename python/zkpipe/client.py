@@ -190,6 +190,15 @@ class ZkClient:
         """Deposits from the embedded devnet's dev account; returns the L1 transaction hash."""
         return str(self.call("zk_devDeposit", index, "0x" + public_key.hex(), str(amount))["l1_tx_hash"])
 
+    def get_withdrawal_proof(self, tx_hash: str) -> dict[str, Any] | None:
+        """The claim proof of the payout `tx_hash` made, once L1 verified its window; else None."""
+        result: dict[str, Any] | None = self.call("zk_getWithdrawalProof", tx_hash)
+        return result
+
+    def dev_claim_withdrawal(self, tx_hash: str) -> str:
+        """Has the node claim the payout of `tx_hash` on its embedded devnet; returns the L1 tx hash."""
+        return str(self.call("zk_devClaimWithdrawal", tx_hash)["l1_tx_hash"])
+
     def wait_for_status(
         self, tx_hash: str, status: str, *, timeout: float = 60.0, poll: float = 0.1
     ) -> Receipt:

@@ -1,8 +1,10 @@
 """kill -9 of a proving node while it aggregates, then restart: it finishes, nothing is lost, and L1's
-consolidated root is the spec's."""
+consolidated root is the spec's. Then kill -9 again once the withdrawal is consolidated, restart, and
+claim it with `zkpipe withdraw claim`: the recipient is paid once, a second claim is refused."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -25,15 +27,19 @@ from zkpipe.spec import (
     AccountIndex,
     Amount,
     Fee,
+    L1Address,
     Nonce,
     PublicKey,
     apply_batch,
     decode_batch,
     initial_state,
     sign_transfer,
+    sign_withdraw,
 )
 
 pytestmark = pytest.mark.slow
+
+RECIPIENT = bytes.fromhex("c1" * 20)
 
 
 def _free_port() -> int:
@@ -84,6 +90,13 @@ def aggregating(data_dir: Path) -> bool:
     return bool(count)
 
 
+def _zkpipe(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from zkpipe.cli import main; main()", *args],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
 def test_node_killed_while_aggregating_finishes_after_restart(tmp_path: Path) -> None:
     data_dir, port = tmp_path / "node", _free_port()
     proc, client = start(data_dir, port)
@@ -100,6 +113,9 @@ def test_node_killed_while_aggregating_finishes_after_restart(tmp_path: Path) ->
             keys[sender - 1][0], AccountIndex(sender), recipient, Amount(3), Fee(1), Nonce(n // 4)
         )
         sent.append(client.send_transaction(tx).hash)
+    withdraw = sign_withdraw(keys[0][0], AccountIndex(1), L1Address(RECIPIENT), Amount(7), Fee(1), Nonce(4))
+    withdrawal = client.send_transaction(withdraw).hash
+    sent.append(withdrawal)
 
     deadline = time.monotonic() + 240
     while not aggregating(data_dir):
@@ -118,6 +134,24 @@ def test_node_killed_while_aggregating_finishes_after_restart(tmp_path: Path) ->
                 break
             assert time.monotonic() < deadline, f"not consolidated after restart: {statuses}"
             time.sleep(0.5)
+        proof = client.get_withdrawal_proof(withdrawal)
+        assert proof is not None and proof["claimed"] is False and proof["amount_gwei"] == "7"
+    finally:
+        client.close()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(60)
+
+    # The claim proof survives kill -9 (it is in the store, not only in memory): claim it after a restart.
+    proc, client = start(data_dir, port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        first = _zkpipe("withdraw", "claim", "--rpc", url, "--tx", withdrawal)
+        assert first.returncode == 0, first.stderr
+        assert json.loads(first.stdout)["l1_tx_hash"].startswith("0x")
+        second = _zkpipe("withdraw", "claim", "--rpc", url, "--tx", withdrawal)
+        assert second.returncode != 0 and "already claimed" in second.stderr
+        proof = client.get_withdrawal_proof(withdrawal)
+        assert proof is not None and proof["claimed"] is True
     finally:
         client.close()
         proc.send_signal(signal.SIGTERM)
@@ -134,6 +168,7 @@ def test_node_killed_while_aggregating_finishes_after_restart(tmp_path: Path) ->
             assert stored is not None
             state = apply_batch(state, decode_batch(stored.data), 8).state
         assert digest_bytes(state.tree.root) == rollup.consolidated_state_root()
+        assert chain.balance_by_address(to_address(RECIPIENT)) == 7 * 10**9  # paid once
     finally:
         chain.close()
         store.close()

@@ -16,6 +16,7 @@ from zkpipe.execution import digest_bytes
 from zkpipe.l1 import wait_for_receipt
 from zkpipe.l1.anvil import Anvil
 from zkpipe.l1.chain import to_address
+from zkpipe.l1.withdrawals import withdrawal_proof_from_json
 from zkpipe.node.run import BackgroundNode
 from zkpipe.spec import (
     AccountIndex,
@@ -90,9 +91,9 @@ def test_transactions_are_consolidated_and_a_withdrawal_is_claimable(proving_nod
     assert running.proving.record.verify_gas and all(g > 0 for g in running.proving.record.verify_gas)
 
     # The withdrawal is paid on L1 against the consolidated withdrawals root, once.
-    final_receipt = client.get_transaction_receipt(receipt.hash)
-    assert final_receipt is not None and final_receipt.batch is not None
-    proof = running.proving.withdrawal_proof(final_receipt.batch, 0)
+    found = client.get_withdrawal_proof(receipt.hash)
+    assert found is not None and found["claimed"] is False
+    proof = withdrawal_proof_from_json(found)
     claimant = chain.accounts[5]
     before = chain.balance_by_address(to_address(RECIPIENT))
     tx = rollup.claim_withdrawal(proof, sender=claimant)
@@ -100,6 +101,9 @@ def test_transactions_are_consolidated_and_a_withdrawal_is_claimable(proving_nod
     assert chain.balance_by_address(to_address(RECIPIENT)) - before == 7 * 10**9
     with pytest.raises(L1Reverted):
         rollup.wait(rollup.claim_withdrawal(proof, sender=claimant))
+    again = client.get_withdrawal_proof(receipt.hash)
+    assert again is not None and again["claimed"] is True
+    assert client.get_withdrawal_proof(sent[0]) is None  # a transfer makes no payout
 
 
 def test_kpi_timestamps_cover_every_state(proving_node: FundedNode) -> None:

@@ -31,6 +31,7 @@ from zkpipe.cli import send as _send  # noqa: E402
 from zkpipe.cli import tx as _tx  # noqa: E402
 from zkpipe.cli import up as _up  # noqa: E402
 from zkpipe.cli import verify as _verify  # noqa: E402
+from zkpipe.cli import withdraw as _withdraw  # noqa: E402
 
 __all__ = ["main"]
 _VERBS = (
@@ -46,4 +47,5 @@ _VERBS = (
     _tx,
     _up,
     _verify,
+    _withdraw,
 )

@@ -97,3 +97,42 @@ def verify_withdrawal_proof(proof: WithdrawalProof, root: bytes) -> bool:
         node = compute_parent(node, sibling) if position % 2 == 0 else compute_parent(sibling, node)
         position //= 2
     return position == 0 and node == root
+
+
+def withdrawal_proof_to_json(proof: WithdrawalProof) -> dict[str, object]:
+    """The JSON form of a claim proof (hex bytes, amounts as decimal strings)."""
+    w = proof.withdrawal
+    return {
+        "final_batch_number": proof.final_batch_number,
+        "batch_number": w.batch_number,
+        "index": w.index,
+        "recipient": "0x" + w.recipient.hex(),
+        "amount_gwei": str(w.amount_gwei),
+        "leaf_position": proof.leaf_position,
+        "siblings": ["0x" + s.hex() for s in proof.siblings],
+    }
+
+
+def withdrawal_proof_from_json(data: object) -> WithdrawalProof:
+    """A claim proof from its JSON form; InvalidInput if malformed."""
+    try:
+        assert isinstance(data, dict)
+        siblings = tuple(bytes.fromhex(str(s).removeprefix("0x")) for s in data["siblings"])
+        proof = WithdrawalProof(
+            int(data["final_batch_number"]),
+            Withdrawal(
+                int(data["batch_number"]),
+                int(data["index"]),
+                bytes.fromhex(str(data["recipient"]).removeprefix("0x")),
+                int(data["amount_gwei"]),
+            ),
+            int(data["leaf_position"]),
+            siblings,
+        )
+    except (AssertionError, KeyError, TypeError, ValueError) as err:
+        raise InvalidInput(f"malformed withdrawal proof: {err!r}") from None
+    if len(proof.withdrawal.recipient) != 20 or any(len(s) != 32 for s in siblings):
+        raise InvalidInput("malformed withdrawal proof: a recipient is 20 bytes, a sibling 32")
+    if len(siblings) > MAX_TREE_DEPTH:
+        raise InvalidInput(f"malformed withdrawal proof: more than {MAX_TREE_DEPTH} siblings")
+    return proof

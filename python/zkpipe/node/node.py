@@ -24,10 +24,11 @@ from zkpipe.execution.signatures import VerifiedSignatures
 from zkpipe.kpi import NodeMetrics
 from zkpipe.kpi.figures import KpiReport
 from zkpipe.kpi.report import RunCosts, TxTimes, compute_kpi_report, json_safe
-from zkpipe.l1 import EmbeddedChain, RollupContract
+from zkpipe.l1 import EmbeddedChain, RollupContract, require_success, wait_for_receipt
 from zkpipe.l1.chain import Address, L1Chain, to_address
 from zkpipe.l1.sender import SequenceSender
 from zkpipe.l1.syncer import L1Syncer, SyncReport
+from zkpipe.l1.withdrawals import withdrawal_proof_from_json
 from zkpipe.node.config import NodeConfig, ProvingConfig
 from zkpipe.node.deployment import L1Roles, deploy_or_attach, operator_fee_key
 from zkpipe.node.l1chain import BlockClock, open_chain
@@ -36,6 +37,7 @@ from zkpipe.node.recovery import recover
 from zkpipe.node.rpcjson import account_json, batch_json, hex_bytes, receipt_json
 from zkpipe.node.store import Store
 from zkpipe.node.supervisor import Supervisor
+from zkpipe.node.withdrawals import withdrawal_proof_json
 from zkpipe.proving.backends.base import ProverBackend
 from zkpipe.sequencer.core import Sequencer
 from zkpipe.sequencer.mempool import Mempool
@@ -285,6 +287,21 @@ class Node:
         return hex_bytes(
             self.rollup.deposit(account_index, public_key_bytes, amount, sender=self.roles.depositor)
         )
+
+    def withdrawal_proof_by_tx(self, tx_hash: bytes) -> dict[str, Any] | None:
+        """The claim proof of the payout `tx_hash` made, once L1 verified its window (else None)."""
+        return withdrawal_proof_json(self.reader, self.rollup, tx_hash)
+
+    def dev_claim_withdrawal(self, tx_hash: bytes) -> str:
+        """Claims the payout of `tx_hash` on the L1 from the dev depositor account (devnet only);
+        waits for inclusion and returns the L1 transaction hash. L1Reverted if L1 refuses the claim."""
+        found = self.withdrawal_proof_by_tx(tx_hash)
+        if found is None:
+            raise InvalidInput("no verified withdrawal for that transaction (yet)")
+        proof = withdrawal_proof_from_json(found)
+        sent = self.rollup.claim_withdrawal(proof, sender=self.roles.depositor)
+        require_success(wait_for_receipt(self.chain, sent, timeout=max(30.0, 10 * self.config.l1.block_time)))
+        return hex_bytes(sent)
 
     def metrics_text(self) -> bytes:
         """Prometheus exposition (with the proving KPIs when the node proves)."""

@@ -19,15 +19,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zkpipe.errors import InvalidInput, ProvingFailed, StorageError
+from zkpipe.errors import ProvingFailed, StorageError
 from zkpipe.execution import digest_bytes
 from zkpipe.kpi.report import BatchTimes
 from zkpipe.l1 import RollupContract, wait_for_receipt
 from zkpipe.l1.chain import Address, L1Chain, TxHash
 from zkpipe.l1.hashes import compute_acc_input_hash
-from zkpipe.l1.withdrawals import Withdrawal, WithdrawalProof, WithdrawalTree
+from zkpipe.l1.withdrawals import WithdrawalTree
 from zkpipe.node.config import ProvingConfig
 from zkpipe.node.store import Store, StoredBatch
+from zkpipe.node.withdrawals import compute_claim_proofs, compute_window_payouts
 from zkpipe.proving.aggregator import Aggregator, BatchProving, Window
 from zkpipe.proving.backends.base import ProverBackend
 from zkpipe.proving.jobs import JobStore, SegmentJob
@@ -277,13 +278,11 @@ class ProvingPipeline:
         """Checks the aggregate and sends verifyBatches (trusted-aggregator mode: see docs/l1.md)."""
         batches = [self.record.batches[b.number] for b in window.batches]
         self.check_against_l1(batches, proof.statement)
-        payouts = [
-            Withdrawal(b.stored.number, i, bytes(w.l1_address), int(w.amount))
-            for b in batches
-            for i, w in enumerate(b.result.withdrawals)
-        ]
-        tree = WithdrawalTree(payouts)
         final = window.last
+        payouts = compute_window_payouts([(b.stored.number, b.result) for b in batches])
+        tree, claim_proofs = compute_claim_proofs(payouts, final)
+        # Why before verifyBatches: a node killed after it must still be able to serve every claim.
+        self.store.store_claim_proofs(claim_proofs)
         tx_hash = self.rollup.verify_batches(
             final, digest_bytes(proof.statement.root_after), tree.root, sender=self.aggregator_address
         )
@@ -322,11 +321,3 @@ class ProvingPipeline:
                 at = started.pop(key)
                 jobs[kind].append((at, event.at - at))
         return {kind: [seconds for _, seconds in sorted(pairs)] for kind, pairs in jobs.items()}
-
-    def withdrawal_proof(self, batch_number: int, index: int) -> WithdrawalProof:
-        """What `claimWithdrawal` needs for payout `index` of `batch_number`, once its window is verified."""
-        for c in self.record.consolidations:
-            for position, payout in enumerate(c.withdrawals.withdrawals):
-                if (payout.batch_number, payout.index) == (batch_number, index):
-                    return c.withdrawals.proof(position, final_batch_number=c.window.last)
-        raise InvalidInput(f"withdrawal {index} of batch {batch_number} is not in a verified window")

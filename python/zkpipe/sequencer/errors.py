@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from zkpipe.errors import DecodeError, InvalidInput, InvalidTransaction, Severity, TxError, ZkpipeError
+from zkpipe.errors import (
+    DecodeError,
+    InvalidInput,
+    InvalidTransaction,
+    L1Reverted,
+    Severity,
+    TxError,
+    ZkpipeError,
+)
 
 
 class MempoolFull(ZkpipeError):
@@ -58,6 +66,7 @@ MEMPOOL_FULL = -32003
 NONCE_GAP = -32004
 REQUEST_TOO_LARGE = -32005
 UNAVAILABLE = -32006
+L1_REJECTED = -32007
 
 
 def parse_error(message: str) -> RpcError:
@@ -98,6 +107,8 @@ def to_rpc_error(error: BaseException) -> dict[str, Any]:
         rpc_code = MEMPOOL_FULL
     elif isinstance(error, DecodeError | InvalidInput):
         rpc_code = MALFORMED_INPUT
+    elif isinstance(error, L1Reverted):
+        rpc_code = L1_REJECTED
     elif isinstance(error, ZkpipeError) and error.severity is Severity.TEMPORARY:
         rpc_code = UNAVAILABLE
     else:
@@ -130,5 +141,8 @@ ERROR_TABLE: dict[str, int] = {
     "NONCE_GAP": NONCE_GAP,
     "NODE_STOPPING": UNAVAILABLE,
     "STORAGE_ERROR": INTERNAL_ERROR,
+    "L1_REVERTED": L1_REJECTED,
+    "L1_ERROR": UNAVAILABLE,
+    "L1_UNAVAILABLE": UNAVAILABLE,
 }
 """Every `data.code` the RPC can return and its numeric JSON-RPC code (documented in docs/rpc.md)."""

@@ -49,6 +49,8 @@ class RpcBackend(Protocol):
     def chain_info(self) -> dict[str, Any]: ...
     def kpi(self) -> dict[str, Any]: ...
     def dev_deposit(self, account_index: int, public_key_bytes: bytes, amount: int) -> str: ...
+    def withdrawal_proof_by_tx(self, tx_hash: bytes) -> dict[str, Any] | None: ...
+    def dev_claim_withdrawal(self, tx_hash: bytes) -> str: ...
     def metrics_text(self) -> bytes: ...
     def health(self) -> dict[str, Any]: ...
 
@@ -125,9 +127,11 @@ class RpcServer:
             "zk_getBatch": self.get_batch,
             "zk_chainInfo": self.chain_info,
             "zk_kpi": self.kpi,
+            "zk_getWithdrawalProof": self.get_withdrawal_proof,
         }
         if dev_methods:
             self.methods["zk_devDeposit"] = self.dev_deposit
+            self.methods["zk_devClaimWithdrawal"] = self.dev_claim_withdrawal
         # Sends decoded in one event-loop turn go to the sequencer as one submission (one wakeup,
         # one callback), in the order they were decoded.
         self._outbox: list[tuple[UserTransaction, asyncio.Future[Result]]] = []
@@ -359,6 +363,21 @@ class RpcServer:
             _u64_param(amount, "amount"),
         )
         return {"l1_tx_hash": tx_hash}
+
+    async def get_withdrawal_proof(self, params: object) -> dict[str, Any] | None:
+        """zk_getWithdrawalProof [tx_hash] → the claim proof of that transaction's payout, or null until
+        L1 has verified the window covering it."""
+        (raw,) = _params(params, ("tx_hash",), 1)
+        return await asyncio.to_thread(
+            self.backend.withdrawal_proof_by_tx, _hex_param(raw, "tx_hash", length=32)
+        )
+
+    async def dev_claim_withdrawal(self, params: object) -> dict[str, Any]:
+        """zk_devClaimWithdrawal [tx_hash] → L1 transaction hash of claimWithdrawal sent from a dev
+        account (embedded devnet only; the recipient is paid, whoever sends it)."""
+        (raw,) = _params(params, ("tx_hash",), 1)
+        tx_hash = _hex_param(raw, "tx_hash", length=32)
+        return {"l1_tx_hash": await asyncio.to_thread(self.backend.dev_claim_withdrawal, tx_hash)}
 
 
 async def serve(server: RpcServer, host: str, port: int) -> web.AppRunner:

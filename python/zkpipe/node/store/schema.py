@@ -56,6 +56,19 @@ CREATE TABLE IF NOT EXISTS deposits (   -- the L1 deposit queue as the syncer sa
     l1_block INTEGER NOT NULL,
     seen_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS claim_proofs (  -- what claimWithdrawal needs, for every payout of a window
+    final_batch INTEGER NOT NULL,       -- the window's last batch (names its verification on L1)
+    batch INTEGER NOT NULL,
+    idx INTEGER NOT NULL,               -- the payout's index within its batch
+    tx_hash BLOB NOT NULL,              -- the L2 transaction that made it (withdraw or refunded deposit)
+    recipient BLOB NOT NULL,
+    amount TEXT NOT NULL,               -- gwei, u64 as decimal
+    position INTEGER NOT NULL,          -- leaf position in the window's tree
+    siblings BLOB NOT NULL,             -- bottom-up sibling hashes, 32 bytes each
+    root BLOB NOT NULL,                 -- the window's withdrawals root
+    PRIMARY KEY (final_batch, batch, idx)
+);
+CREATE INDEX IF NOT EXISTS claim_proofs_tx ON claim_proofs(tx_hash);
 CREATE TABLE IF NOT EXISTS l1_sends (   -- every sequenceBatches transaction
     l1_tx_hash TEXT PRIMARY KEY,
     first_batch INTEGER NOT NULL,
