@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from zkpipe.errors import Severity, ZkpipeError
 from zkpipe.spec import AccountIndex, Amount, Nonce, PublicKey, Transaction, encode_tx
+from zkpipe.wire import Account, Ack, Batch, ChainInfo, Receipt, WithdrawalClaim
 
 DEFAULT_URL = "http://127.0.0.1:8545"
 STATES = ("pending", "trusted", "virtual", "consolidated")
@@ -36,39 +37,18 @@ class NodeUnreachable(ZkpipeError):
     severity = Severity.TEMPORARY
 
 
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    """The node's acknowledgement: the transaction is executed and durably stored (trusted)."""
-
-    hash: str
-    status: str
-    seq: int
-    batch: int
+SendResult = Ack
+"""The node's acknowledgement (`zkpipe.wire.Ack`): executed and durably stored, or already known."""
 
 
 @dataclass(frozen=True, slots=True)
 class AccountInfo:
-    """A trusted account."""
+    """A trusted account, with the spec's types."""
 
     index: AccountIndex
     public_key: PublicKey
     balance: Amount
     nonce: Nonce
-
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """A transaction's status and the time (unix seconds) it reached each state."""
-
-    hash: str
-    status: str
-    outcome: str
-    reason: str | None
-    seq: int
-    batch: int
-    l1_block: int | None
-    timestamps: dict[str, float | None]
-    transaction: dict[str, Any]
 
 
 def _error(obj: dict[str, Any]) -> RpcCallError:
@@ -106,30 +86,49 @@ class ZkClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def post(self, payload: object) -> Any:
-        """POSTs a JSON payload and returns the decoded JSON answer (None for 204)."""
+    def post(self, payload: object, *, idempotent: bool = False) -> Any:
+        """POSTs a JSON payload and returns the decoded JSON answer (None for 204).
+
+        A request that failed before it was sent (connecting) is sent again once. One that failed
+        after (a timeout, a dropped connection) may have been done by the node: it is sent again
+        only if `idempotent`, otherwise NodeUnreachable says the outcome is unknown.
+        """
         body = json.dumps(payload).encode()
         for attempt in (0, 1):
-            if self._conn is None:
-                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            sent = False
             try:
+                if self._conn is None:
+                    self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                    self._conn.connect()
+                sent = True
                 self._conn.request("POST", self.path, body, {"Content-Type": "application/json"})
                 response = self._conn.getresponse()
                 data = response.read()
                 break
             except (OSError, http.client.HTTPException) as err:
                 self.close()
-                if attempt:
+                # A kept-alive connection the server closed fails on the first send: nothing was done.
+                stale = isinstance(err, http.client.RemoteDisconnected | BrokenPipeError) and attempt == 0
+                if attempt or (sent and not idempotent and not stale):
                     raise NodeUnreachable(
-                        f"cannot reach the node at {self.host}:{self.port}: {err}"
+                        f"cannot reach the node at {self.host}:{self.port}: {err!r}"
+                        + ("" if not sent else " (the call may or may not have been done)")
                     ) from None
         return json.loads(data) if data else None
 
+    def call_idempotent(self, method: str, *params: Any) -> Any:
+        """One call that may safely be sent twice (reads; a transaction send); retried once on failure."""
+        return self._result(self._request(method, params), idempotent=True)
+
     def call(self, method: str, *params: Any) -> Any:
-        """One JSON-RPC call; returns its result or raises RpcCallError."""
-        answer = self.post(
-            {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
-        )
+        """One JSON-RPC call; returns its result or raises RpcCallError. Not sent twice."""
+        return self._result(self._request(method, params), idempotent=False)
+
+    def _request(self, method: str, params: tuple[Any, ...]) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
+
+    def _result(self, request: dict[str, Any], *, idempotent: bool) -> Any:
+        answer = self.post(request, idempotent=idempotent)
         if "error" in answer:
             raise _error(answer["error"])
         return answer["result"]
@@ -155,45 +154,40 @@ class ZkClient:
     def send_transaction(self, tx: Transaction | bytes) -> SendResult:
         """Sends a signed transaction (or its canonical encoding); returns once it is trusted."""
         raw = tx if isinstance(tx, bytes) else encode_tx(tx)
-        r = self.call("zk_sendTransaction", "0x" + raw.hex())
-        return SendResult(r["hash"], r["status"], r["seq"], r["batch"])
+        # Why retried: the node answers a resent transaction with its existing status (idempotent).
+        return Ack.model_validate(self.call_idempotent("zk_sendTransaction", "0x" + raw.hex()))
 
     def get_transaction_receipt(self, tx_hash: str) -> Receipt | None:
-        """The receipt of a transaction, or None if the node does not know it."""
-        r = self.call("zk_getTransactionReceipt", tx_hash)
-        if r is None:
-            return None
-        return Receipt(
-            r["hash"], r["status"], r["outcome"], r["reason"], r["seq"], r["batch"], r["l1_block"],
-            r["timestamps"], r["transaction"],
-        )  # fmt: skip
+        """The receipt of a transaction (pending, trusted, …, or rejected), or None if unknown."""
+        r = self.call_idempotent("zk_getTransactionReceipt", tx_hash)
+        return None if r is None else Receipt.model_validate(r)
 
     def get_account(self, index: int) -> AccountInfo | None:
         """The trusted account at `index`, or None if empty."""
-        r = self.call("zk_getAccount", index)
+        r = self.call_idempotent("zk_getAccount", index)
         if r is None:
             return None
-        key = PublicKey(bytes.fromhex(r["public_key"][2:]))
-        return AccountInfo(AccountIndex(r["index"]), key, Amount(int(r["balance"])), Nonce(r["nonce"]))
+        a = Account.model_validate(r)
+        key = PublicKey(bytes.fromhex(a.public_key[2:]))
+        return AccountInfo(AccountIndex(a.index), key, Amount(int(a.balance)), Nonce(a.nonce))
 
-    def get_batch(self, number: int, with_transactions: bool = False) -> dict[str, Any] | None:
+    def get_batch(self, number: int, with_transactions: bool = False) -> Batch | None:
         """A closed batch, or None."""
-        result: dict[str, Any] | None = self.call("zk_getBatch", number, with_transactions)
-        return result
+        r = self.call_idempotent("zk_getBatch", number, with_transactions)
+        return None if r is None else Batch.model_validate(r)
 
-    def chain_info(self) -> dict[str, Any]:
-        """Latest trusted / virtual / consolidated batches and state roots."""
-        result: dict[str, Any] = self.call("zk_chainInfo")
-        return result
+    def chain_info(self) -> ChainInfo:
+        """Latest trusted / virtual / consolidated batches, state roots, L1 position and health."""
+        return ChainInfo.model_validate(self.call_idempotent("zk_chainInfo"))
 
     def dev_deposit(self, index: int, public_key: bytes, amount: int) -> str:
         """Deposits from the embedded devnet's dev account; returns the L1 transaction hash."""
         return str(self.call("zk_devDeposit", index, "0x" + public_key.hex(), str(amount))["l1_tx_hash"])
 
-    def get_withdrawal_proof(self, tx_hash: str) -> dict[str, Any] | None:
+    def get_withdrawal_proof(self, tx_hash: str) -> WithdrawalClaim | None:
         """The claim proof of the payout `tx_hash` made, once L1 verified its window; else None."""
-        result: dict[str, Any] | None = self.call("zk_getWithdrawalProof", tx_hash)
-        return result
+        r = self.call_idempotent("zk_getWithdrawalProof", tx_hash)
+        return None if r is None else WithdrawalClaim.model_validate(r)
 
     def dev_claim_withdrawal(self, tx_hash: str) -> str:
         """Has the node claim the payout of `tx_hash` on its embedded devnet; returns the L1 tx hash."""

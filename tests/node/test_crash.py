@@ -213,8 +213,8 @@ def test_kill_9_at_random_points_loses_nothing(
             client = ZkClient(f"http://127.0.0.1:{port}")
             while time.monotonic() < deadline:
                 info = client.chain_info()
-                batch = client.get_batch(info["trusted_batch"]) if info["trusted_batch"] else None
-                if batch is not None and batch["l1_status"] == "sending":
+                batch = client.get_batch(info.trusted_batch) if info.trusted_batch else None
+                if batch is not None and batch.l1_status == "sending":
                     break
             client.close()
         else:
@@ -234,9 +234,9 @@ def test_kill_9_at_random_points_loses_nothing(
         sign_transfer(keys[0][0], AccountIndex(1), AccountIndex(2), Amount(1), Fee(1), Nonce(account.nonce))
     )
     node.client.wait_for_status(sent.hash, "virtual", timeout=30)
-    trusted = node.client.chain_info()["trusted_batch"]
+    trusted = node.client.chain_info().trusted_batch
     deadline = time.monotonic() + 30
-    while node.client.chain_info()["virtual_batch"] < trusted:
+    while node.client.chain_info().virtual_batch < trusted:
         assert time.monotonic() < deadline, "closed batches did not all reach L1"
         time.sleep(0.1)
     node.terminate()

@@ -71,7 +71,7 @@ def test_deposits_are_applied_in_queue_order(slow_blocks: FundedNode) -> None:
         assert [d.recipient for d, _ in deposits[:3]] == [1, 2, 3]
     finally:
         store.close()
-    assert slow_blocks.client.chain_info()["next_deposit_index"] == str(len(deposits))
+    assert slow_blocks.client.chain_info().next_deposit_index == str(len(deposits))
 
 
 @pytest.mark.slow
@@ -84,8 +84,8 @@ def test_verification_on_l1_makes_receipts_consolidated(slow_blocks: FundedNode)
     # The trusted aggregator verifies on L1 (no proof checked yet: trusted-aggregator mode).
     node.rollup.verify_batches(sent.batch, bytes(32), bytes(32), sender=node.roles.aggregator)
     receipt = client.wait_for_status(sent.hash, "consolidated", timeout=20)
-    assert receipt.timestamps["consolidated"] is not None
-    assert client.chain_info()["consolidated_batch"] >= sent.batch
+    assert receipt.timestamps.consolidated is not None
+    assert client.chain_info().consolidated_batch >= sent.batch
     assert b"zkpipe_delay_consolidated_seconds_count" in node.metrics_text()
 
 

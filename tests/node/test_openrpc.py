@@ -3,6 +3,7 @@ derived from it get JSON-RPC answers whose codes are in the error table."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from tests.node.helpers import FundedNode
 from zkpipe.sequencer.errors import ERROR_TABLE
 from zkpipe.sequencer.rpc import RpcServer
+from zkpipe.wire import update_openrpc
 
 SPEC = json.loads((Path(__file__).parents[2] / "docs" / "openrpc.json").read_text())
 PARAM_NAMES = {m["name"]: [p["name"] for p in m["params"]] for m in SPEC["methods"]}
@@ -25,6 +27,11 @@ class _NoBackend:
 def test_openrpc_lists_exactly_the_server_methods() -> None:
     server = RpcServer(_NoBackend(), max_body_bytes=1024, max_batch_calls=1, dev_methods=True)  # type: ignore[arg-type]
     assert set(PARAM_NAMES) == set(server.methods)
+
+
+def test_openrpc_result_schemas_are_the_wire_models() -> None:
+    """The document's result schemas are generated from zkpipe.wire (`python -m zkpipe.wire FILE`)."""
+    assert update_openrpc(copy.deepcopy(SPEC)) == SPEC
 
 
 def _value(schema: dict[str, Any]) -> st.SearchStrategy[Any]:

@@ -135,7 +135,7 @@ def test_node_killed_while_aggregating_finishes_after_restart(tmp_path: Path) ->
             assert time.monotonic() < deadline, f"not consolidated after restart: {statuses}"
             time.sleep(0.5)
         proof = client.get_withdrawal_proof(withdrawal)
-        assert proof is not None and proof["claimed"] is False and proof["amount_gwei"] == "7"
+        assert proof is not None and proof.claimed is False and proof.amount_gwei == "7"
     finally:
         client.close()
         proc.send_signal(signal.SIGKILL)
@@ -151,7 +151,7 @@ def test_node_killed_while_aggregating_finishes_after_restart(tmp_path: Path) ->
         second = _zkpipe("withdraw", "claim", "--rpc", url, "--tx", withdrawal)
         assert second.returncode != 0 and "already claimed" in second.stderr
         proof = client.get_withdrawal_proof(withdrawal)
-        assert proof is not None and proof["claimed"] is True
+        assert proof is not None and proof.claimed is True
     finally:
         client.close()
         proc.send_signal(signal.SIGTERM)

@@ -92,8 +92,8 @@ def test_transactions_are_consolidated_and_a_withdrawal_is_claimable(proving_nod
 
     # The withdrawal is paid on L1 against the consolidated withdrawals root, once.
     found = client.get_withdrawal_proof(receipt.hash)
-    assert found is not None and found["claimed"] is False
-    proof = withdrawal_proof_from_json(found)
+    assert found is not None and found.claimed is False
+    proof = withdrawal_proof_from_json(found.model_dump())
     claimant = chain.accounts[5]
     before = chain.balance_by_address(to_address(RECIPIENT))
     tx = rollup.claim_withdrawal(proof, sender=claimant)
@@ -102,7 +102,7 @@ def test_transactions_are_consolidated_and_a_withdrawal_is_claimable(proving_nod
     with pytest.raises(L1Reverted):
         rollup.wait(rollup.claim_withdrawal(proof, sender=claimant))
     again = client.get_withdrawal_proof(receipt.hash)
-    assert again is not None and again["claimed"] is True
+    assert again is not None and again.claimed is True
     assert client.get_withdrawal_proof(sent[0]) is None  # a transfer makes no payout
 
 

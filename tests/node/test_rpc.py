@@ -54,13 +54,13 @@ def test_send_then_receipt_goes_trusted_then_virtual(funded: FundedNode) -> None
     receipt = funded.client.wait_for_status(sent.hash, "virtual", timeout=20)
     assert receipt.batch == sent.batch and receipt.l1_block is not None
     ts = receipt.timestamps
-    assert ts["submitted"] is not None and ts["trusted"] is not None and ts["virtual"] is not None
-    assert ts["submitted"] <= ts["trusted"] <= ts["virtual"]
+    assert ts.submitted is not None and ts.trusted is not None and ts.virtual is not None
+    assert ts.submitted <= ts.trusted <= ts.virtual
     batch = funded.client.get_batch(sent.batch)
-    assert batch is not None and sent.hash in batch["transactions"] and batch["status"] == "virtual"
-    assert batch["l1_gas"] is None or batch["l1_gas"] > 0
+    assert batch is not None and sent.hash in batch.transactions and batch.status == "virtual"
+    assert batch.l1_gas is None or batch.l1_gas > 0
     info = funded.client.chain_info()
-    assert info["virtual_batch"] >= sent.batch and info["trusted_batch"] >= sent.batch
+    assert info.virtual_batch >= sent.batch and info.trusted_batch >= sent.batch
 
 
 def test_parked_transaction_is_pending_until_its_gap_fills(funded: FundedNode) -> None:
@@ -80,10 +80,23 @@ def test_parked_transaction_is_pending_until_its_gap_fills(funded: FundedNode) -
     ] != "pending":
         assert time.monotonic() < deadline
         time.sleep(0.01)
+    # The SDK reads a pending receipt (one typed shape, no KeyError), and a resend while it is in
+    # flight waits for the same outcome instead of failing on the nonce.
+    pending = funded.client.get_transaction_receipt(later_hash)
+    assert pending is not None and pending.status == "pending" and pending.outcome is None
+    third = ZkClient(funded.background.url)
+    resender = threading.Thread(target=lambda: results.append(third.send_transaction(later)))
+    resender.start()
+    time.sleep(0.2)
     funded.client.send_transaction(funded.transfer(2, 3, nonce=account.nonce))
     waiter.join(10)
+    resender.join(10)
     other.close()
-    assert results and funded.client.call("zk_getTransactionReceipt", later_hash)["status"] != "pending"
+    third.close()
+    assert funded.client.call("zk_getTransactionReceipt", later_hash)["status"] != "pending"
+    acks = sorted(results, key=lambda a: a.already_known)  # type: ignore[attr-defined]
+    assert [a.already_known for a in acks] == [False, True]  # type: ignore[attr-defined]
+    assert acks[0].seq == acks[1].seq  # type: ignore[attr-defined]
 
 
 def test_get_account_and_missing_things_are_null(funded: FundedNode) -> None:
@@ -162,7 +175,7 @@ def test_invalid_requests_get_stable_errors(
 def test_invalid_oversized_body_is_request_too_large(funded: FundedNode) -> None:
     status, answer = raw_post(funded, b'{"pad":"' + b"x" * 100_000 + b'"}')
     assert status == 413 and error_code(answer) == (-32005, "REQUEST_TOO_LARGE")
-    assert funded.client.chain_info()["trusted_batch"] >= 0  # the node still answers
+    assert funded.client.chain_info().trusted_batch >= 0  # the node still answers
 
 
 def test_invalid_batch_too_many_calls(funded: FundedNode) -> None:
@@ -231,16 +244,24 @@ def test_invalid_transactions_have_rule_codes(funded: FundedNode) -> None:
         assert _invalid_tx_code(funded, tx) == (-32001, code), code
     gap = sign_transfer(sk1, AccountIndex(1), AccountIndex(2), Amount(1), Fee(1), Nonce(n + 1000))
     assert _invalid_tx_code(funded, gap) == (-32004, "NONCE_GAP")
-    # Nothing above changed the account; a valid transaction still goes through, and replaying it fails.
+    # Nothing above changed the account; a valid transaction still goes through. Resending it is
+    # idempotent ("already known", the same seq); another transaction with its nonce is a replay.
     after = funded.client.get_account(1)
     assert after == account
     good = sign_transfer(sk1, AccountIndex(1), AccountIndex(2), Amount(1), Fee(1), Nonce(n))
-    funded.client.send_transaction(good)
-    assert _invalid_tx_code(funded, good) == (-32001, "WRONG_NONCE")
+    ack = funded.client.send_transaction(good)
+    again = funded.client.send_transaction(good)
+    assert not ack.already_known and again.already_known and (again.hash, again.seq) == (ack.hash, ack.seq)
+    replay = sign_transfer(sk1, AccountIndex(1), AccountIndex(2), Amount(2), Fee(1), Nonce(n))
+    assert _invalid_tx_code(funded, replay) == (-32001, "WRONG_NONCE")
+    after_resend = funded.client.get_account(1)
+    assert after_resend is not None and after_resend.nonce == n + 1  # executed once
     # The receipt of a rejected transaction says why.
     bad = sign_transfer(funded.keys[1][0], AccountIndex(1), AccountIndex(2), Amount(1), Fee(1), Nonce(n))
     receipt = funded.client.call("zk_getTransactionReceipt", "0x" + digest_bytes(compute_tx_hash(bad)).hex())
     assert receipt["status"] == "rejected" and receipt["reason"] == "BAD_SIGNATURE"
+    typed = funded.client.get_transaction_receipt(receipt["hash"])
+    assert typed is not None and typed.status == "rejected" and typed.reason == "BAD_SIGNATURE"
 
 
 def test_balance_overflow_of_the_recipient(funded: FundedNode) -> None:

@@ -194,9 +194,7 @@ def run_sequencer_bench(
             info = client.chain_info()
             last = acked[-1][0] if acked else None
             receipt = client.get_transaction_receipt(last) if last else None
-            if info["virtual_batch"] >= info["trusted_batch"] and (
-                receipt is None or receipt.status != "trusted"
-            ):
+            if info.virtual_batch >= info.trusted_batch and (receipt is None or receipt.status != "trusted"):
                 break
             time.sleep(0.1)
         info = client.chain_info()
@@ -238,7 +236,7 @@ def run_sequencer_bench(
         "block_time": block_time,
         "batch_timeout": batch_timeout,
         "synchronous": synchronous,
-        "batches": info["trusted_batch"],
+        "batches": info.trusted_batch,
         "l1_gas_per_tx": round(gas / gas_txs, 1) if gas_txs else None,
         "ack_mean_ms": round(statistics.fmean(ack_ms), 2) if ack_ms else None,
         "seconds": round(elapsed, 2),

@@ -28,7 +28,8 @@ def withdraw_proof(rpc: str, tx_hash: str) -> None:
     """Print the claim proof of a withdrawal as JSON (null until L1 verified its batch)."""
     try:
         with ZkClient(rpc) as client:
-            click.echo(json.dumps(client.get_withdrawal_proof(tx_hash)))
+            found = client.get_withdrawal_proof(tx_hash)
+            click.echo(json.dumps(None if found is None else found.model_dump(mode="json")))
     except ZkpipeError as err:
         raise click.ClickException(f"{err.code}: {err.message}") from None
 
@@ -69,7 +70,9 @@ def _claim_on(l1_rpc: str, l1_key: str | None, client: ZkClient, tx_hash: str) -
         raise InvalidInput("no verified withdrawal for that transaction (yet)")
     key = bytes.fromhex(l1_key.removeprefix("0x"))
     chain = JsonRpcChain(l1_rpc, [key])
-    rollup = RollupContract(chain, to_address(client.chain_info()["rollup_address"]))
-    sent = rollup.claim_withdrawal(withdrawal_proof_from_json(found), sender=JsonRpcChain.address_of(key))
+    rollup = RollupContract(chain, to_address(client.chain_info().rollup_address))
+    sent = rollup.claim_withdrawal(
+        withdrawal_proof_from_json(found.model_dump()), sender=JsonRpcChain.address_of(key)
+    )
     require_success(wait_for_receipt(chain, sent, timeout=120.0))
     return "0x" + sent.hex()

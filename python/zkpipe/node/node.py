@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from zkpipe.errors import InvalidInput
-from zkpipe.execution import Executor, SequentialExecutor, digest_bytes
+from zkpipe.execution import Executor, SequentialExecutor
 from zkpipe.execution.engine import ExecutorFactory, executor_factory
 from zkpipe.execution.signatures import VerifiedSignatures
 from zkpipe.kpi import NodeMetrics
@@ -43,6 +43,7 @@ from zkpipe.sequencer.core import Sequencer
 from zkpipe.sequencer.mempool import Mempool
 from zkpipe.sequencer.policy import DownstreamFeedback
 from zkpipe.spec import CHAIN_ID, PUBLIC_KEY_BYTES, AccountIndex, UserTransaction
+from zkpipe.wire import ChainInfo, ComponentHealth, Health
 
 logger = logging.getLogger("zkpipe.node")
 
@@ -261,22 +262,26 @@ class Node:
     def chain_info(self) -> dict[str, Any]:
         """Latest trusted / virtual / consolidated batches, state roots and L1 position."""
         heads = self.reader.batch_heads()
-        state = self.executor.state
-        consolidated_root = self.rollup.consolidated_state_root()
-        return {
-            "chain_id": CHAIN_ID,
-            "trusted_batch": heads["trusted"],
-            "virtual_batch": heads["virtual"],
-            "consolidated_batch": heads["consolidated"],
-            "open_batch": heads["trusted"] + 1,
-            "trusted_state_root": hex_bytes(digest_bytes(self.sequencer.trusted_root)),
-            "consolidated_state_root": hex_bytes(consolidated_root),
-            "next_deposit_index": str(state.next_deposit_index),
-            "mempool_size": len(self.mempool),
-            "l1_block": self.chain.latest_block().number,
-            "l1_block_time": self.config.l1.block_time,
-            "rollup_address": self.rollup.address,
-        }
+        last = self.reader.last_batch()
+        # Why the last closed batch's root: it has its fees credited and is durably stored, so it is
+        # a root the node stands behind (a batch proof will attest it); mid-batch roots are not.
+        trusted_root = last.state_root if last is not None else self.rollup.genesis_state_root()
+        info = ChainInfo(
+            chain_id=CHAIN_ID,
+            trusted_batch=heads["trusted"],
+            virtual_batch=heads["virtual"],
+            consolidated_batch=heads["consolidated"],
+            open_batch=heads["trusted"] + 1,
+            trusted_state_root=hex_bytes(trusted_root),
+            consolidated_state_root=hex_bytes(self.rollup.consolidated_state_root()),
+            next_deposit_index=str(self.executor.state.next_deposit_index),
+            mempool_size=len(self.mempool),
+            l1_block=self.chain.latest_block().number,
+            l1_block_time=self.config.l1.block_time,
+            rollup_address=self.rollup.address,
+            health=self._health(),
+        )
+        return info.model_dump(mode="json")
 
     def dev_deposit(self, account_index: int, public_key_bytes: bytes, amount: int) -> str:
         """Deposits from the embedded L1's dev account (devnet only); returns the L1 transaction hash."""
@@ -324,14 +329,20 @@ class Node:
             failures["sequencer"] = repr(self.sequencer.failure)
         return failures
 
+    def _health(self) -> Health:
+        failures = self.failures()
+        components = {
+            name: ComponentHealth(
+                running=h.running, failure=h.failure, retries=h.retries,
+                rejected=h.rejected, resets=h.resets, last_error=h.last_error,
+            )
+            for name, h in self.supervisor.health().items()
+        }  # fmt: skip
+        return Health(ok=not failures, failures=failures, components=components)
+
     def health(self) -> dict[str, Any]:
         """Liveness of the components, and what the supervisor did about their errors."""
-        failures = self.failures()
-        return {
-            "ok": not failures,
-            "failures": failures,
-            "components": {name: h.to_dict() for name, h in self.supervisor.health().items()},
-        }
+        return self._health().model_dump(mode="json")
 
 
 def _store_opener(config: NodeConfig) -> Callable[[], Store]:

@@ -47,17 +47,6 @@ class ComponentHealth:
     resets: int = 0
     last_error: str | None = None
 
-    def to_dict(self) -> dict[str, object]:
-        """A JSON-ready form."""
-        return {
-            "running": self.running,
-            "failure": self.failure,
-            "retries": self.retries,
-            "rejected": self.rejected,
-            "resets": self.resets,
-            "last_error": self.last_error,
-        }
-
 
 @dataclass(slots=True)
 class _Loop:

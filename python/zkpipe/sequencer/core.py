@@ -198,7 +198,7 @@ class Sequencer:
                         (item, NonceGap(f"nonce gap before {item.tx.nonce} not filled in time"))
                     )
                 self._maybe_close(group.closed)
-                if group.executed:
+                if group.executed or group.closed:  # a close credits the fees: the root changes
                     self.trusted_root = self.executor.state.tree.root
             if group.executed or group.closed or group.settled:
                 if self._committer is not None:

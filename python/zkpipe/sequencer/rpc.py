@@ -30,6 +30,8 @@ from zkpipe.sequencer.errors import (
 )
 from zkpipe.sequencer.mempool import Ack, Result
 from zkpipe.spec import Deposit, UserTransaction, compute_tx_hash, decode_tx
+from zkpipe.wire import Ack as WireAck
+from zkpipe.wire import Receipt, TxTimestamps
 
 logger = logging.getLogger("zkpipe.rpc")
 
@@ -140,6 +142,7 @@ class RpcServer:
         self._drain_pending = False
         # Recently rejected transactions, so their receipt says why (bounded; not stored on disk).
         self.rejected: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
+        self._in_flight: dict[bytes, asyncio.Future[Result]] = {}
         self.pending: dict[bytes, float] = {}
         """Transactions received and not yet decided (waiting in the mempool or for a nonce gap)."""
 
@@ -257,27 +260,33 @@ class RpcServer:
         tx = decode_tx(_hex_param(raw, "tx", max_chars=MAX_TX_HEX))
         if isinstance(tx, Deposit):
             raise DepositNotAllowed("deposits come from the L1 deposit queue, not from RPC")
+        tx_hash = digest_bytes(compute_tx_hash(tx))
+        # Idempotent: a resend of a transaction in flight waits for the same outcome; a resend of a
+        # stored one (the duplicate fails on its used nonce) answers with its existing status.
+        in_flight = self._in_flight.get(tx_hash)
+        if in_flight is not None:
+            result = await asyncio.shield(in_flight)
+            if isinstance(result, Ack):
+                return _ack_json(result, already_known=True)
+            raise result
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Result] = loop.create_future()
         if not self._outbox:
             loop.call_soon(self._flush, loop)
         self._outbox.append((tx, future))
-        tx_hash = digest_bytes(compute_tx_hash(tx))
+        self._in_flight[tx_hash] = future
         self.pending[tx_hash] = time.time()
         try:
             result = await future
         finally:
             self.pending.pop(tx_hash, None)
-        if not isinstance(result, Ack):
-            self._remember_rejection(tx_hash, result)
+            self._in_flight.pop(tx_hash, None)
         if isinstance(result, Ack):
-            return {
-                "hash": "0x" + result.tx_hash.hex(),
-                "status": "trusted",
-                "seq": result.seq,
-                "batch": result.batch,
-                "timestamps": {"submitted": result.submitted_at, "trusted": result.trusted_at},
-            }
+            return _ack_json(result)
+        known = self.backend.receipt_by_hash(tx_hash)
+        if known is not None:
+            return _known_ack_json(known)
+        self._remember_rejection(tx_hash, result)
         raise result
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -309,13 +318,13 @@ class RpcServer:
                 future.set_result(result)
 
     def _remember_rejection(self, tx_hash: bytes, error: ZkpipeError) -> None:
-        self.rejected[tx_hash] = {
-            "hash": "0x" + tx_hash.hex(),
-            "status": "rejected",
-            "reason": error.code,
-            "message": error.message,
-            "timestamps": {"rejected": time.time()},
-        }
+        self.rejected[tx_hash] = Receipt(
+            hash="0x" + tx_hash.hex(),
+            status="rejected",
+            reason=error.code,
+            message=error.message,
+            timestamps=TxTimestamps(rejected=time.time()),
+        ).model_dump(mode="json")
         self.rejected.move_to_end(tx_hash)
         while len(self.rejected) > MAX_REMEMBERED_REJECTIONS:
             self.rejected.popitem(last=False)
@@ -329,7 +338,10 @@ class RpcServer:
             return receipt
         submitted = self.pending.get(tx_hash)
         if submitted is not None:
-            return {"hash": "0x" + tx_hash.hex(), "status": "pending", "timestamps": {"submitted": submitted}}
+            pending = Receipt(
+                hash="0x" + tx_hash.hex(), status="pending", timestamps=TxTimestamps(submitted=submitted)
+            )
+            return pending.model_dump(mode="json")
         return self.rejected.get(tx_hash)
 
     async def get_account(self, params: object) -> dict[str, Any] | None:
@@ -378,6 +390,31 @@ class RpcServer:
         (raw,) = _params(params, ("tx_hash",), 1)
         tx_hash = _hex_param(raw, "tx_hash", length=32)
         return {"l1_tx_hash": await asyncio.to_thread(self.backend.dev_claim_withdrawal, tx_hash)}
+
+
+def _ack_json(ack: Ack, *, already_known: bool = False) -> dict[str, Any]:
+    """The acknowledgement of a transaction the sequencer just executed (or one in flight)."""
+    return WireAck(
+        hash="0x" + ack.tx_hash.hex(),
+        status="trusted",
+        seq=ack.seq,
+        batch=ack.batch,
+        timestamps=TxTimestamps(submitted=ack.submitted_at, trusted=ack.trusted_at),
+        already_known=already_known,
+    ).model_dump(mode="json")
+
+
+def _known_ack_json(receipt: dict[str, Any]) -> dict[str, Any]:
+    """The acknowledgement of a resent transaction the node had stored: its status now."""
+    stored = Receipt.model_validate(receipt)
+    return WireAck(
+        hash=stored.hash,
+        status=stored.status,  # type: ignore[arg-type]
+        seq=stored.seq or 0,
+        batch=stored.batch or 0,
+        timestamps=stored.timestamps,
+        already_known=True,
+    ).model_dump(mode="json")
 
 
 async def serve(server: RpcServer, host: str, port: int) -> web.AppRunner:
