@@ -30,7 +30,8 @@ def test_demo_consolidates_everything_and_verify_checks_the_proof_file(tmp_path:
     assert code == 0
     report = json.loads(out)
     assert report["lost"] == 0 and report["proving_failed"] is None
-    assert report["consolidated"] == report["user_txs"] == 12
+    assert report["user_consolidated"] == report["user_txs"] == 12
+    assert report["consolidated"] == report["txs"] == 12 + report["deposits"]  # one definition
     assert report["delay_s"]["consolidated"]["p50"] > report["delay_s"]["virtual"]["p50"] > 0
     assert report["l1_gas"]["verify_per_aggregate"] > 0
     assert (tmp_path / "timeline.png").read_bytes()[:4] == b"\x89PNG"

@@ -22,6 +22,7 @@ from zkpipe.client import ZkClient
 from zkpipe.kpi.figures import KpiReport
 from zkpipe.kpi.machine import describe_machine
 from zkpipe.kpi.report import compute_stage_samples, plot_timeline
+from zkpipe.kpi.runrecord import RunCounts
 from zkpipe.l1.anvil import Anvil
 from zkpipe.node.config import NodeConfig, load_config
 from zkpipe.node.run import BackgroundNode
@@ -216,14 +217,19 @@ def run_demo(
             for s in stored
             if s is not None and s.sent_at is not None
         ]
+        stored_times = node.reader.tx_times()
+        run_counts = RunCounts(
+            txs=len(stored_times),
+            user_txs=len(hashes),
+            deposits=len(stored_times) - len(hashes),
+            consolidated=sum(1 for t in stored_times if t[3] is not None),
+            user_consolidated=_counts(statuses)["consolidated"],
+            lost=lost,
+        )
         return {
             "schema": RUN_SCHEMA,
             "source": "measured: zkpipe demo",
-            "txs": len(hashes) + keys.users,
-            "user_txs": len(hashes),
-            "deposits": keys.users,
-            "consolidated": _counts(statuses)["consolidated"],
-            "lost": lost,
+            **run_counts.model_dump(),
             "proving_failed": node.failures().get("proving"),
             "delay_s": {
                 state: {

@@ -28,6 +28,15 @@ from zkpipe.spec import (
 )
 
 
+def _no_constants(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON (RFC 8259)")
+
+
+def strict_json(data: bytes) -> Any:
+    """Parses bytes as RFC 8259 JSON: UTF-8, no NaN or Infinity."""
+    return json.loads(data.decode("utf-8"), parse_constant=_no_constants)
+
+
 def raw_post(funded: FundedNode, body: bytes, path: str = "/") -> tuple[int, Any]:
     """POSTs raw bytes; returns the status and decoded JSON (None if empty)."""
     conn = http.client.HTTPConnection("127.0.0.1", funded.background.port, timeout=30)
@@ -35,7 +44,7 @@ def raw_post(funded: FundedNode, body: bytes, path: str = "/") -> tuple[int, Any
         conn.request("POST", path, body, {"Content-Type": "application/json"})
         response = conn.getresponse()
         data = response.read()
-        return response.status, json.loads(data) if data else None
+        return response.status, strict_json(data) if data else None
     finally:
         conn.close()
 
@@ -287,3 +296,11 @@ def test_metrics_and_health(funded: FundedNode) -> None:
     ):
         assert name in text
     assert health["ok"] is True
+
+
+def test_a_batch_of_a_thousand_kpi_calls_shares_one_report(funded: FundedNode) -> None:
+    calls = [{"jsonrpc": "2.0", "id": i, "method": "zk_kpi", "params": []} for i in range(1000)]
+    status, answers = raw_post(funded, json.dumps(calls).encode())
+    assert status == 200 and len(answers) == 1000
+    assert all(a["result"] == answers[0]["result"] for a in answers)
+    assert funded.client.chain_info().health.ok  # the node still answers

@@ -87,3 +87,32 @@ def test_node_still_accepts_after_fuzzing(funded: FundedNode) -> None:
     sent = funded.client.send_transaction(funded.transfer(2, 3))
     assert sent.status == "trusted"
     assert funded.client.get_transaction_receipt(sent.hash) is not None
+
+
+ids = st.one_of(
+    st.integers(min_value=-(2**200), max_value=2**200).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.sampled_from(["1e999", "-1e999", "1E400", "0.0", "-0", "1.5e-400", "NaN", "Infinity", "-Infinity",
+                     "null", "true", '"\\ud800"', '"\\udfff\\ud800"', '"\u00e9"', "[]", "{}", '""']),
+    st.text(max_size=6).map(json.dumps),
+)  # fmt: skip
+ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32", "latin-1"]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    id_token=ids,
+    method=st.sampled_from(["zk_chainInfo", "zk_getAccount", "zk_kpi", "zk_x"]),
+    params=st.sampled_from(["[]", "[1]", "[1e999]", "[NaN]", "[18446744073709551616]", '["\\ud800"]']),
+    encoding=st.sampled_from(ENCODINGS),
+)
+def test_fuzzed_envelopes_get_rfc8259_json(
+    funded: FundedNode, id_token: str, method: str, params: str, encoding: str
+) -> None:
+    """Ids, numbers and encodings of every kind: the answer is always strict JSON (UTF-8, no NaN)."""
+    body = f'{{"jsonrpc":"2.0","id":{id_token},"method":"{method}","params":{params}}}'
+    try:
+        raw = body.encode(encoding)
+    except UnicodeEncodeError:
+        raw = body.encode("utf-8", "surrogatepass")
+    _check(funded, raw)  # raw_post parses strictly

@@ -62,7 +62,7 @@ def test_calibration_against_a_live_pipeline_is_within_15_percent(tmp_path: Path
     )
     record = run_demo(settings, out=tmp_path / "demo")
     assert record["lost"] == 0 and record["proving_failed"] is None
-    assert record["consolidated"] == record["user_txs"] == 48
+    assert record["user_consolidated"] == record["user_txs"] == 48
     path = tmp_path / "run.json"
     path.write_text(json.dumps(record))  # as `zkpipe demo --json > run.json` writes it
     run = load_run(path)

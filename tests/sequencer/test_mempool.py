@@ -36,6 +36,24 @@ def test_add_beyond_capacity_is_mempool_full_and_adds_nothing() -> None:
     assert [p.tx.nonce for p in pool.drain(10)] == [0, 1]
 
 
+def test_admission_control_refuses_while_the_oldest_waited_too_long() -> None:
+    pool = Mempool(MempoolConfig(max_wait_s=2.0))
+    waiting = _pending(1, 0)
+    waiting.submitted_at = 100.0
+    pool.add([waiting])
+    late = _pending(2, 0)
+    late.submitted_at = 101.5  # the oldest has waited 1.5 s: still admitted
+    pool.add([late])
+    refused = _pending(3, 0)
+    refused.submitted_at = 102.5  # 2.5 s: refused with the typed temporary error, nothing queued
+    with pytest.raises(MempoolFull, match="expected wait") as err:
+        pool.add([refused])
+    assert str(err.value.severity) == "temporary" and len(pool) == 2
+    pool.drain(2)  # the backlog is served: admitted again
+    pool.add([refused])
+    assert len(pool) == 1
+
+
 def test_park_within_gap_then_pop_in_order() -> None:
     pool = Mempool(MempoolConfig(max_nonce_gap=4))
     pool.park(_pending(1, 3), Nonce(1), now=0.0)

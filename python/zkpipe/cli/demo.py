@@ -98,11 +98,7 @@ def demo(
             err.print(f"live dashboard: {url}/ (while the demo runs)")
 
         report = run_demo(settings, out=Path(out), progress=progress, on_ready=ready)
-    ok = (
-        report["lost"] == 0
-        and report["proving_failed"] is None
-        and report["consolidated"] == report["user_txs"]
-    )
+    ok = report["lost"] == 0 and report["proving_failed"] is None and report["consolidated"] == report["txs"]
     if as_json:
         click.echo(json.dumps(json_safe(report)))
     else:

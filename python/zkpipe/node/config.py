@@ -171,6 +171,7 @@ class NodeConfig:
             (self.mempool.max_pending >= 1, "mempool.max_pending must be >= 1"),
             (self.mempool.max_nonce_gap >= 0, "mempool.max_nonce_gap must be >= 0"),
             (self.mempool.future_timeout_s > 0, "mempool.future_timeout_s must be > 0"),
+            (self.mempool.max_wait_s >= 0, "mempool.max_wait_s must be >= 0"),
             (self.l1.kind in ("embedded", "rpc"), "l1.kind must be 'embedded' or 'rpc'"),
             (self.l1.kind != "rpc" or bool(self.l1.rpc_url), "l1.kind 'rpc' needs l1.rpc_url"),
             (self.l1.confirmations >= 0, "l1.confirmations must be >= 0"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,6 +93,8 @@ class Node:
         self.started_at = 0.0
         self._started = False
         self._kpis_refreshed = -math.inf
+        self._kpi_lock = threading.Lock()
+        self._kpi_cache: tuple[float, dict[str, Any] | None] = (-math.inf, None)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -256,8 +259,17 @@ class Node:
         return compute_kpi_report(txs, batches, costs)
 
     def kpi(self) -> dict[str, Any]:
-        """The KPI report as JSON (NaN, for figures with no sample yet, becomes null)."""
-        return dict(json_safe(self.kpi_report().to_dict()))
+        """The KPI report as JSON (NaN, for figures with no sample yet, becomes null).
+
+        Computed at most once per KPI_REFRESH_S (it reads every stored transaction): concurrent
+        callers wait for the one computation and share it, so no burst of calls monopolises the node.
+        """
+        with self._kpi_lock:
+            at, cached = self._kpi_cache
+            if cached is None or time.monotonic() - at >= KPI_REFRESH_S:
+                cached = dict(json_safe(self.kpi_report().to_dict()))
+                self._kpi_cache = (time.monotonic(), cached)
+            return cached
 
     def chain_info(self) -> dict[str, Any]:
         """Latest trusted / virtual / consolidated batches, state roots and L1 position."""

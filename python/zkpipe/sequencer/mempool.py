@@ -42,6 +42,10 @@ class MempoolConfig:
     max_future_total: int = 4096
     future_timeout_s: float = 10.0
     """A parked transaction whose gap is not filled in this time is dropped (NONCE_GAP)."""
+    max_wait_s: float = 2.0
+    """Admission control: while the oldest transaction waiting to execute has waited longer than
+    this, new ones are refused (MEMPOOL_FULL, temporary), so acknowledged latency stays bounded
+    under overload (0: no bound)."""
 
 
 class Ticket:
@@ -97,13 +101,24 @@ class Mempool:
     def __len__(self) -> int:
         return len(self._intake) + self._parked_count
 
-    def add(self, items: Sequence[Pending]) -> None:
-        """Queues submissions in order; MempoolFull (nothing queued) if they do not fit."""
+    def expected_wait_s(self, now: float) -> float:
+        """How long a transaction queued now is expected to wait: the oldest waiting one's wait so far."""
+        intake = self._intake
+        return max(0.0, now - intake[0].submitted_at) if intake else 0.0
+
+    def add(self, items: Sequence[Pending], *, now: float | None = None) -> None:
+        """Queues submissions in order; MempoolFull (nothing queued) if they do not fit, or if the
+        expected wait is above `max_wait_s` (admission control)."""
         with self._lock:
             if len(self) + len(items) > self.config.max_pending:
                 raise MempoolFull(
                     f"the mempool holds {len(self)} transactions (limit {self.config.max_pending})"
                 )
+            bound = self.config.max_wait_s
+            if bound > 0 and items:
+                wait = self.expected_wait_s(items[0].submitted_at if now is None else now)
+                if wait > bound:
+                    raise MempoolFull(f"the node is overloaded: expected wait {wait:.2f} s above {bound} s")
             self._intake.extend(items)
         self.wakeup.set()
 

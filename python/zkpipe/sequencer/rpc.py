@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import time
 from collections import OrderedDict, deque
@@ -20,6 +21,7 @@ from aiohttp import web
 from zkpipe.errors import DecodeError, ZkpipeError
 from zkpipe.execution import digest_bytes
 from zkpipe.sequencer.errors import (
+    INTERNAL_ERROR,
     DepositNotAllowed,
     invalid_params,
     invalid_request,
@@ -168,9 +170,10 @@ class RpcServer:
             except web.HTTPRequestEntityTooLarge:
                 raise request_too_large(self.max_body_bytes) from None
             try:
-                message = json.loads(body)
+                # Why strict: NaN and Infinity are not JSON (RFC 8259); nor is a body that is not UTF-8.
+                message = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
             except (ValueError, RecursionError):
-                raise parse_error("the body is not valid JSON") from None
+                raise parse_error("the body is not valid JSON (RFC 8259, UTF-8)") from None
         except ZkpipeError as err:
             status = 413 if err.code == "REQUEST_TOO_LARGE" else 200
             return self._json({"jsonrpc": "2.0", "id": None, "error": to_rpc_error(err)}, status)
@@ -181,11 +184,13 @@ class RpcServer:
 
     @staticmethod
     def _json(payload: object, status: int = 200) -> web.Response:
-        return web.Response(
-            body=json.dumps(payload, separators=(",", ":")).encode(),
-            status=status,
-            content_type="application/json",
-        )
+        try:
+            body = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+        except ValueError:  # a NaN or infinity in a result: a bug, but the answer stays JSON
+            logger.exception("event=rpc_unserialisable_result")
+            error = {"code": INTERNAL_ERROR, "message": "internal error", "data": _INTERNAL}
+            body = json.dumps({"jsonrpc": "2.0", "id": None, "error": error})
+        return web.Response(body=body.encode(), status=status, content_type="application/json")
 
     async def metrics(self, request: web.Request) -> web.Response:
         """Prometheus text exposition."""
@@ -209,8 +214,14 @@ class RpcServer:
                     "id": None,
                     "error": to_rpc_error(request_too_large(self.max_batch_calls)),
                 }
-            # Why gather: each call submits before its first await, so calls keep their order.
-            responses = await asyncio.gather(*(self.call(m) for m in message))
+            # Why tasks in order: each call submits before its first await, so calls keep their order;
+            # the loop is yielded every BATCH_SLICE calls so one big batch cannot hold other requests.
+            tasks = []
+            for i, m in enumerate(message):
+                tasks.append(asyncio.ensure_future(self.call(m)))
+                if i % BATCH_SLICE == BATCH_SLICE - 1:
+                    await asyncio.sleep(0)
+            responses = await asyncio.gather(*tasks)
             out = [r for r in responses if r is not None]
             return out or None
         return await self.call(message)
@@ -227,9 +238,10 @@ class RpcServer:
                 call_id is None
                 or isinstance(call_id, str)
                 or (isinstance(call_id, int | float) and not isinstance(call_id, bool))
-            ):
+            ) or (isinstance(call_id, float) and not math.isfinite(call_id)):
+                # Why finite: 1e999 parses to infinity, which cannot be echoed as JSON.
                 call_id = None
-                raise invalid_request("id must be a string, a number or null")
+                raise invalid_request("id must be a string, a finite number or null")
             if message.get("jsonrpc") != "2.0":
                 raise invalid_request('"jsonrpc" must be "2.0"')
             method = message.get("method")
@@ -415,6 +427,15 @@ def _known_ack_json(receipt: dict[str, Any]) -> dict[str, Any]:
         timestamps=stored.timestamps,
         already_known=True,
     ).model_dump(mode="json")
+
+
+BATCH_SLICE = 32
+"""Calls of a batch request started between two yields of the event loop."""
+_INTERNAL = {"code": "INTERNAL_ERROR", "severity": "critical", "message": "unserialisable result"}
+
+
+def _reject_constant(token: str) -> object:
+    raise ValueError(f"{token} is not JSON")
 
 
 async def serve(server: RpcServer, host: str, port: int) -> web.AppRunner:
