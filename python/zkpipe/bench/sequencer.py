@@ -10,6 +10,7 @@ stored. Virtual delays come from the node's store (submission to the L1 block th
 from __future__ import annotations
 
 import asyncio
+import itertools
 import multiprocessing
 import os
 import random
@@ -45,6 +46,9 @@ class LoadSpec:
     seed: int
     withdraw_share: float = 0.1
     hot_share: float = 0.2
+    rate: float = 0.0
+    """Offered load in tx/s (open loop: requests go out on a schedule, answered or not); 0 sends
+    as fast as the answers come back (closed loop, `conns` requests in flight)."""
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -120,8 +124,33 @@ async def _drive(spec: LoadSpec, work: list[list[list[str]]]) -> dict[str, Any]:
                         code = answer["error"]["data"]["code"]
                         errors[code] = errors.get(code, 0) + 1
 
+    async def scheduled(session: aiohttp.ClientSession, batch: list[str], at: float) -> None:
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+        body = [
+            {"jsonrpc": "2.0", "id": i, "method": "zk_sendTransaction", "params": [tx]}
+            for i, tx in enumerate(batch)
+        ]
+        start = time.perf_counter()
+        async with session.post(spec.url, json=body) as response:
+            answers = await response.json()
+        end = time.perf_counter()
+        times.append(end)
+        for answer in answers:
+            if "result" in answer:
+                acks.append((answer["result"]["hash"], end - start))
+            else:
+                code = answer["error"]["data"]["code"]
+                errors[code] = errors.get(code, 0) + 1
+
     t0 = time.perf_counter()
-    await asyncio.gather(*(connection(requests) for requests in work))
+    if spec.rate > 0:
+        # Open loop: batches interleaved across connections' streams, one every batch_calls / rate s.
+        ordered = [b for round_ in itertools.zip_longest(*work) for b in round_ if b is not None]
+        interval = spec.batch_calls / spec.rate
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            await asyncio.gather(*(scheduled(session, b, t0 + j * interval) for j, b in enumerate(ordered)))
+    else:
+        await asyncio.gather(*(connection(requests) for requests in work))
     return {"acks": acks, "errors": errors, "start": t0, "end": max(times, default=t0)}
 
 
@@ -148,6 +177,8 @@ def run_sequencer_bench(
     data_dir: Path | None = None,
     seed: int = 1,
     engine: str = "parallel",
+    rate: float = 0.0,
+    max_wait_s: float | None = None,
 ) -> dict[str, Any]:
     """Runs the benchmark and returns its JSON-ready result."""
     tmp = tempfile.TemporaryDirectory(prefix="zkpipe-bench-") if data_dir is None else None
@@ -163,11 +194,12 @@ def run_sequencer_bench(
             "mempool.max_pending": max(50_000, txs),
             "log_level": "WARNING",
             "execution.engine": engine,
+            "mempool.max_wait_s": max_wait_s,
         },
     )
     node = BackgroundNode(config).start()
     try:
-        spec = LoadSpec(node.url, accounts, txs, conns, batch_calls, seed)
+        spec = LoadSpec(node.url, accounts, txs, conns, batch_calls, seed, rate=rate)
         ctx = multiprocessing.get_context("spawn")
         ready, go, out = ctx.Event(), ctx.Event(), ctx.Queue()
         generator = ctx.Process(target=_generator, args=(spec, ready, go, out), daemon=True)
@@ -241,6 +273,8 @@ def run_sequencer_bench(
         "ack_mean_ms": round(statistics.fmean(ack_ms), 2) if ack_ms else None,
         "seconds": round(elapsed, 2),
         "engine": engine,
+        "offered_tps": rate or None,
+        "max_wait_s": config.mempool.max_wait_s,
         "generator_cpu_s": round(result["cpu_s"], 2),
         "node_cpu_s": round(node_cpu_s, 2),
         "load_before": [round(x, 2) for x in load_before],

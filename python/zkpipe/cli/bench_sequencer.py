@@ -20,6 +20,10 @@ from zkpipe.cli.bench import bench, emit
 @click.option("--seed", default=1, show_default=True, help="Workload seed.")
 @click.option("--engine", type=click.Choice(["parallel", "sequential"]), default="parallel",
               show_default=True, help="execution.engine of the node.")  # fmt: skip
+@click.option("--rate", default=0.0, show_default=True,
+              help="Offered tx/s on a schedule (open loop); 0: as fast as answers come.")  # fmt: skip
+@click.option("--max-wait", type=float, default=None,
+              help="mempool.max_wait_s of the node (admission control; 0 turns it off).")  # fmt: skip
 def sequencer(
     as_json: bool,
     accounts: int,
@@ -31,6 +35,8 @@ def sequencer(
     synchronous: str,
     seed: int,
     engine: str,
+    rate: float,
+    max_wait: float | None,
 ) -> None:
     """Drive a node with a separate load-generator process over loopback and report
     trusted_tps, ack_p50_ms/ack_p99_ms, virtual_delay_p50_s/p99_s and lost (must be 0)."""
@@ -47,6 +53,8 @@ def sequencer(
             synchronous=synchronous,
             seed=seed,
             engine=engine,
+            rate=rate,
+            max_wait_s=max_wait,
         ),
         as_json,
     )
