@@ -8,9 +8,10 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from zkpipe.errors import InvalidInput
+from zkpipe.kpi.figures import ProveFrom
 from zkpipe.sequencer.mempool import MempoolConfig
 from zkpipe.sequencer.policy import (
     AdaptivePolicy,
@@ -128,7 +129,7 @@ class ProvingConfig:
     """With segment_size 0: memory per prover, MiB (0: the machine's memory shared by the workers).
     The segment size is then the cheapest one whose measured peak memory fits (the measured table
     shipped as package data, zkpipe/planner/measurements.json)."""
-    prove_from: str = "virtual"
+    prove_from: ProveFrom = "virtual"
     """Start proving a batch once it is "virtual" (on L1) or already when "trusted" (closed)."""
     aggregation_n: int = 4
     """Batches folded into one aggregate (one L1 verification)."""
@@ -213,6 +214,10 @@ class NodeConfig:
 
 def _coerce(value: Any, target: Any, name: str) -> Any:
     """`value` (from TOML, env or a flag) converted to the field type `target`."""
+    if get_origin(target) is Literal:
+        if isinstance(value, str) and value in get_args(target):
+            return value
+        raise ConfigError(f"{name} must be one of {', '.join(map(repr, get_args(target)))}, got {value!r}")
     try:
         if target in (bool, "bool"):
             if isinstance(value, bool):
@@ -251,6 +256,7 @@ def _coerce(value: Any, target: Any, name: str) -> Any:
 def _apply(obj: Any, values: Mapping[str, Any], prefix: str) -> None:
     """Sets fields of the dataclass `obj` from a nested mapping; unknown keys are errors."""
     known = {f.name: f for f in dataclasses.fields(obj)}
+    hints = get_type_hints(type(obj))
     for key, value in values.items():
         name = f"{prefix}{key}"
         if key not in known:
@@ -261,7 +267,7 @@ def _apply(obj: Any, values: Mapping[str, Any], prefix: str) -> None:
                 raise ConfigError(f"{name} must be a table")
             _apply(current, value, f"{name}.")
         else:
-            setattr(obj, key, _coerce(value, known[key].type, name))
+            setattr(obj, key, _coerce(value, hints[key], name))
 
 
 def _env_values(env: Mapping[str, str]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from zkpipe.kpi.figures import STAGE_TIME_NAMES, KpiReport
+from zkpipe.kpi.figures import STAGE_TIME_NAMES, KpiReport, ProveFrom
 from zkpipe.planner.errors import PlanInputError
 from zkpipe.planner.measurements import default_assumption
 from zkpipe.planner.model import StageTimes, compute_aggregation_levels, compute_model_report
@@ -68,7 +68,7 @@ class RunRecord:
     block_phase_s: float = 0.0  # L1 blocks at block_phase_s + k·block_time (from the first arrival)
     send_margin_s: float = 0.0  # the sequence sender posts this long before a block
     send_lag_s: float = 0.0  # from a batch's close to the sender being able to post it
-    prove_from: str = "closed"  # when a batch's segments are queued: "closed" or "virtual"
+    prove_from: ProveFrom = "trusted"  # when a batch's segments are queued
     segment_size: int | None = None  # transactions per segment (node runs)
     throughput_window: str = "steady"  # "steady" (simulator) or "run" (live node), see docs
     batch_check_s: float | None = None  # how often the batcher re-checks its policy (SimConfig.tick_s)
@@ -115,9 +115,9 @@ class RunRecord:
         window = config.get("throughput_window", "steady")
         if window not in ("steady", "run"):
             raise PlanInputError(f"config.throughput_window must be steady or run, got {window!r}")
-        prove_from = config.get("prove_from", "closed")
-        if prove_from not in ("closed", "virtual", "trusted"):
-            raise PlanInputError(f"config.prove_from must be closed, trusted or virtual, got {prove_from!r}")
+        prove_from = config.get("prove_from", "trusted")
+        if prove_from not in ("closed", "virtual", "trusted"):  # "closed": older records' "trusted"
+            raise PlanInputError(f"config.prove_from must be trusted or virtual, got {prove_from!r}")
         agg_timeout, segment_size = config.get("aggregation_timeout_s"), config.get("segment_size")
         batch_size, timeout = config.get("batch_size"), config.get("batch_timeout_s")
         if batch_size is None and timeout is None:
@@ -141,7 +141,7 @@ class RunRecord:
             send_margin_s=_non_negative(config, "send_margin_s"),
             send_lag_s=_non_negative(config, "send_lag_s"),
             # The node's "trusted" proves a batch as soon as it is closed.
-            prove_from="virtual" if prove_from == "virtual" else "closed",
+            prove_from="virtual" if prove_from == "virtual" else "trusted",
             segment_size=None if segment_size is None else int(_positive(config, "segment_size")),
             throughput_window=str(window),
             batch_check_s=_positive(config, "batch_check_s") if "batch_check_s" in config else None,

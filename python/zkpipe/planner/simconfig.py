@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from zkpipe.kpi.figures import KpiReport
+from zkpipe.kpi.figures import KpiReport, ProveFrom
 from zkpipe.planner.errors import PlanInputError
 from zkpipe.planner.measurements import GasTable
 
@@ -123,7 +123,7 @@ class SimConfig:
     # the first close after that moment); a batch closed after its interval's post waits a block more.
     send_margin_s: float = 0.0
     send_lag_s: float = 0.0  # from a batch's close to the sender being able to post it (store, wake-up)
-    prove_from: str = "closed"  # "closed" or "virtual": when a batch's segments may be queued
+    prove_from: ProveFrom = "trusted"  # when a batch's segments may be queued
     witness_seconds: float = 0.0  # from that moment to the segments being queued (re-applying the batch)
     aggregation_timeout_s: float | None = None  # window_fold: a window closes after this with < N batches
 
@@ -256,7 +256,7 @@ def validate_sim_config(c: SimConfig) -> None:
         (math.isfinite(c.block_phase_s) and c.block_phase_s >= 0, "block_phase_s must be >= 0"),
         (c.send_margin_s >= 0, "send_margin_s must be >= 0"),
         (c.send_lag_s >= 0, "send_lag_s must be >= 0"),
-        (c.prove_from in ("closed", "virtual"), f"prove_from must be closed or virtual: {c.prove_from!r}"),
+        (c.prove_from in ("trusted", "virtual"), f"prove_from must be trusted or virtual: {c.prove_from!r}"),
         (c.witness_seconds >= 0, "witness_seconds must be >= 0"),
         (
             c.aggregation_timeout_s is None or c.aggregation_timeout_s > 0,
