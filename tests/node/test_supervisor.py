@@ -4,7 +4,7 @@ is temporary (retried with backoff, the component stays healthy)."""
 
 from __future__ import annotations
 
-import dataclasses
+import sqlite3
 from pathlib import Path
 
 from tests.node.conftest import batch_data
@@ -20,9 +20,11 @@ from zkpipe.node.supervisor import BACKOFF_FIRST_S, Supervisor
 def test_divergent_batch_is_reset_then_critical(l1_setup) -> None:  # type: ignore[no-untyped-def]
     chain, rollup, store, sender, syncer = l1_setup
     assert isinstance(chain, EmbeddedChain) and isinstance(rollup, RollupContract)
-    # L1 gets batch 1 with another timestamp than the node stored: its accumulated input hash differs.
-    other = dataclasses.replace(batch_data(store, 1), timestamp=batch_data(store, 1).timestamp - 1)
-    rollup.sequence_batches([other], sender=sender.sequencer_address)
+    # The node's record of batch 1 no longer matches what L1 computes from the posted data (a store
+    # written by another run, or damaged): L1's accumulated input hash differs from the stored one.
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE batches SET l1_acc_input_hash = ? WHERE number = 1", (bytes(32),))
+    rollup.sequence_batches([batch_data(store, 1)], sender=sender.sequencer_address)
     chain.mine()
     supervisor = Supervisor()
     supervisor.add(syncer, interval_s=0.05)
