@@ -76,6 +76,7 @@ def test_segment_size_is_chosen_from_the_memory_budget() -> None:
 def test_segment_size_zero_is_accepted_and_an_rpc_l1_kind_too() -> None:
     config = load_config(env={}, overrides={"proving.segment_size": 0, "proving.memory_budget_mib": 800})
     assert config.proving.segment_size == 0
-    assert load_config(env={}, overrides={"l1.kind": "rpc"}).l1.kind == "rpc"
+    rpc = load_config(env={}, overrides={"l1.kind": "rpc", "l1.rpc_url": "http://127.0.0.1:1"})
+    assert rpc.l1.kind == "rpc"
     with pytest.raises(ConfigError, match="segment_size"):
         load_config(env={}, overrides={"proving.segment_size": 12})

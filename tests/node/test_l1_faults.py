@@ -47,7 +47,7 @@ def _wait_sending(client: ZkClient, timeout: float = 20.0) -> dict[str, object]:
     """The newest batch once it is posted but not yet on L1."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        number = client.chain_info()["trusted_batch"]
+        number = client.chain_info().trusted_batch
         batch = client.get_batch(number) if number else None
         if batch is not None and batch["l1_status"] == "sending" and batch["l1_tx_hash"]:
             return batch
@@ -59,7 +59,7 @@ def _wait_all_virtual(client: ZkClient, hashes: list[str], timeout: float = 60.0
     for tx_hash in hashes:
         client.wait_for_status(tx_hash, "virtual", timeout=timeout)
     info = client.chain_info()
-    assert info["virtual_batch"] == info["trusted_batch"]
+    assert info.virtual_batch == info.trusted_batch
 
 
 def test_anvil_restarted_mid_run_keeps_its_state_and_the_node_carries_on(
@@ -75,8 +75,8 @@ def test_anvil_restarted_mid_run_keeps_its_state_and_the_node_carries_on(
     anvil.start()
     after = _send(funded, 5)
     _wait_all_virtual(funded.client, before + during + after)
-    assert funded.background.node is not None and funded.background.node.l1.failure is None
-    assert _check_l1_exactly_once(tmp_path / "node", anvil) == funded.client.chain_info()["trusted_batch"]
+    assert funded.background.node is not None and not funded.background.node.failures()
+    assert _check_l1_exactly_once(tmp_path / "node", anvil) == funded.client.chain_info().trusted_batch
 
 
 def test_a_send_dropped_from_the_mempool_is_sent_again_once(
@@ -90,7 +90,7 @@ def test_a_send_dropped_from_the_mempool_is_sent_again_once(
     anvil.set_automine(True)
     _wait_all_virtual(funded.client, sent)
     assert funded.client.get_batch(int(str(batch["number"])))["l1_tx_hash"] == batch["l1_tx_hash"]  # type: ignore[index]
-    assert _check_l1_exactly_once(tmp_path / "node", anvil) == funded.client.chain_info()["trusted_batch"]
+    assert _check_l1_exactly_once(tmp_path / "node", anvil) == funded.client.chain_info().trusted_batch
 
 
 def test_node_killed_before_its_send_is_mined_and_the_send_dropped(anvil: Anvil, tmp_path: Path) -> None:
@@ -115,7 +115,7 @@ def test_node_killed_before_its_send_is_mined_and_the_send_dropped(anvil: Anvil,
             sign_transfer(secret, AccountIndex(1), AccountIndex(2), Amount(5), Fee(1), Nonce(1))
         )
         node.client.wait_for_status(more.hash, "virtual", timeout=30)
-        assert _check_l1_exactly_once(data_dir, anvil) == node.client.chain_info()["trusted_batch"]
+        assert _check_l1_exactly_once(data_dir, anvil) == node.client.chain_info().trusted_batch
         node.terminate()
     finally:
         if node.proc.poll() is None:

@@ -65,7 +65,7 @@ def _history(url: str) -> int:
                 time.sleep(0.15)  # a few batches, not one
         assert last is not None
         client.wait_for_status(last.hash, "virtual", timeout=60)
-        return int(client.chain_info()["trusted_batch"])
+        return client.chain_info().trusted_batch
     finally:
         client.close()
 

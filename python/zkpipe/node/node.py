@@ -126,8 +126,6 @@ class Node:
         self.syncer = L1Syncer(
             self.chain, self.rollup, self._open_store(), self.metrics, on_report=self._on_sync
         )
-        self._l1_clock = BlockClock(self.chain, max(config.l1.poll_interval_s, config.l1.block_time / 4))
-        self._l1_clock.start()
         # Why a clock of its own: reading the floor never waits on L1 (an outage must not stall receipts).
         self._l1_clock = BlockClock(self.chain, max(config.l1.poll_interval_s, config.l1.block_time / 4))
         self._l1_clock.start()
