@@ -17,6 +17,7 @@ from zkpipe.l1.anvil import Anvil
 from zkpipe.native import keygen
 from zkpipe.node.run import BackgroundNode
 from zkpipe.spec import AccountIndex, Amount, Fee, Nonce, sign_transfer
+from zkpipe.wire import Batch
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -43,13 +44,13 @@ def _send(node: FundedNode, count: int) -> list[str]:
     return [node.client.send_transaction(node.transfer(1, 2)).hash for _ in range(count)]
 
 
-def _wait_sending(client: ZkClient, timeout: float = 20.0) -> dict[str, object]:
+def _wait_sending(client: ZkClient, timeout: float = 20.0) -> Batch:
     """The newest batch once it is posted but not yet on L1."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         number = client.chain_info().trusted_batch
         batch = client.get_batch(number) if number else None
-        if batch is not None and batch["l1_status"] == "sending" and batch["l1_tx_hash"]:
+        if batch is not None and batch.l1_status == "sending" and batch.l1_tx_hash:
             return batch
         time.sleep(0.02)
     raise AssertionError("no batch was posted")
@@ -85,11 +86,11 @@ def test_a_send_dropped_from_the_mempool_is_sent_again_once(
     anvil.set_automine(False)
     sent = _send(funded, 3)
     batch = _wait_sending(funded.client)
-    anvil.drop_transaction(bytes.fromhex(str(batch["l1_tx_hash"])[2:]))
-    assert anvil.request("eth_getTransactionByHash", batch["l1_tx_hash"]) is None
+    anvil.drop_transaction(bytes.fromhex(str(batch.l1_tx_hash)[2:]))
+    assert anvil.request("eth_getTransactionByHash", batch.l1_tx_hash) is None
     anvil.set_automine(True)
     _wait_all_virtual(funded.client, sent)
-    assert funded.client.get_batch(int(str(batch["number"])))["l1_tx_hash"] == batch["l1_tx_hash"]  # type: ignore[index]
+    assert (funded.client.get_batch(batch.number) or batch).l1_tx_hash == batch.l1_tx_hash
     assert _check_l1_exactly_once(tmp_path / "node", anvil) == funded.client.chain_info().trusted_batch
 
 
@@ -107,7 +108,7 @@ def test_node_killed_before_its_send_is_mined_and_the_send_dropped(anvil: Anvil,
         )
         batch = _wait_sending(node.client)
         node.kill()  # after the send, before its inclusion …
-        anvil.drop_transaction(bytes.fromhex(str(batch["l1_tx_hash"])[2:]))  # … and the L1 lost it too
+        anvil.drop_transaction(bytes.fromhex(str(batch.l1_tx_hash)[2:]))  # … and the L1 lost it too
         anvil.set_automine(True)
         node = NodeProcess(data_dir, port, ["--l1-rpc", anvil.url])
         node.client.wait_for_status(sent.hash, "virtual", timeout=30)

@@ -400,6 +400,7 @@ def new_node(config: NodeConfig) -> Node:
     """The node `config.l1` describes: the embedded devnet, or a JSON-RPC node (`l1.rpc_url`, keys)."""
     if config.l1.kind == "embedded":
         return new_local_node(config)
+    Path(config.data_dir).mkdir(parents=True, exist_ok=True)  # the chain's journal lives there
     opened = open_chain(config)
     return new_rpc_node(
         config,
