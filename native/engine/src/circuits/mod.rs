@@ -6,8 +6,10 @@
 
 pub mod aggregate;
 pub mod gadgets;
+pub mod gates;
 pub mod membership;
 pub mod segment;
+pub mod sha256;
 pub mod statement;
 pub mod system;
 

@@ -1,0 +1,3 @@
+//! zkpipe's own plonky2 gates.
+
+pub mod sha256;
