@@ -5,9 +5,11 @@
 //! the segment and aggregation circuits arrive.
 
 pub mod aggregate;
+pub mod datahash;
 pub mod gadgets;
 pub mod gates;
 pub mod membership;
+pub mod plain_hash;
 pub mod segment;
 pub mod sha256;
 pub mod statement;
