@@ -116,3 +116,18 @@ class ExecutionEngine:
 def wrap_outer(
     k: int, proof: bytes, out_dir: Path, *, threads: int = 0, cache_dir: Path | None = None
 ) -> tuple[float, float, list[int], int, int]: ...
+
+# ---- data-commitment proofs (SHA-256 of a batch's public data, in circuit) ----
+def data_hash_prove(data: bytes, blocks: int, bytes_per_element: int, *, threads: int = 0) -> bytes:
+    """Proves that `data` hashes to its SHA-256 and its Poseidon commitment."""
+
+def data_hash_verify(proof: bytes, blocks: int, bytes_per_element: int) -> tuple[int, bytes, _Digest]:
+    """Verifies a data-commitment proof: (length, SHA-256 digest, Poseidon commitment)."""
+
+def data_hash_commitment(data: bytes, bytes_per_element: int) -> _Digest:
+    """The Poseidon commitment a data-commitment proof exposes for `data`."""
+
+def bench_data_hash(
+    blocks: list[int], *, threads: int = 1
+) -> tuple[int, int, int, list[tuple[int, int, int, float, float, int]]]:
+    """Rows of plain SHA-256 and keccak-f, of the custom-gate SHA-256, and data proofs per capacity."""

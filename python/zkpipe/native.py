@@ -26,6 +26,7 @@ __all__ = [
     "KEY_BYTES",
     "SIGNATURE_BYTES",
     "ZERO_DIGEST",
+    "DataHashStatement",
     "Digest",
     "ExecutionEngine",
     "MembershipStatement",
@@ -38,7 +39,10 @@ __all__ = [
     "SparseMerkleTree",
     "aggregate_proofs",
     "batch_verify",
+    "bench_data_hash",
     "bench_primitive",
+    "data_hash_capacity",
+    "data_hash_commitment",
     "keygen",
     "library_versions",
     "merkle_empty_root",
@@ -46,6 +50,7 @@ __all__ = [
     "poseidon_hash_to_many",
     "poseidon_permute",
     "poseidon_two_to_one",
+    "prove_data_hash",
     "prove_membership",
     "prove_segment",
     "prove_segment_timed",
@@ -54,6 +59,7 @@ __all__ = [
     "sign",
     "validate_public_key",
     "verify",
+    "verify_data_hash",
     "verify_membership",
     "verify_merkle_proof",
     "verify_proof",
@@ -85,6 +91,7 @@ _ERRORS: dict[str, type[ZkpipeError]] = {
     "MALFORMED_SIGNATURE": MalformedSignature,
     "INVALID_PROOF": InvalidProof,
     "PROVING_FAILED": ProvingFailed,
+    "BAD_PARAMETER": InvalidInput,
     "CORRUPT_TREE_FILE": StorageError,
     "IO_ERROR": StorageError,
 }
@@ -523,3 +530,47 @@ def wrap_outer(
         k, bytes(aggregate_proof), Path(out_dir), threads=threads, cache_dir=_cache(cache_dir)
     )
     return OuterProof(build, prove, list(statement), degree_bits, size)
+
+
+# ---- data-commitment proofs (SHA-256 of a batch's public data, in circuit) ----
+
+
+@dataclass(frozen=True, slots=True)
+class DataHashStatement:
+    """What a data-commitment proof shows: `length` bytes hash to `sha256` and to `commitment`."""
+
+    length: int
+    sha256: bytes
+    commitment: Digest
+
+
+def data_hash_capacity(blocks: int) -> int:
+    """The most bytes a data circuit of `blocks` SHA-256 blocks hashes (the padding needs 9)."""
+    return max(64 * blocks - 9, 0)
+
+
+@_mapped
+def prove_data_hash(data: bytes, *, blocks: int, bytes_per_element: int = 4, threads: int = 0) -> bytes:
+    """Proves that `data` hashes to its SHA-256 and its Poseidon commitment (circuit of `blocks`)."""
+    return bytes(_native.data_hash_prove(bytes(data), blocks, bytes_per_element, threads=threads))
+
+
+@_mapped
+def verify_data_hash(proof: bytes, *, blocks: int, bytes_per_element: int = 4) -> DataHashStatement:
+    """Verifies a data-commitment proof and returns its statement."""
+    length, digest, commitment = _native.data_hash_verify(bytes(proof), blocks, bytes_per_element)
+    return DataHashStatement(length, bytes(digest), _digest(commitment))
+
+
+@_mapped
+def data_hash_commitment(data: bytes, *, bytes_per_element: int = 4) -> Digest:
+    """The Poseidon commitment of `data` that a data-commitment proof exposes."""
+    return _digest(_native.data_hash_commitment(bytes(data), bytes_per_element))
+
+
+@_mapped
+def bench_data_hash(
+    blocks: Sequence[int], *, threads: int = 1
+) -> tuple[int, int, int, list[tuple[int, int, int, float, float, int]]]:
+    """Rows of plain SHA-256 / keccak-f and of the custom-gate SHA-256; data proofs per capacity."""
+    return _native.bench_data_hash(list(blocks), threads=threads)

@@ -58,3 +58,41 @@ pub fn run(name: &str, iterations: u64) -> Result<f64> {
         _ => Err(Error::UnknownBenchmark(name.to_owned())),
     }
 }
+
+/// Rows and proving figures for `zkpipe bench datahash`.
+pub struct DataHashFigures {
+    /// Rows of one SHA-256 compression (64 bytes) with plonky2's own gates.
+    pub plain_sha256_block_rows: usize,
+    /// Rows of one keccak-f[1600] (136 bytes of rate) with plonky2's own gates.
+    pub plain_keccak_f_rows: usize,
+    /// Rows of one SHA-256 compression with the custom gate.
+    pub gate_sha256_block_rows: usize,
+    /// Per capacity: (blocks, rows, degree bits, prove seconds, verify seconds, proof bytes).
+    pub circuits: Vec<(usize, usize, usize, f64, f64, usize)>,
+}
+
+/// Measures the in-circuit hashes: plain gates against the custom gate, and a data proof
+/// (4 bytes per element) for each capacity in `blocks`, proven with `threads` threads on data
+/// that fills it.
+pub fn data_hash(blocks: &[usize], threads: usize) -> Result<DataHashFigures> {
+    use crate::circuits::{datahash, plain_hash, sha256};
+    let (plain_sha256_block_rows, plain_keccak_f_rows) = plain_hash::plain_rows();
+    let gate_sha256_block_rows = plain_hash::rows_of(|b| {
+        let state = sha256::iv(b);
+        let block: [plonky2::iop::target::Target; 16] = core::array::from_fn(|_| b.add_virtual_target());
+        sha256::compress(b, &state, &block);
+    });
+    let mut circuits = Vec::new();
+    for &n in blocks {
+        let circuit = datahash::DataHashCircuit::build(n, 4)?;
+        let data: Vec<u8> = (0..datahash::capacity(n)).map(|i| (i * 131 + 7) as u8).collect();
+        let start = Instant::now();
+        let proof = circuit.prove(&data, threads)?;
+        let prove_s = start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        circuit.verify(&proof)?;
+        let verify_s = start.elapsed().as_secs_f64();
+        circuits.push((n, circuit.rows, circuit.data.common.degree_bits(), prove_s, verify_s, proof.len()));
+    }
+    Ok(DataHashFigures { plain_sha256_block_rows, plain_keccak_f_rows, gate_sha256_block_rows, circuits })
+}

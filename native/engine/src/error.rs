@@ -23,6 +23,8 @@ pub enum Error {
     ProvingFailed(String),
     #[error("corrupt tree file: {0}")]
     CorruptTreeFile(String),
+    #[error("bad parameter: {0}")]
+    BadParameter(String),
     #[error("unknown benchmark {0:?}")]
     UnknownBenchmark(String),
     #[error("execution failed: {0}")]
@@ -45,6 +47,7 @@ impl Error {
             Error::InvalidProof(_) => "INVALID_PROOF",
             Error::ProvingFailed(_) => "PROVING_FAILED",
             Error::CorruptTreeFile(_) => "CORRUPT_TREE_FILE",
+            Error::BadParameter(_) => "BAD_PARAMETER",
             Error::UnknownBenchmark(_) => "UNKNOWN_BENCHMARK",
             Error::ExecutionFailed(_) => "EXECUTION_FAILED",
             Error::Io(_) => "IO_ERROR",

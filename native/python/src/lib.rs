@@ -10,7 +10,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use zkpipe_engine::circuits::membership;
+use zkpipe_engine::circuits::{datahash, membership};
 use zkpipe_engine::circuits::segment::{AccountWitness, SegmentWitness, SlotKind, SlotWitness, TX_ELEMENTS};
 use zkpipe_engine::circuits::system::{self, ProvingSystem};
 use zkpipe_engine::hash::{self, Digest};
@@ -421,6 +421,40 @@ impl ExecutionEngine {
     fn copy(&self) -> Self {
         Self { inner: self.inner.clone() }
     }
+
+// ---- data-commitment proofs (SHA-256 of a batch's public data, in circuit) ----
+
+/// Proves that `data` hashes to its SHA-256 and Poseidon commitment; returns the proof bytes.
+#[pyfunction]
+#[pyo3(signature = (data, blocks, bytes_per_element, *, threads = 0))]
+fn data_hash_prove<'py>(py: Python<'py>, data: Vec<u8>, blocks: usize, bytes_per_element: usize, threads: usize) -> PyResult<Bound<'py, PyBytes>> {
+    let proof = py
+        .detach(|| datahash::circuit(blocks, bytes_per_element)?.prove(&data, threads))
+        .map_err(to_py)?;
+    Ok(bytes(py, &proof))
+}
+
+/// Verifies a data-commitment proof; returns (length, sha256 digest, Poseidon commitment).
+#[pyfunction]
+fn data_hash_verify<'py>(py: Python<'py>, proof: Vec<u8>, blocks: usize, bytes_per_element: usize) -> PyResult<(u64, Bound<'py, PyBytes>, Digest)> {
+    let s = py.detach(|| datahash::circuit(blocks, bytes_per_element)?.verify(&proof)).map_err(to_py)?;
+    Ok((s.length, bytes(py, &s.sha256), s.commitment))
+}
+
+/// The Poseidon commitment a data-commitment proof exposes for `data`.
+#[pyfunction]
+fn data_hash_commitment(data: Vec<u8>, bytes_per_element: usize) -> PyResult<Digest> {
+    datahash::commitment(&data, bytes_per_element).map_err(to_py)
+}
+
+type DataHashRow = (usize, usize, usize, f64, f64, usize);
+
+/// `zkpipe bench datahash`: (plain SHA-256 block rows, plain keccak-f rows, gate SHA-256 block rows, per-capacity rows).
+#[pyfunction]
+#[pyo3(signature = (blocks, *, threads = 1))]
+fn bench_data_hash(py: Python<'_>, blocks: Vec<usize>, threads: usize) -> PyResult<(usize, usize, usize, Vec<DataHashRow>)> {
+    let f = py.detach(|| zkpipe_engine::bench::data_hash(&blocks, threads)).map_err(to_py)?;
+    Ok((f.plain_sha256_block_rows, f.plain_keccak_f_rows, f.gate_sha256_block_rows, f.circuits))
 }
 
 // ---- wrap (outer BN254 layer for the gnark Groth16 wrap) ----
@@ -474,5 +508,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bench_primitive, m)?)?;
     m.add_class::<ExecutionEngine>()?;
     m.add_function(wrap_pyfunction!(wrap_outer, m)?)?;
+    m.add_function(wrap_pyfunction!(data_hash_prove, m)?)?;
+    m.add_function(wrap_pyfunction!(data_hash_verify, m)?)?;
+    m.add_function(wrap_pyfunction!(data_hash_commitment, m)?)?;
+    m.add_function(wrap_pyfunction!(bench_data_hash, m)?)?;
     Ok(())
 }

@@ -34,6 +34,16 @@ def primitives(as_json: bool, seconds: float) -> None:
     emit(run_primitives(seconds=seconds), as_json)
 
 
+@bench.command("datahash")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--quick", is_flag=True, help="Data circuits of 1 and 4 blocks only.")
+def datahash(as_json: bool, quick: bool) -> None:
+    """In-circuit SHA-256 of public data: rows per byte (plain gates vs the custom gate) and data proofs."""
+    from zkpipe.bench.datahash import run_datahash
+
+    emit(run_datahash(quick), as_json)
+
+
 @bench.command("proving")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--quick", is_flag=True, help="Segment sizes 8 and 16 only, and up to 4 batches aggregated.")

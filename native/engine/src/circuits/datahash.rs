@@ -18,6 +18,9 @@
 //! where a block's 64 data bytes (zero past `L`) are packed `bytes_per_element` (1, 2 or 4) to
 //! an element, big-endian. The packing is a parameter until the spec fixes one.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use plonky2::field::types::Field;
 use plonky2::hash::hash_types::HashOutTarget;
 use plonky2::hash::poseidon::PoseidonHash;
@@ -46,6 +49,8 @@ pub struct DataHashCircuit {
     pub data: CircuitData<F, C, D>,
     pub blocks: usize,
     pub bytes_per_element: usize,
+    /// Gates the circuit places (before plonky2 rounds up to a power of two).
+    pub rows: usize,
     inputs: DataHashTargets,
 }
 
@@ -61,7 +66,7 @@ fn check_packing(bytes_per_element: usize) -> Result<()> {
     if matches!(bytes_per_element, 1 | 2 | 4) {
         Ok(())
     } else {
-        Err(Error::ProvingFailed(format!("bytes per element must be 1, 2 or 4, not {bytes_per_element}")))
+        Err(Error::BadParameter(format!("bytes per element must be 1, 2 or 4, not {bytes_per_element}")))
     }
 }
 
@@ -90,11 +95,12 @@ impl DataHashCircuit {
     pub fn build(blocks: usize, bytes_per_element: usize) -> Result<Self> {
         check_packing(bytes_per_element)?;
         if blocks == 0 {
-            return Err(Error::ProvingFailed("a data circuit needs at least one block".into()));
+            return Err(Error::BadParameter("a data circuit needs at least one block".into()));
         }
         let mut builder = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
         let inputs = Self::define(&mut builder, blocks, bytes_per_element);
-        Ok(Self { data: builder.build::<C>(), blocks, bytes_per_element, inputs })
+        let rows = builder.num_gates();
+        Ok(Self { data: builder.build::<C>(), blocks, bytes_per_element, rows, inputs })
     }
 
     /// Adds the circuit to `builder`; returns its witness targets.
@@ -188,6 +194,23 @@ impl DataHashCircuit {
     pub fn verify(&self, proof: &[u8]) -> Result<DataHashStatement> {
         statement(&verify_bytes(&self.data, proof)?)
     }
+}
+
+/// The circuit for `blocks` and `bytes_per_element`, built once per process.
+pub fn circuit(blocks: usize, bytes_per_element: usize) -> Result<Arc<DataHashCircuit>> {
+    static BUILT: OnceLock<Mutex<HashMap<(usize, usize), Arc<DataHashCircuit>>>> = OnceLock::new();
+    let key = (blocks, bytes_per_element);
+    if let Some(found) = BUILT.get_or_init(Default::default).lock().map_err(|_| poisoned())?.get(&key) {
+        return Ok(Arc::clone(found));
+    }
+    // Built outside the lock: another thread may build the same one, and the first insert wins.
+    let built = Arc::new(DataHashCircuit::build(blocks, bytes_per_element)?);
+    let mut map = BUILT.get_or_init(Default::default).lock().map_err(|_| poisoned())?;
+    Ok(Arc::clone(map.entry(key).or_insert(built)))
+}
+
+fn poisoned() -> Error {
+    Error::ProvingFailed("the data circuit cache lock is poisoned".into())
 }
 
 /// Reads a statement from a proof's public inputs.

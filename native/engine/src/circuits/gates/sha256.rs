@@ -30,7 +30,8 @@ use plonky2::iop::target::Target;
 use plonky2::iop::witness::{PartitionWitness, Witness, WitnessWrite};
 use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::CommonCircuitData;
-use plonky2::plonk::vars::{EvaluationTargets, EvaluationVars};
+use plonky2::gates::util::StridedConstraintConsumer;
+use plonky2::plonk::vars::{EvaluationTargets, EvaluationVars, EvaluationVarsBase};
 use plonky2::util::serialization::{Buffer, IoError, IoResult, Read, Write};
 
 /// Slots per row.
@@ -353,6 +354,13 @@ impl<F: RichField + Extendable<D>, const D: usize> Gate<F, D> for Sha256Gate {
         constraints(self.op, &mut Values(PhantomData), vars.local_wires, k)
     }
 
+    fn eval_unfiltered_base_one(&self, vars: EvaluationVarsBase<F>, mut yield_constr: StridedConstraintConsumer<F>) {
+        // The prover's hot path: evaluate over the base field directly.
+        let wires: Vec<F> = (0..NUM_WIRES).map(|i| vars.local_wires[i]).collect();
+        let k = if self.op == Sha256Op::RoundE { vars.local_constants[0] } else { F::ZERO };
+        yield_constr.many(constraints(self.op, &mut Values(PhantomData), &wires, k));
+    }
+
     fn eval_unfiltered_circuit(&self, builder: &mut CircuitBuilder<F, D>, vars: EvaluationTargets<D>) -> Vec<ExtensionTarget<D>> {
         let k = match vars.local_constants.first() {
             Some(&k) if self.op == Sha256Op::RoundE => k,
@@ -505,10 +513,10 @@ mod tests {
         let k = F::from_canonical_u32(0x428a2f98);
         let row = builder.add_gate(Sha256Gate::new(op), if op == Sha256Op::RoundE { vec![k] } else { vec![] });
         let mut pw = PartialWitness::new();
-        let big = [0x6_9abc_def0u64, 0x3_1234_5678, 0x7_ffff_ffff];
-        let word = [0xdead_beefu64, 0x0123_4567, 0xffff_ffff];
+        let big = [0x6_9abc_def2u64, 0x3_1234_5678, 0x7_ffff_ffff];
+        let word = [0xdead_beeeu64, 0x0123_4567, 0xffff_ffff];
         let bytes_only = op == Sha256Op::Bytes;
-        for (j, v) in (0..NUM_INPUTS).map(|j| (j, [0x8765_4321u64, 0xfedc_ba98][j % 2])) {
+        for (j, v) in (0..NUM_INPUTS).map(|j| (j, [0x8765_4321u64, 0xfedc_ba99][j % 2])) {
             pw.set_target(Target::wire(row, wire_input(j)), F::from_canonical_u64(v)).unwrap();
         }
         if !matches!(op, Sha256Op::Add) {
@@ -537,9 +545,19 @@ mod tests {
     }
 
     #[test]
+    fn a_word_of_2_to_the_32_or_more_has_no_bytes() {
+        let (mut wires, constants) = honest_row(Sha256Op::Bytes);
+        wires[wire_value(0)] += FE::from_canonical_u64(1 << 32);
+        wires[wire_carry(0, 0)] = FE::ONE;
+        assert!(!holds(Sha256Op::Bytes, &wires, &constants));
+    }
+
+    #[test]
     fn a_wrong_value_in_any_used_wire_is_rejected() {
         for op in Sha256Op::ALL {
             let (wires, constants) = honest_row(op);
+            // Bit 1 set and bit 0 clear in slot 0, so the non-boolean case below applies.
+            assert!(wires[wire_bit(0, 1)] == FE::ONE && wires[wire_bit(0, 0)] == FE::ZERO, "{op:?}: sample must end in 0b10");
             assert!(holds(op, &wires, &constants), "{op:?}: the generated row must satisfy the gate");
             for c in op.used_wires() {
                 for delta in [FE::ONE, FE::from_canonical_u64(1 << 32)] {
@@ -548,6 +566,11 @@ mod tests {
                     assert!(!holds(op, &bad, &constants), "{op:?}: wire {c} changed by {delta:?} was accepted");
                 }
             }
+            // The same word from non-boolean bits: 2·b0 + ... packs like b1 = 1, b0 = 0.
+            let mut bad = wires.clone();
+            bad[wire_bit(0, 0)] += FE::TWO;
+            bad[wire_bit(0, 1)] -= FE::ONE;
+            assert!(!holds(op, &bad, &constants), "{op:?}: non-boolean bits were accepted");
             if op == Sha256Op::RoundE {
                 let other_k = [constants[0] + FE::ONE];
                 assert!(!holds(op, &wires, &other_k), "RoundE: another round constant was accepted");
