@@ -171,11 +171,12 @@ impl DataHashCircuit {
         if data.len() > capacity(self.blocks) {
             return Err(Error::WrongLength { expected: capacity(self.blocks), got: data.len() });
         }
-        self.prove_padded(data.len() as u64, &padded_words(data), threads)
+        let before: Vec<bool> = (0..64 * self.blocks).map(|i| i < data.len()).collect();
+        self.prove_padded(data.len() as u64, &padded_words(data), &before, threads)
     }
 
-    /// Proves with a given length and message words (zero-extended to the capacity).
-    fn prove_padded(&self, length: u64, message: &[u32], threads: usize) -> Result<Vec<u8>> {
+    /// Proves with a given length, message words (zero-extended to the capacity) and byte flags.
+    fn prove_padded(&self, length: u64, message: &[u32], before: &[bool], threads: usize) -> Result<Vec<u8>> {
         let mut words = message.to_vec();
         words.resize(16 * self.blocks, 0);
         let mut pw = PartialWitness::new();
@@ -184,8 +185,8 @@ impl DataHashCircuit {
         for (&t, &v) in self.inputs.words.iter().zip(&words) {
             set(&mut pw, t, u64::from(v))?;
         }
-        for (i, b) in self.inputs.before.iter().enumerate() {
-            set(&mut pw, b.target, u64::from((i as u64) < length))?;
+        for (b, &value) in self.inputs.before.iter().zip(before) {
+            set(&mut pw, b.target, u64::from(value))?;
         }
         prove_with_threads(&self.data, pw, threads)
     }
@@ -275,9 +276,18 @@ mod tests {
     #[test]
     fn a_message_that_is_not_the_padding_of_its_length_is_refused() {
         let circuit = DataHashCircuit::build(2, 4).unwrap();
-        let data = sample(60, 7); // 60 bytes: the padding spills into a second block
+        let mut data = sample(60, 7); // 60 bytes: the padding spills into a second block
+        data[10] = 0x80;
         let honest = padded_words(&data);
-        assert!(circuit.prove_padded(60, &honest, 0).is_ok());
+        let flags = |length: usize| -> Vec<bool> { (0..128).map(|i| i < length).collect() };
+        assert!(circuit.prove_padded(60, &honest, &flags(60), 0).is_ok());
+        // Flags with a hole at the 0x80 data byte and one more on the last length byte: every
+        // padding check still holds and the count is L, but the committed data would lose byte
+        // 10 and gain byte 127. Only monotonicity refuses it.
+        let mut holed = flags(60);
+        holed[10] = false;
+        holed[127] = true;
+        assert!(circuit.prove_padded(60, &honest, &holed, 0).is_err(), "non-monotone flags were accepted");
         let mut cases: Vec<(&str, u64, Vec<u32>)> = Vec::new();
         let mut w = honest.clone();
         w[15] ^= 0x80 << 24; // the 0x80 byte missing
@@ -296,7 +306,7 @@ mod tests {
         w[15] = 480;
         cases.push(("length field in the wrong block", 60, w));
         for (name, length, words) in cases {
-            assert!(circuit.prove_padded(length, &words, 0).is_err(), "{name} was accepted");
+            assert!(circuit.prove_padded(length, &words, &flags(length as usize), 0).is_err(), "{name} was accepted");
         }
     }
 
