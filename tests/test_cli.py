@@ -65,3 +65,13 @@ def test_bench_primitives_prints_the_three_figures() -> None:
     figures = json.loads(out)
     for name in ("hash_perm_per_s", "smt_updates_per_s", "sig_verify_per_s"):
         assert figures[name] > 0
+
+
+def test_bench_datahash_reports_rows_per_byte_and_per_compact_transfer() -> None:
+    code, out, _ = run("bench", "datahash", "--json", "--quick")
+    assert code == 0
+    figures = json.loads(out)
+    data_hash = figures["data_hash"]
+    assert data_hash["rows_per_compact_transfer"] == data_hash["rows_per_byte"] * 16
+    assert figures["custom_gate"]["sha256_rows_per_block"] < figures["plain_gates"]["sha256_rows_per_block"]
+    assert [c["blocks"] for c in data_hash["circuits"]] == [1, 4]

@@ -421,6 +421,7 @@ impl ExecutionEngine {
     fn copy(&self) -> Self {
         Self { inner: self.inner.clone() }
     }
+}
 
 // ---- data-commitment proofs (SHA-256 of a batch's public data, in circuit) ----
 

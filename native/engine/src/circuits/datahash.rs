@@ -199,7 +199,8 @@ impl DataHashCircuit {
 
 /// The circuit for `blocks` and `bytes_per_element`, built once per process.
 pub fn circuit(blocks: usize, bytes_per_element: usize) -> Result<Arc<DataHashCircuit>> {
-    static BUILT: OnceLock<Mutex<HashMap<(usize, usize), Arc<DataHashCircuit>>>> = OnceLock::new();
+    type Built = Mutex<HashMap<(usize, usize), Arc<DataHashCircuit>>>;
+    static BUILT: OnceLock<Built> = OnceLock::new();
     let key = (blocks, bytes_per_element);
     if let Some(found) = BUILT.get_or_init(Default::default).lock().map_err(|_| poisoned())?.get(&key) {
         return Ok(Arc::clone(found));

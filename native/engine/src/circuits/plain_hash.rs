@@ -142,9 +142,9 @@ pub fn keccak_f(builder: &mut CircuitBuilder<F, D>, state: &[Vec<BoolTarget>]) -
             }
         }
         // ι
-        for z in 0..64 {
+        for (z, bit) in a[0].iter_mut().enumerate() {
             if (rc >> z) & 1 == 1 {
-                a[0][z] = builder.not(a[0][z]);
+                *bit = builder.not(*bit);
             }
         }
     }
