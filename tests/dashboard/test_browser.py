@@ -15,7 +15,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.node.helpers import FundedNode
 from tests.node.test_proving_pipeline import proving_node  # noqa: F401  (the fixture, reused)
 
-pytestmark = pytest.mark.slow
+# The pipeline tests run their proving node on both L1s; the page is checked on the embedded one.
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("proving_node", ["embedded"], indirect=True)]
 
 GRAFANA = Path(__file__).parents[2] / "docs" / "grafana" / "zkpipe-node.json"
 SHOWN = "Number(document.getElementById('count-%s').textContent.replace(/,/g, ''))"
@@ -24,10 +25,9 @@ ARTIFACTS = Path(os.environ.get("ZKPIPE_TEST_ARTIFACTS", "test-artifacts"))
 
 
 @pytest.fixture(scope="module")
-def live(request: pytest.FixtureRequest) -> FundedNode:
+def live(proving_node: FundedNode) -> FundedNode:  # noqa: F811  (the imported fixture, requested)
     """The pipeline tests' proving node (two workers, windows of two batches) with funded accounts."""
-    node: FundedNode = request.getfixturevalue("proving_node")
-    return node
+    return proving_node
 
 
 def count(page: Page, state: str) -> int:
