@@ -102,32 +102,10 @@ async def _drive(spec: LoadSpec, work: list[list[list[str]]]) -> dict[str, Any]:
     errors: dict[str, int] = {}
     times: list[float] = []
 
-    async def connection(requests: list[list[str]]) -> None:
-        connector = aiohttp.TCPConnector(limit=1)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            next_id = 0
-            for batch in requests:
-                body = [
-                    {"jsonrpc": "2.0", "id": next_id + i, "method": "zk_sendTransaction", "params": [tx]}
-                    for i, tx in enumerate(batch)
-                ]
-                next_id += len(batch)
-                start = time.perf_counter()
-                async with session.post(spec.url, json=body) as response:
-                    answers = await response.json()
-                end = time.perf_counter()
-                times.append(end)
-                for answer in answers:
-                    if "result" in answer:
-                        acks.append((answer["result"]["hash"], end - start))
-                    else:
-                        code = answer["error"]["data"]["code"]
-                        errors[code] = errors.get(code, 0) + 1
-
-    async def scheduled(session: aiohttp.ClientSession, batch: list[str], at: float) -> None:
-        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+    async def post(session: aiohttp.ClientSession, batch: list[str], first_id: int) -> None:
+        """Sends one JSON-RPC batch of transactions and records its acks, errors and end time."""
         body = [
-            {"jsonrpc": "2.0", "id": i, "method": "zk_sendTransaction", "params": [tx]}
+            {"jsonrpc": "2.0", "id": first_id + i, "method": "zk_sendTransaction", "params": [tx]}
             for i, tx in enumerate(batch)
         ]
         start = time.perf_counter()
@@ -141,6 +119,18 @@ async def _drive(spec: LoadSpec, work: list[list[list[str]]]) -> dict[str, Any]:
             else:
                 code = answer["error"]["data"]["code"]
                 errors[code] = errors.get(code, 0) + 1
+
+    async def connection(requests: list[list[str]]) -> None:
+        connector = aiohttp.TCPConnector(limit=1)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            next_id = 0
+            for batch in requests:
+                await post(session, batch, next_id)
+                next_id += len(batch)
+
+    async def scheduled(session: aiohttp.ClientSession, batch: list[str], at: float) -> None:
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+        await post(session, batch, 0)
 
     t0 = time.perf_counter()
     if spec.rate > 0:
