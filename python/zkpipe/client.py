@@ -151,11 +151,16 @@ class ZkClient:
 
     # -- methods ------------------------------------------------------------------------------
 
-    def send_transaction(self, tx: Transaction | bytes) -> SendResult:
-        """Sends a signed transaction (or its canonical encoding); returns once it is trusted."""
+    def send_transaction(self, tx: Transaction | bytes, *, chain_id: int | None = None) -> SendResult:
+        """Sends a signed transaction (or its canonical encoding); returns once it is trusted.
+
+        `chain_id`, the deployment the transaction was signed for, lets a node of another one refuse
+        it with WRONG_CHAIN_ID (without it, the signature simply does not verify there).
+        """
         raw = tx if isinstance(tx, bytes) else encode_tx(tx)
+        params: tuple[object, ...] = ("0x" + raw.hex(),) if chain_id is None else ("0x" + raw.hex(), chain_id)
         # Why retried: the node answers a resent transaction with its existing status (idempotent).
-        return Ack.model_validate(self.call_idempotent("zk_sendTransaction", "0x" + raw.hex()))
+        return Ack.model_validate(self.call_idempotent("zk_sendTransaction", *params))
 
     def get_transaction_receipt(self, tx_hash: str) -> Receipt | None:
         """The receipt of a transaction (pending, trusted, …, or rejected), or None if unknown."""

@@ -113,6 +113,7 @@ class TxError(StrEnum):
     DEPOSIT_KEY_MISMATCH = "DEPOSIT_KEY_MISMATCH"
     DEPOSIT_OUT_OF_ORDER = "DEPOSIT_OUT_OF_ORDER"
     DEPOSIT_NOT_REFUNDABLE = "DEPOSIT_NOT_REFUNDABLE"
+    WRONG_CHAIN_ID = "WRONG_CHAIN_ID"  # signed for another deployment (the sender said which)
 
 
 class BatchError(StrEnum):

@@ -6,7 +6,7 @@ import dataclasses
 
 from tests.spec.helpers import funded_state, make_transfer, pk
 from zkpipe.execution.signatures import VerifiedSignatures
-from zkpipe.spec import AccountIndex, Amount, PublicKey, Signature, State, is_valid_signature
+from zkpipe.spec import AccountIndex, Amount, ChainId, PublicKey, Signature, State, is_valid_signature
 
 
 def key_of(state: State):  # type: ignore[no-untyped-def]
@@ -18,9 +18,17 @@ def test_verified_ahead_passes_under_the_same_key_once() -> None:
     tx = make_transfer(state, 1, 2, 10)
     cache = VerifiedSignatures()
     assert cache.verify_ahead([tx], key_of(state), threads=1) == 1
-    assert cache.check(pk(1), tx) is True
+    assert cache.check(pk(1), tx, state.chain_id) is True
     assert len(cache) == 0  # consumed: a replay is checked again the spec's way
-    assert cache.check(pk(1), tx) is True  # and still valid by the spec's rule
+    assert cache.check(pk(1), tx, state.chain_id) is True  # and still valid by the spec's rule
+
+
+def test_verified_ahead_on_one_chain_does_not_pass_on_another() -> None:
+    state = funded_state(accounts=3)
+    tx = make_transfer(state, 1, 2, 10)
+    cache = VerifiedSignatures(state.chain_id)
+    assert cache.verify_ahead([tx], key_of(state), threads=1) == 1
+    assert cache.check(pk(1), tx, ChainId(state.chain_id + 1)) is False
 
 
 def test_forged_and_misattributed_signatures_fail_like_the_spec_says() -> None:
@@ -33,7 +41,8 @@ def test_forged_and_misattributed_signatures_fail_like_the_spec_says() -> None:
     cache = VerifiedSignatures()
     assert cache.verify_ahead([good, forged, other], key_of(state), threads=2) == 1
     for tx, key in ((forged, pk(1)), (other, pk(1)), (good, pk(2))):
-        assert cache.check(PublicKey(key), tx) is is_valid_signature(PublicKey(key), tx) is False
+        check = cache.check(PublicKey(key), tx, state.chain_id)
+        assert check is is_valid_signature(PublicKey(key), tx, state.chain_id) is False
 
 
 def test_unknown_sender_is_left_to_execution() -> None:

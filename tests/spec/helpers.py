@@ -71,8 +71,9 @@ def make_transfer(
     if nonce is None:
         nonce = state.accounts[AccountIndex(sender)].nonce
     return sign_transfer(
-        sk(sender), AccountIndex(sender), AccountIndex(recipient), Amount(amount), Fee(fee), Nonce(nonce)
-    )
+        sk(sender), AccountIndex(sender), AccountIndex(recipient), Amount(amount), Fee(fee), Nonce(nonce),
+        chain_id=state.chain_id,
+    )  # fmt: skip
 
 
 def make_withdraw(
@@ -82,8 +83,9 @@ def make_withdraw(
     if nonce is None:
         nonce = state.accounts[AccountIndex(sender)].nonce
     return sign_withdraw(
-        sk(sender), AccountIndex(sender), L1Address(to), Amount(amount), Fee(fee), Nonce(nonce)
-    )
+        sk(sender), AccountIndex(sender), L1Address(to), Amount(amount), Fee(fee), Nonce(nonce),
+        chain_id=state.chain_id,
+    )  # fmt: skip
 
 
 def funded_state(accounts: int = 3, depth: int = 32, balance: int = INITIAL_BALANCE) -> State:

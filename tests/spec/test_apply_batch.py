@@ -14,6 +14,7 @@ from zkpipe.spec import (
     SEGMENT_SIZES,
     BatchError,
     BatchNumber,
+    ChainId,
     Commitments,
     Deposit,
     DepositIndex,
@@ -179,3 +180,15 @@ def test_invalid_transaction_in_batch(state: State) -> None:
         apply_batch(state, make_batch(state, txs), 8)
     assert info.value.error is TxError.BAD_SIGNATURE
     assert snapshot(state) == before
+
+
+def test_invalid_batch_of_another_chain(state: State) -> None:
+    # What provers run: a batch sequenced for chain B has no witness on chain A (so no proof of it
+    # on A), and applies on B.
+    elsewhere = state.copy()
+    elsewhere.chain_id = ChainId(state.chain_id + 1)
+    batch = make_batch(elsewhere, [make_transfer(elsewhere, 1, 2, 5)])
+    assert apply_batch(elsewhere, batch, 8).state.chain_id == elsewhere.chain_id
+    with pytest.raises(InvalidTransaction) as info:
+        apply_batch(state, batch, 8)
+    assert info.value.error is TxError.BAD_SIGNATURE

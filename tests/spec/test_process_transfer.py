@@ -13,6 +13,7 @@ from zkpipe.spec import (
     Account,
     AccountIndex,
     Amount,
+    ChainId,
     Fee,
     Nonce,
     Signature,
@@ -117,6 +118,16 @@ def test_invalid_signature_by_other_key(state: State) -> None:
     expect_invalid(process_transfer, state, tx, TxError.BAD_SIGNATURE)
 
 
+def test_invalid_signed_for_another_chain(state: State) -> None:
+    # The signing digest names the deployment: a transfer signed for chain B is valid there only.
+    other = ChainId(state.chain_id + 1)
+    tx = sign_transfer(sk(1), AccountIndex(1), AccountIndex(2), Amount(1), Fee(0), Nonce(0), chain_id=other)
+    there = state.copy()
+    there.chain_id = other
+    process_transfer(there, tx)
+    expect_invalid(process_transfer, state, tx, TxError.BAD_SIGNATURE)
+
+
 @pytest.mark.parametrize("field", ["recipient", "amount", "fee", "nonce"])
 def test_invalid_signature_after_tampering(state: State, field: str) -> None:
     tx = make_transfer(state, 1, 2, 5, fee=1)
@@ -170,5 +181,5 @@ def test_invalid_signature_by_the_injected_check(state: State) -> None:
     from zkpipe.spec import InvalidTransaction, apply_tx
 
     with pytest.raises(InvalidTransaction) as info:
-        apply_tx(state, make_transfer(state, 1, 2, 1), lambda key, tx: False)
+        apply_tx(state, make_transfer(state, 1, 2, 1), lambda key, tx, chain: False)
     assert info.value.error is TxError.BAD_SIGNATURE

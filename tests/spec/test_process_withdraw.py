@@ -13,6 +13,7 @@ from zkpipe.spec import (
     Account,
     AccountIndex,
     Amount,
+    ChainId,
     Fee,
     L1Address,
     Nonce,
@@ -105,6 +106,14 @@ def test_invalid_signature_from_a_transfer(state: State) -> None:
     tx = make_withdraw(state, 1, 5, fee=1)
     expect_invalid(
         process_withdraw, state, dataclasses.replace(tx, signature=transfer.signature), TxError.BAD_SIGNATURE
+    )
+
+
+def test_invalid_signed_for_another_chain(state: State) -> None:
+    tx = make_withdraw(state, 1, 1)
+    signed_elsewhere = Signature(sign(sk(1), compute_signing_digest(tx, ChainId(state.chain_id + 1))))
+    expect_invalid(
+        process_withdraw, state, dataclasses.replace(tx, signature=signed_elsewhere), TxError.BAD_SIGNATURE
     )
 
 

@@ -19,9 +19,11 @@ from zkpipe.errors import InvalidTransaction, TxError
 from zkpipe.execution.executor import ClosedBatch, ExecutedTx, SequentialExecutor
 from zkpipe.native import ZERO_DIGEST, ExecutionEngine, NativeAccount, NativeTx
 from zkpipe.spec import (
+    CHAIN_ID,
     Account,
     AccountIndex,
     Amount,
+    ChainId,
     Deposit,
     DepositIndex,
     Fee,
@@ -64,8 +66,10 @@ VerifiedKey = Callable[[UserTransaction], PublicKey | None]
 _MALFORMED: NativeTx = (0, 0, 0, 0, 0, 0, b"", b"", ZERO_DIGEST, b"", None)
 
 
-def to_native_tx(tx: Transaction, verified_key: PublicKey | None = None) -> NativeTx | None:
-    """`tx` in the engine's form, or None if the engine does not implement its type (spec path)."""
+def to_native_tx(
+    tx: Transaction, verified_key: PublicKey | None = None, chain_id: ChainId = CHAIN_ID
+) -> NativeTx | None:
+    """`tx` in the engine's form on chain `chain_id`, or None if the engine does not implement its type."""
     kind = type(tx)
     if kind not in (Deposit, Transfer, Withdraw):
         return None
@@ -73,7 +77,7 @@ def to_native_tx(tx: Transaction, verified_key: PublicKey | None = None) -> Nati
         return _MALFORMED
     if isinstance(tx, Deposit):
         return (1, tx.recipient, tx.queue_index, tx.amount, 0, 0, tx.public_key, b"", ZERO_DIGEST, b"", None)
-    digest = compute_signing_digest(tx)
+    digest = compute_signing_digest(tx, chain_id)
     if isinstance(tx, Transfer):
         return (
             2,
@@ -155,7 +159,7 @@ class NativeExecutor(SequentialExecutor):
             key = None
             if self._verified_key is not None and isinstance(tx, Transfer | Withdraw):
                 key = self._verified_key(tx)
-            converted = to_native_tx(tx, key)
+            converted = to_native_tx(tx, key, self._state.chain_id)
             if converted is not None:
                 run.append(tx)
                 native.append(converted)

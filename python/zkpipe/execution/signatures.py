@@ -13,16 +13,25 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from zkpipe.native import batch_verify
-from zkpipe.spec import AccountIndex, PublicKey, UserTransaction, compute_signing_digest, is_valid_signature
+from zkpipe.spec import (
+    CHAIN_ID,
+    AccountIndex,
+    ChainId,
+    PublicKey,
+    UserTransaction,
+    compute_signing_digest,
+    is_valid_signature,
+)
 
 MAX_ENTRIES = 100_000
 """Results kept at most; an evicted one is simply verified again at execution."""
 
 
 class VerifiedSignatures:
-    """Transactions whose signatures verified, with the key each verified under."""
+    """Transactions whose signatures verified on one chain, with the key each verified under."""
 
-    def __init__(self) -> None:
+    def __init__(self, chain_id: ChainId = CHAIN_ID) -> None:
+        self.chain_id = chain_id
         self._verified: dict[UserTransaction, PublicKey] = {}
 
     def __len__(self) -> int:
@@ -43,7 +52,7 @@ class VerifiedSignatures:
             if key is None:  # the sender does not exist yet: it is checked at execution
                 continue
             try:
-                batch.append((key, compute_signing_digest(tx), tx.signature))
+                batch.append((key, compute_signing_digest(tx, self.chain_id), tx.signature))
             except Exception:  # a malformed transaction: left to the spec's own checks
                 continue
             keyed.append((tx, key))
@@ -58,8 +67,8 @@ class VerifiedSignatures:
                 verified += 1
         return verified
 
-    def check(self, key: PublicKey, tx: UserTransaction) -> bool:
+    def check(self, key: PublicKey, tx: UserTransaction, chain_id: ChainId) -> bool:
         """The spec's signature rule, answered from the ahead-of-time results when they apply."""
-        if self._verified.pop(tx, None) == key:
+        if self._verified.pop(tx, None) == key and chain_id == self.chain_id:
             return True
-        return is_valid_signature(key, tx)
+        return is_valid_signature(key, tx, chain_id)

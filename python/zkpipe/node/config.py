@@ -21,6 +21,7 @@ from zkpipe.sequencer.policy import (
     MaxTxsPolicy,
     TimeoutPolicy,
 )
+from zkpipe.spec import CHAIN_ID, MAX_CHAIN_ID
 
 ENV_PREFIX = "ZKPIPE_"
 
@@ -153,6 +154,8 @@ class NodeConfig:
 
     data_dir: Path = field(default_factory=lambda: Path("zkpipe-data"))
     tree_depth: int = 32
+    chain_id: int = CHAIN_ID
+    """The deployment's chain id (u32): in the rollup contract, every signing digest and every proof."""
     log_level: str = "INFO"
     rpc: RpcConfig = field(default_factory=RpcConfig)
     mempool: MempoolConfig = field(default_factory=MempoolConfig)
@@ -166,6 +169,7 @@ class NodeConfig:
         """Checks ranges; raises ConfigError. Returns self."""
         checks = [
             (1 <= self.tree_depth <= 32, "tree_depth must be in [1, 32]"),
+            (0 <= self.chain_id <= MAX_CHAIN_ID, "chain_id must be in [0, 2**32)"),
             (0 <= self.rpc.port <= 65535, "rpc.port must be in [0, 65535]"),
             (self.rpc.max_body_bytes >= 1024, "rpc.max_body_bytes must be >= 1024"),
             (self.rpc.max_batch_calls >= 1, "rpc.max_batch_calls must be >= 1"),

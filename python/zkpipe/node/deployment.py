@@ -14,7 +14,7 @@ from zkpipe.l1.syncer import CURSOR_KEY, ORIGIN_KEY
 from zkpipe.native import keygen, public_key
 from zkpipe.node.config import ConfigError
 from zkpipe.node.store import Store
-from zkpipe.spec import CHAIN_ID, PublicKey, initial_state
+from zkpipe.spec import ChainId, PublicKey, initial_state
 
 OPERATOR_KEY = "operator.key"
 """The fee account's secret key, in the data directory (mode 0600)."""
@@ -66,6 +66,7 @@ def deploy_or_attach(
     *,
     tree_depth: int,
     block_time: float,
+    chain_id: ChainId,
     address: Address | None = None,
 ) -> RollupContract:
     """The rollup contract: the one in the store, else `address` (attach), else a new deployment.
@@ -76,13 +77,17 @@ def deploy_or_attach(
     stored = store.meta(ROLLUP_ADDRESS_KEY)
     if stored is not None:
         return RollupContract(chain, to_address(stored))
-    genesis = initial_state(fee_public_key, tree_depth)
+    genesis = initial_state(fee_public_key, tree_depth, chain_id)
     if address is not None:
         rollup = RollupContract(chain, address)
-        if rollup.sequencer() != roles.sequencer or rollup.genesis_state_root() != digest_bytes(
-            genesis.tree.root
+        if (
+            rollup.sequencer() != roles.sequencer
+            or rollup.genesis_state_root() != digest_bytes(genesis.tree.root)
+            or rollup.chain_id() != chain_id
         ):
-            raise ConfigError(f"the rollup at {address} has another sequencer or genesis than this node")
+            raise ConfigError(
+                f"the rollup at {address} has another sequencer, genesis or chain id than this node"
+            )
         store.set_meta(**{ROLLUP_ADDRESS_KEY: rollup.address, CURSOR_KEY: "-1", ORIGIN_KEY: "-1"})
         return rollup
     tx_hash = RollupContract.send_deploy(
@@ -91,7 +96,7 @@ def deploy_or_attach(
         sequencer=roles.sequencer,
         aggregator=roles.aggregator,
         genesis_state_root=digest_bytes(genesis.tree.root),
-        chain_id=CHAIN_ID,
+        chain_id=chain_id,
     )
     receipt = wait_for_receipt(chain, tx_hash, timeout=max(60.0, 5 * block_time))
     rollup = RollupContract.from_deployment(chain, receipt)

@@ -43,7 +43,7 @@ from zkpipe.proving.backends.base import ProverBackend
 from zkpipe.sequencer.core import Sequencer
 from zkpipe.sequencer.mempool import Mempool
 from zkpipe.sequencer.policy import DownstreamFeedback
-from zkpipe.spec import CHAIN_ID, PUBLIC_KEY_BYTES, AccountIndex, UserTransaction
+from zkpipe.spec import PUBLIC_KEY_BYTES, AccountIndex, ChainId, UserTransaction
 from zkpipe.wire import ChainInfo, ComponentHealth, Health
 
 logger = logging.getLogger("zkpipe.node")
@@ -110,12 +110,14 @@ class Node:
             parts.start_chain()
         self.rollup: RollupContract = deploy_or_attach(
             self.chain, self.store, self.roles, fee_pk,
-            tree_depth=config.tree_depth, block_time=config.l1.block_time, address=parts.rollup_address,
+            tree_depth=config.tree_depth, block_time=config.l1.block_time, chain_id=ChainId(config.chain_id),
+            address=parts.rollup_address,
         )  # fmt: skip
-        signatures = VerifiedSignatures()
+        signatures = VerifiedSignatures(ChainId(config.chain_id))
         executor, last_seq, l1_acc = recover(
-            self.store, fee_pk, config.tree_depth, signatures.check, parts.new_executor
-        )
+            self.store, fee_pk, config.tree_depth, signatures.check, parts.new_executor,
+            chain_id=ChainId(config.chain_id),
+        )  # fmt: skip
         self.executor: Executor = executor
         self.mempool = Mempool(config.mempool)
         self.mempool.add_deposits(self.store.deposits_from(executor.state.next_deposit_index))
@@ -277,7 +279,7 @@ class Node:
         # a root the node stands behind (a batch proof will attest it); mid-batch roots are not.
         trusted_root = last.state_root if last is not None else self.rollup.genesis_state_root()
         info = ChainInfo(
-            chain_id=CHAIN_ID,
+            chain_id=self.executor.state.chain_id,
             trusted_batch=heads["trusted"],
             virtual_batch=heads["virtual"],
             consolidated_batch=heads["consolidated"],

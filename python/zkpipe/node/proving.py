@@ -36,7 +36,7 @@ from zkpipe.proving.proof import Proof
 from zkpipe.proving.scheduler import EventKind, Scheduler, SchedulerConfig
 from zkpipe.proving.segmenter import Segmenter
 from zkpipe.proving.statement import Statement
-from zkpipe.spec import BatchResult, PublicKey, State, apply_batch, decode_batch, initial_state
+from zkpipe.spec import BatchResult, ChainId, PublicKey, State, apply_batch, decode_batch, initial_state
 
 logger = logging.getLogger("zkpipe.node.proving")
 
@@ -177,7 +177,7 @@ class ProvingPipeline:
             self.scheduler, n=config.aggregation_n, timeout_s=config.aggregation_timeout_s
         )
         self.record = ProvingRecord()
-        self._state = initial_state(fee_public_key)
+        self._state = initial_state(fee_public_key, chain_id=ChainId(rollup.chain_id()))
         self._next_batch = 1
 
     @property

@@ -11,7 +11,9 @@ from zkpipe.execution.executor import bytes_digest
 from zkpipe.native import SparseMerkleTree
 from zkpipe.node.store import Store
 from zkpipe.spec import (
+    CHAIN_ID,
     BatchNumber,
+    ChainId,
     Commitments,
     DepositIndex,
     Fee,
@@ -36,6 +38,8 @@ def recover(
     depth: int,
     verify_signature: SignatureCheck = is_valid_signature,
     new_executor: ExecutorFactory = SequentialExecutor,
+    *,
+    chain_id: ChainId = CHAIN_ID,
 ) -> tuple[Executor, int, bytes]:
     """The executor at the stored trusted state, the last sequence number and the last L1 acc hash.
 
@@ -44,7 +48,7 @@ def recover(
     """
     last = store.last_batch()
     if last is None:
-        state = initial_state(fee_public_key, depth)
+        state = initial_state(fee_public_key, depth, chain_id)
         l1_acc = ZERO_HASH
         after = 0
     else:
@@ -63,6 +67,7 @@ def recover(
             batch_number=BatchNumber(last.number),
             timestamp=Timestamp(last.timestamp),
             accumulated_input_hash=bytes_digest(last.acc_input_hash),
+            chain_id=chain_id,
         )
         l1_acc = last.l1_acc_input_hash
         after = last.number

@@ -39,6 +39,7 @@ async def run_node(
             max_batch_calls=config.rpc.max_batch_calls,
             dev_methods=config.rpc.dev_methods,
             routes=dashboard_routes(node) if config.rpc.dashboard else (),
+            chain_id=config.chain_id,
         )
         runner = await serve(server, config.rpc.host, config.rpc.port)
         port = bound_port(runner)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from zkpipe.errors import DecodeError, ZkpipeError
+from zkpipe.errors import DecodeError, InvalidTransaction, TxError, ZkpipeError
 from zkpipe.execution import digest_bytes
 from zkpipe.sequencer.errors import (
     INTERNAL_ERROR,
@@ -31,7 +31,7 @@ from zkpipe.sequencer.errors import (
     to_rpc_error,
 )
 from zkpipe.sequencer.mempool import Ack, Result
-from zkpipe.spec import Deposit, UserTransaction, compute_tx_hash, decode_tx
+from zkpipe.spec import MAX_CHAIN_ID, Deposit, UserTransaction, compute_tx_hash, decode_tx
 from zkpipe.wire import Ack as WireAck
 from zkpipe.wire import Receipt, TxTimestamps
 
@@ -118,8 +118,11 @@ class RpcServer:
         max_batch_calls: int,
         dev_methods: bool,
         routes: Sequence[web.RouteDef] = (),
+        chain_id: int | None = None,
     ) -> None:
         self.backend = backend
+        self.chain_id = chain_id
+        """The deployment's chain id: a send naming another is refused with WRONG_CHAIN_ID."""
         self.routes = routes
         """Further GET routes on the same port (the live dashboard)."""
         self.max_body_bytes = max_body_bytes
@@ -267,11 +270,19 @@ class RpcServer:
     # -- methods ----------------------------------------------------------------------------------------
 
     async def send_transaction(self, params: object) -> dict[str, Any]:
-        """zk_sendTransaction [tx_hex] → the trusted acknowledgement, after the tx is durably stored."""
-        (raw,) = _params(params, ("tx",), 1)
+        """zk_sendTransaction [tx_hex, chain_id?] → the trusted acknowledgement, once durably stored."""
+        raw, chain_id = _params(params, ("tx", "chain_id"), 1)
         tx = decode_tx(_hex_param(raw, "tx", max_chars=MAX_TX_HEX))
         if isinstance(tx, Deposit):
             raise DepositNotAllowed("deposits come from the L1 deposit queue, not from RPC")
+        # Verify the transaction was signed for this deployment, when the sender says which it was
+        # for: without it a wrong chain's signature is only a BAD_SIGNATURE, with it the reason.
+        if chain_id is not None:
+            chain_id = _int_param(chain_id, "chain_id", MAX_CHAIN_ID)
+            if self.chain_id is not None and chain_id != self.chain_id:
+                raise InvalidTransaction(
+                    TxError.WRONG_CHAIN_ID, f"signed for chain {chain_id}, this is chain {self.chain_id}"
+                )
         tx_hash = digest_bytes(compute_tx_hash(tx))
         # Idempotent: a resend of a transaction in flight waits for the same outcome; a resend of a
         # stored one (the duplicate fails on its used nonce) answers with its existing status.

@@ -57,6 +57,7 @@ from zkpipe.spec.types import (
     Account,
     Amount,
     Batch,
+    ChainId,
     Commitment,
     Deposit,
     DepositIndex,
@@ -79,8 +80,8 @@ from zkpipe.spec.witness import (
     TxWitness,
 )
 
-SignatureCheck = Callable[[PublicKey, UserTransaction], bool]
-"""Decides whether a user transaction's signature is valid under a key; the spec's own is
+SignatureCheck = Callable[[PublicKey, UserTransaction, ChainId], bool]
+"""Decides whether a user transaction's signature is valid under a key on a chain; the spec's own is
 `is_valid_signature`. An executor may pass an equivalent check backed by signatures it verified
 ahead of time (in parallel); the rule itself does not change."""
 
@@ -233,8 +234,8 @@ def process_transfer(
     if sender.nonce == MAX_NONCE:
         raise _reject(TxError.NONCE_OVERFLOW, "the sender's nonce is exhausted")
     # Verify the sender signed the transfer
-    if not verify_signature(sender.public_key, tx):
-        raise _reject(TxError.BAD_SIGNATURE, "signature does not verify under the sender's key")
+    if not verify_signature(sender.public_key, tx, state.chain_id):
+        raise _reject(TxError.BAD_SIGNATURE, "signature does not verify under the sender's key on this chain")
     # Verify the sender can pay amount plus fee (over the integers: the circuit range-checks limbs)
     if tx.amount + tx.fee > sender.balance:
         raise _reject(TxError.INSUFFICIENT_BALANCE, "balance is below amount plus fee")
@@ -286,8 +287,8 @@ def process_withdraw(
     if sender.nonce == MAX_NONCE:
         raise _reject(TxError.NONCE_OVERFLOW, "the sender's nonce is exhausted")
     # Verify the sender signed the withdrawal
-    if not verify_signature(sender.public_key, tx):
-        raise _reject(TxError.BAD_SIGNATURE, "signature does not verify under the sender's key")
+    if not verify_signature(sender.public_key, tx, state.chain_id):
+        raise _reject(TxError.BAD_SIGNATURE, "signature does not verify under the sender's key on this chain")
     # Verify the sender can pay amount plus fee
     if tx.amount + tx.fee > sender.balance:
         raise _reject(TxError.INSUFFICIENT_BALANCE, "balance is below amount plus fee")

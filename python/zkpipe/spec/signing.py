@@ -13,6 +13,7 @@ from zkpipe.spec.types import (
     SIGNATURE_BYTES,
     AccountIndex,
     Amount,
+    ChainId,
     Fee,
     L1Address,
     Nonce,
@@ -24,26 +25,28 @@ from zkpipe.spec.types import (
 )
 
 
-def compute_signing_digest(tx: UserTransaction) -> Digest:
+def compute_signing_digest(tx: UserTransaction, chain_id: ChainId = CHAIN_ID) -> Digest:
     """The message a user signs: Poseidon of (domain, chain id, type, every field but the signature).
 
-    Fields become canonical field elements: indices and nonces as they are (u32 < p), u64 amounts
-    and fees as two 32-bit limbs, the L1 address as three 7-byte chunks.
+    The chain id is the deployment's (`State.chain_id`, the rollup contract's `chainId`), so a
+    transaction signed for one deployment does not verify on another. Fields become canonical
+    field elements: indices and nonces as they are (u32 < p), u64 amounts and fees as two 32-bit
+    limbs, the L1 address as three 7-byte chunks.
     """
-    head = [DOMAIN_TX_SIGNATURE, CHAIN_ID, int(get_tx_type(tx)), tx.sender]
+    head = [DOMAIN_TX_SIGNATURE, chain_id, int(get_tx_type(tx)), tx.sender]
     target: list[int] = [tx.recipient] if isinstance(tx, Transfer) else compute_packed_elements(tx.l1_address)
     return poseidon_hash(
         [*head, *target, *compute_u64_limbs(tx.amount), *compute_u64_limbs(tx.fee), tx.nonce]
     )
 
 
-def is_valid_signature(public_key: PublicKey, tx: UserTransaction) -> bool:
-    """Whether `tx.signature` signs the transaction's signing digest under `public_key`.
+def is_valid_signature(public_key: PublicKey, tx: UserTransaction, chain_id: ChainId = CHAIN_ID) -> bool:
+    """Whether `tx.signature` signs the transaction's signing digest on `chain_id` under `public_key`.
 
     A malformed signature (or key) is simply not valid: it gets the same rejection as a wrong one.
     """
     try:
-        return verify(public_key, compute_signing_digest(tx), tx.signature)
+        return verify(public_key, compute_signing_digest(tx, chain_id), tx.signature)
     except ZkpipeError:
         return False
 
@@ -55,11 +58,13 @@ def sign_transfer(
     amount: Amount,
     fee: Fee,
     nonce: Nonce,
+    *,
+    chain_id: ChainId = CHAIN_ID,
 ) -> Transfer:
-    """A transfer signed with `secret_key`."""
+    """A transfer signed with `secret_key` for the deployment `chain_id`."""
     unsigned = Transfer(sender, recipient, amount, fee, nonce, Signature(bytes(SIGNATURE_BYTES)))
     return dataclasses.replace(
-        unsigned, signature=Signature(sign(secret_key, compute_signing_digest(unsigned)))
+        unsigned, signature=Signature(sign(secret_key, compute_signing_digest(unsigned, chain_id)))
     )
 
 
@@ -70,9 +75,11 @@ def sign_withdraw(
     amount: Amount,
     fee: Fee,
     nonce: Nonce,
+    *,
+    chain_id: ChainId = CHAIN_ID,
 ) -> Withdraw:
-    """A withdrawal signed with `secret_key`."""
+    """A withdrawal signed with `secret_key` for the deployment `chain_id`."""
     unsigned = Withdraw(sender, l1_address, amount, fee, nonce, Signature(bytes(SIGNATURE_BYTES)))
     return dataclasses.replace(
-        unsigned, signature=Signature(sign(secret_key, compute_signing_digest(unsigned)))
+        unsigned, signature=Signature(sign(secret_key, compute_signing_digest(unsigned, chain_id)))
     )
