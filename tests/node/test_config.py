@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,27 @@ def test_layers_override_in_order(tmp_path: Path) -> None:
     assert isinstance(config.batch.build(), AnyOf)
 
 
+def test_the_process_environment_is_read_when_no_env_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZKPIPE_L1__CONFIRMATIONS", "3")
+    monkeypatch.setenv("ZKPIPE_CACHE_DIR", "/not/a/setting")
+    assert load_config().l1.confirmations == 3
+    assert load_config(env={}).l1.confirmations == 1
+
+
+def test_the_documented_example_is_the_defaults() -> None:
+    """The TOML block of docs/node.md loads, and says what the defaults are."""
+    doc = (Path(__file__).parents[2] / "docs" / "node.md").read_text()
+    block = re.search(r"## Configuration\n.*?```toml\n(.*?)```", doc, re.S)
+    assert block is not None
+    documented = tomllib.loads(block.group(1))
+    defaults = load_config(env={}).model_dump(mode="json")
+    for key, value in documented.items():
+        if isinstance(value, dict):
+            assert value == {name: defaults[key][name] for name in value}, key
+        else:
+            assert value == defaults[key], key
+
+
 def test_adaptive_policy_builds() -> None:
     config = load_config(None, env={"ZKPIPE_BATCH__POLICY": "adaptive"})
     assert config.batch.build() is not None
@@ -48,6 +71,13 @@ def test_invalid_settings_are_config_errors(env: dict[str, str], message: str) -
         load_config(None, env=env)
 
 
+def test_every_bad_setting_is_named() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(env={"ZKPIPE_RPC__PORT": "70000", "ZKPIPE_PROVING__BACKEND": "gpu"})
+    assert caught.value.code == "CONFIG_ERROR"
+    assert "rpc.port" in caught.value.message and "proving.backend" in caught.value.message
+
+
 def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[rpc\n")
@@ -57,6 +87,8 @@ def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
     table.write_text("rpc = 3\n")
     with pytest.raises(ConfigError, match="table"):
         load_config(table, env={})
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "absent.toml", env={})
 
 
 def test_segment_size_is_chosen_from_the_memory_budget() -> None:

@@ -5,17 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from zkpipe.errors import PlanInputError
 
-__all__ = ["STAGE_TIME_NAMES", "KpiReport", "Percentiles", "ProveFrom", "compute_percentiles"]
-
-ProveFrom = Literal["trusted", "virtual"]
-"""When a batch may start being proven: once closed (trusted) or once sequenced on L1 (virtual);
-one vocabulary for the node (`proving.prove_from`), the simulator and run records."""
+__all__ = ["STAGE_TIME_NAMES", "KpiReport", "Percentiles", "compute_percentiles"]
 
 # The four stage times of the order-and-prove analysis, in seconds.
 STAGE_TIME_NAMES = ("close_a_batch_time", "prove_a_batch_time", "block_time", "aggregation_time")

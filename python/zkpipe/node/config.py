@@ -1,17 +1,26 @@
-"""The node's configuration: one dataclass tree, read from TOML, `ZKPIPE_*` variables and flags."""
+"""The node's configuration (pydantic-settings): defaults < TOML file < `ZKPIPE_*` environment < flags."""
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin, get_type_hints
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    TomlConfigSettingsSource,
+)
+from pydantic_settings.sources.utils import parse_env_vars
 
 from zkpipe.errors import InvalidInput
-from zkpipe.kpi.figures import ProveFrom
+from zkpipe.modes import BatchPolicyName, ExecutionEngine, L1Kind, ProveFrom, ProverBackendKind, StoreSync
 from zkpipe.sequencer.mempool import MempoolConfig
 from zkpipe.sequencer.policy import (
     AdaptivePolicy,
@@ -24,6 +33,8 @@ from zkpipe.sequencer.policy import (
 from zkpipe.spec import CHAIN_ID, MAX_CHAIN_ID
 
 ENV_PREFIX = "ZKPIPE_"
+SEGMENT_SIZES = (0, 8, 16, 32, 64, 128)
+_SECTION = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 class ConfigError(InvalidInput):
@@ -32,15 +43,16 @@ class ConfigError(InvalidInput):
     code = "CONFIG_ERROR"
 
 
-@dataclass
-class RpcConfig:
+class RpcConfig(BaseModel):
     """The JSON-RPC server."""
 
+    model_config = _SECTION
+
     host: str = "127.0.0.1"
-    port: int = 8545
-    max_body_bytes: int = 1_048_576
+    port: int = Field(default=8545, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
     """Largest accepted request body; larger ones get REQUEST_TOO_LARGE."""
-    max_batch_calls: int = 1000
+    max_batch_calls: int = Field(default=1000, ge=1)
     """Most calls in one JSON-RPC batch request."""
     dev_methods: bool = True
     """Expose `zk_devDeposit` (deposits from the embedded L1's dev accounts)."""
@@ -48,247 +60,198 @@ class RpcConfig:
     """Serve the live dashboard at GET / of this port (docs/dashboard.md)."""
 
 
-@dataclass
-class BatchConfig:
+class BatchConfig(BaseModel):
     """When the open batch closes: `policy` "default" (any of max txs, bytes, timeout) or "adaptive"."""
 
-    policy: str = "default"
-    max_txs: int = 4096
-    max_bytes: int = 110_000
+    model_config = _SECTION
+
+    policy: BatchPolicyName = "default"
+    max_txs: int = Field(default=4096, ge=1)
+    max_bytes: int = Field(default=110_000, ge=1)
     """Stays below the contract's 120 000 bytes per sequenceBatches call."""
-    timeout_s: float = 0.5
-    adaptive_min_txs: int = 64
-    adaptive_target_latency_s: float = 4.0
+    timeout_s: float = Field(default=0.5, gt=0)
+    adaptive_min_txs: int = Field(default=64, ge=1)
+    adaptive_target_latency_s: float = Field(default=4.0, gt=0)
 
     def build(self) -> BatchPolicy:
         """The policy object these settings describe."""
-        if self.policy == "default":
-            return AnyOf(
-                (MaxTxsPolicy(self.max_txs), MaxBytesPolicy(self.max_bytes), TimeoutPolicy(self.timeout_s))
-            )
         if self.policy == "adaptive":
-            return AnyOf(
-                (
-                    AdaptivePolicy(
-                        min_txs=self.adaptive_min_txs,
-                        max_txs=self.max_txs,
-                        max_wait_s=self.timeout_s,
-                        target_latency_s=self.adaptive_target_latency_s,
-                    ),
-                    MaxBytesPolicy(self.max_bytes),
-                )
+            adaptive = AdaptivePolicy(
+                min_txs=self.adaptive_min_txs,
+                max_txs=self.max_txs,
+                max_wait_s=self.timeout_s,
+                target_latency_s=self.adaptive_target_latency_s,
             )
-        raise ConfigError(f"batch.policy must be 'default' or 'adaptive', got {self.policy!r}")
+            return AnyOf((adaptive, MaxBytesPolicy(self.max_bytes)))
+        return AnyOf(
+            (MaxTxsPolicy(self.max_txs), MaxBytesPolicy(self.max_bytes), TimeoutPolicy(self.timeout_s))
+        )
 
 
-@dataclass
-class L1Config:
+class L1Config(BaseModel):
     """The L1 chain: "embedded" (the in-process devnet) or "rpc" (any Ethereum JSON-RPC node)."""
 
-    kind: str = "embedded"
-    block_time: float = 2.0
+    model_config = _SECTION
+
+    kind: L1Kind = "embedded"
+    block_time: float = Field(default=2.0, gt=0)
     """The embedded devnet's block time; with "rpc", the node's (the sender times its posts by it)."""
-    poll_interval_s: float = 0.05
+    poll_interval_s: float = Field(default=0.05, gt=0)
     """How often the sender and syncer look at L1."""
-    send_margin_s: float = 0.3
+    send_margin_s: float = Field(default=0.3, ge=0)
     """The sender posts this long before the next expected block, grouping the batches closed since."""
     rpc_url: str = ""
     """With kind "rpc": the node's HTTP JSON-RPC endpoint."""
     keys: str = ""
     """With kind "rpc": comma-separated 0x private keys of the deployer, sequencer, aggregator and
     depositor (one key may play several roles); "" uses anvil's public dev keys (dev chains only)."""
-    confirmations: int = 1
+    confirmations: int = Field(default=1, ge=0)
     """With kind "rpc": blocks on top of a block before the node acts on it (re-orgs shallower are unseen)."""
     rollup_address: str = ""
     """With kind "rpc": attach to this deployed rollup contract instead of deploying one."""
 
 
-@dataclass
-class StoreConfig:
+class StoreConfig(BaseModel):
     """The SQLite store."""
 
-    synchronous: str = "FULL"
+    model_config = _SECTION
+
+    synchronous: StoreSync = "FULL"
     """FULL: an acknowledged transaction survives power loss; NORMAL: it survives a process crash only."""
 
 
-@dataclass
-class ProvingConfig:
+class ProvingConfig(BaseModel):
     """The provers: off by default (a sequencer-only node); `zkpipe up --prove` and the demo turn it on."""
 
+    model_config = _SECTION
+
     enabled: bool = False
-    backend: str = "local"
+    backend: ProverBackendKind = "local"
     """"local" (warm prover processes on this machine) or "ray" (actors on a Ray cluster)."""
     ray_address: str = ""
     """Address of an existing Ray cluster ("" starts a local one)."""
-    workers: int = 0
+    workers: int = Field(default=0, ge=0)
     """Prover workers (0: one per core)."""
-    threads_per_prover: int = 1
+    threads_per_prover: int = Field(default=1, ge=0)
     """Threads per proof: 1 for many single-threaded provers, more for few multi-threaded ones."""
     segment_size: int = 8
     """Transactions per segment proof (8, 16, 32, 64 or 128); 0 chooses it from `memory_budget_mib`."""
-    memory_budget_mib: int = 0
+    memory_budget_mib: int = Field(default=0, ge=0)
     """With segment_size 0: memory per prover, MiB (0: the machine's memory shared by the workers).
     The segment size is then the cheapest one whose measured peak memory fits (the measured table
     shipped as package data, zkpipe/planner/measurements.json)."""
     prove_from: ProveFrom = "virtual"
     """Start proving a batch once it is "virtual" (on L1) or already when "trusted" (closed)."""
-    aggregation_n: int = 4
+    aggregation_n: int = Field(default=4, ge=1)
     """Batches folded into one aggregate (one L1 verification)."""
-    aggregation_timeout_s: float = 30.0
+    aggregation_timeout_s: float = Field(default=30.0, gt=0)
     """An aggregation window closes after this long even with fewer than N batches."""
-    job_timeout_s: float = 600.0
-    redundancy: int = 1
+    job_timeout_s: float = Field(default=600.0, gt=0)
+    redundancy: int = Field(default=1, ge=1)
     """Copies of every proving job (more than 1 for untrusted provers)."""
 
+    @field_validator("segment_size")
+    @classmethod
+    def _known_segment_size(cls, value: int) -> int:
+        if value not in SEGMENT_SIZES:
+            raise ValueError("must be 0 (chosen from the memory budget), 8, 16, 32, 64 or 128")
+        return value
 
-@dataclass
-class ExecutionConfig:
+
+class ExecutionConfig(BaseModel):
     """The executor: "parallel" (the native engine: Block-STM, lazy credits) or "sequential" (the spec's)."""
 
-    engine: str = "parallel"
+    model_config = _SECTION
+
+    engine: ExecutionEngine = "parallel"
 
 
-@dataclass
-class NodeConfig:
-    """Everything `zkpipe up` needs."""
+class NodeConfig(BaseSettings):
+    """Everything `zkpipe up` needs; `load_config` reads it from its layers."""
 
-    data_dir: Path = field(default_factory=lambda: Path("zkpipe-data"))
-    tree_depth: int = 32
-    chain_id: int = CHAIN_ID
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        use_attribute_docstrings=True,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+    )
+
+    data_dir: Path = Path("zkpipe-data")
+    tree_depth: int = Field(default=32, ge=1, le=32)
+    chain_id: int = Field(default=CHAIN_ID, ge=0, le=MAX_CHAIN_ID)
     """The deployment's chain id (u32): in the rollup contract, every signing digest and every proof."""
     log_level: str = "INFO"
-    rpc: RpcConfig = field(default_factory=RpcConfig)
-    mempool: MempoolConfig = field(default_factory=MempoolConfig)
-    batch: BatchConfig = field(default_factory=BatchConfig)
-    l1: L1Config = field(default_factory=L1Config)
-    store: StoreConfig = field(default_factory=StoreConfig)
-    proving: ProvingConfig = field(default_factory=ProvingConfig)
-    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    rpc: RpcConfig = Field(default_factory=RpcConfig)
+    mempool: MempoolConfig = Field(default_factory=MempoolConfig)
+    batch: BatchConfig = Field(default_factory=BatchConfig)
+    l1: L1Config = Field(default_factory=L1Config)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    proving: ProvingConfig = Field(default_factory=ProvingConfig)
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
 
-    def validate(self) -> NodeConfig:
-        """Checks ranges; raises ConfigError. Returns self."""
-        checks = [
-            (1 <= self.tree_depth <= 32, "tree_depth must be in [1, 32]"),
-            (0 <= self.chain_id <= MAX_CHAIN_ID, "chain_id must be in [0, 2**32)"),
-            (0 <= self.rpc.port <= 65535, "rpc.port must be in [0, 65535]"),
-            (self.rpc.max_body_bytes >= 1024, "rpc.max_body_bytes must be >= 1024"),
-            (self.rpc.max_batch_calls >= 1, "rpc.max_batch_calls must be >= 1"),
-            (self.mempool.max_pending >= 1, "mempool.max_pending must be >= 1"),
-            (self.mempool.max_nonce_gap >= 0, "mempool.max_nonce_gap must be >= 0"),
-            (self.mempool.future_timeout_s > 0, "mempool.future_timeout_s must be > 0"),
-            (self.mempool.max_wait_s >= 0, "mempool.max_wait_s must be >= 0"),
-            (self.l1.kind in ("embedded", "rpc"), "l1.kind must be 'embedded' or 'rpc'"),
-            (self.l1.kind != "rpc" or bool(self.l1.rpc_url), "l1.kind 'rpc' needs l1.rpc_url"),
-            (self.l1.confirmations >= 0, "l1.confirmations must be >= 0"),
-            (self.l1.block_time > 0, "l1.block_time must be > 0"),
-            (self.l1.poll_interval_s > 0, "l1.poll_interval_s must be > 0"),
-            (self.store.synchronous in ("FULL", "NORMAL"), "store.synchronous must be FULL or NORMAL"),
-            (self.proving.backend in ("local", "ray"), "proving.backend must be 'local' or 'ray'"),
-            (
-                self.execution.engine in ("parallel", "sequential"),
-                "execution.engine must be 'parallel' or 'sequential'",
-            ),
-            (
-                self.proving.segment_size in (0, 8, 16, 32, 64, 128),
-                "proving.segment_size must be 0 (chosen from the memory budget), 8, 16, 32, 64 or 128",
-            ),
-            (
-                self.proving.prove_from in ("virtual", "trusted"),
-                "proving.prove_from must be virtual or trusted",
-            ),
-            (self.proving.aggregation_n >= 1, "proving.aggregation_n must be >= 1"),
-            (self.proving.aggregation_timeout_s > 0, "proving.aggregation_timeout_s must be > 0"),
-            (self.proving.memory_budget_mib >= 0, "proving.memory_budget_mib must be >= 0"),
-            (
-                self.proving.workers >= 0 and self.proving.threads_per_prover >= 0,
-                "proving workers/threads >= 0",
-            ),
-            (self.proving.redundancy >= 1, "proving.redundancy must be >= 1"),
-            (
-                not self.proving.enabled or self.tree_depth == 32,
-                "proving needs tree_depth 32 (the circuits')",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
-        self.batch.build()
+    @model_validator(mode="after")
+    def _consistent(self) -> NodeConfig:
+        if self.l1.kind == "rpc" and not self.l1.rpc_url:
+            raise ValueError("l1.kind 'rpc' needs l1.rpc_url")
+        if self.proving.enabled and self.tree_depth != 32:
+            raise ValueError("proving needs tree_depth 32 (the circuits')")
         return self
 
-
-def _coerce(value: Any, target: Any, name: str) -> Any:
-    """`value` (from TOML, env or a flag) converted to the field type `target`."""
-    if get_origin(target) is Literal:
-        if isinstance(value, str) and value in get_args(target):
-            return value
-        raise ConfigError(f"{name} must be one of {', '.join(map(repr, get_args(target)))}, got {value!r}")
-    try:
-        if target in (bool, "bool"):
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in (
-                "1",
-                "true",
-                "yes",
-                "on",
-                "0",
-                "false",
-                "no",
-                "off",
-            ):
-                return value.lower() in ("1", "true", "yes", "on")
-            raise ValueError(value)
-        if target in (int, "int"):
-            if isinstance(value, bool):
-                raise ValueError(value)
-            return int(value)
-        if target in (float, "float"):
-            if isinstance(value, bool):
-                raise ValueError(value)
-            return float(value)
-        if target in (Path, "Path"):
-            return Path(value)
-        if target in (str, "str"):
-            if not isinstance(value, str):
-                raise ValueError(value)
-            return value
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name}: cannot read {value!r} as {target}") from None
-    raise ConfigError(f"{name}: unsupported field type {target}")
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """`NodeConfig(...)` takes only its arguments; `load_config` adds the file and the environment."""
+        return (init_settings,)
 
 
-def _apply(obj: Any, values: Mapping[str, Any], prefix: str) -> None:
-    """Sets fields of the dataclass `obj` from a nested mapping; unknown keys are errors."""
-    known = {f.name: f for f in dataclasses.fields(obj)}
-    hints = get_type_hints(type(obj))
-    for key, value in values.items():
-        name = f"{prefix}{key}"
-        if key not in known:
-            raise ConfigError(f"unknown setting {name!r}")
-        current = getattr(obj, key)
-        if dataclasses.is_dataclass(current):
-            if not isinstance(value, Mapping):
-                raise ConfigError(f"{name} must be a table")
-            _apply(current, value, f"{name}.")
-        else:
-            setattr(obj, key, _coerce(value, hints[key], name))
+class _EnvSource(EnvSettingsSource):
+    """`ZKPIPE_RPC__PORT=9000`-style variables ("__" separates sections) from `env`, or os.environ."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str] | None) -> None:
+        self._env = env
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        if self._env is None:
+            return super()._load_env_vars()
+        return parse_env_vars(self._env, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
 
 
-def _env_values(env: Mapping[str, str]) -> dict[str, Any]:
-    """`ZKPIPE_RPC__PORT=9000` style variables as a nested mapping (`__` separates levels)."""
+def _nested(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted keys (`{"rpc.port": 9000}`) as nested tables; None values are left out."""
     out: dict[str, Any] = {}
-    sections = {f.name for f in dataclasses.fields(NodeConfig)}
-    for key, value in env.items():
-        if not key.startswith(ENV_PREFIX):
+    for dotted, value in overrides.items():
+        if value is None:
             continue
-        path = key[len(ENV_PREFIX) :].lower().split("__")
-        if path[0] not in sections:
-            continue  # other zkpipe variables (ZKPIPE_CACHE_DIR, …) are not node settings
-        node = out
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-        node[path[-1]] = value
+        *sections, key = dotted.split(".")
+        table = out
+        for section in sections:
+            table = table.setdefault(section, {})
+        table[key] = value
     return out
+
+
+def _message(err: ValidationError) -> str:
+    """Every problem pydantic found, each naming its dotted setting."""
+    problems = []
+    for item in err.errors():
+        name = ".".join(str(part) for part in item["loc"])
+        if item["type"] == "extra_forbidden":
+            problems.append(f"unknown setting {name!r}")
+        elif item["type"] in ("model_type", "model_attributes_type", "dict_type"):
+            problems.append(f"{name} must be a table")
+        elif item["type"] == "value_error":
+            reason = str(item["ctx"]["error"])
+            problems.append(f"{name} {reason}" if name else reason)
+        else:
+            problems.append(f"{name}: {item['msg']}, got {item['input']!r}")
+    return "; ".join(problems)
 
 
 def load_config(
@@ -299,24 +262,24 @@ def load_config(
 ) -> NodeConfig:
     """The configuration: defaults, then the TOML file, then `ZKPIPE_*` variables, then `overrides`.
 
-    `overrides` are dotted keys (`{"rpc.port": 9000}`) — the CLI flags; None values are skipped.
+    `env` replaces os.environ (tests, benchmarks); `overrides` are dotted keys (`{"rpc.port": 9000}`),
+    the CLI flags, whose None values are skipped. Raises ConfigError naming each bad setting.
     """
-    config = NodeConfig()
-    if path is not None:
-        try:
-            with open(path, "rb") as f:
-                _apply(config, tomllib.load(f), "")
-        except (OSError, tomllib.TOMLDecodeError) as err:
-            raise ConfigError(f"cannot read config file {path}: {err}") from None
-    _apply(config, _env_values(os.environ if env is None else env), "")
-    for dotted, value in (overrides or {}).items():
-        if value is None:
-            continue
-        nested: dict[str, Any] = {}
-        node = nested
-        parts = dotted.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-        _apply(config, nested, "")
-    return config.validate()
+    if path is not None and not Path(path).is_file():
+        raise ConfigError(f"cannot read config file {path}: no such file")
+    try:
+        sources = (
+            InitSettingsSource(NodeConfig, _nested(overrides or {})),
+            _EnvSource(NodeConfig, env),
+            TomlConfigSettingsSource(NodeConfig, toml_file=path),
+        )
+        settings: type[BaseSettings] = NodeConfig  # why: mypy reads the fields' __init__, not BaseSettings'
+        config = settings(_build_sources=(sources, {}))
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"cannot read config file {path}: {err}") from None
+    except SettingsError as err:
+        raise ConfigError(str(err)) from None
+    except ValidationError as err:
+        raise ConfigError(_message(err)) from None
+    assert isinstance(config, NodeConfig)
+    return config

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from zkpipe.kpi.figures import STAGE_TIME_NAMES, KpiReport, ProveFrom
+from zkpipe.kpi.figures import STAGE_TIME_NAMES, KpiReport
+from zkpipe.modes import ProveFrom
 from zkpipe.planner.errors import PlanInputError
 from zkpipe.planner.measurements import default_assumption
 from zkpipe.planner.model import StageTimes, compute_aggregation_levels, compute_model_report

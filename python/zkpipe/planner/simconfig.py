@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from zkpipe.kpi.figures import KpiReport, ProveFrom
+from zkpipe.kpi.figures import KpiReport
+from zkpipe.modes import ProveFrom
 from zkpipe.planner.errors import PlanInputError
 from zkpipe.planner.measurements import GasTable
 

@@ -11,6 +11,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from zkpipe.errors import ZkpipeError
 from zkpipe.sequencer.errors import MempoolFull, NonceGap
 from zkpipe.spec import AccountIndex, Deposit, Nonce, UserTransaction
@@ -30,19 +32,20 @@ class Ack:
 Result = Ack | ZkpipeError
 
 
-@dataclass
-class MempoolConfig:
+class MempoolConfig(BaseModel):
     """Admission limits of the mempool."""
 
-    max_pending: int = 50_000
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    max_pending: int = Field(default=50_000, ge=1)
     """Transactions accepted but not yet executed, across all senders (MEMPOOL_FULL beyond)."""
-    max_nonce_gap: int = 16
+    max_nonce_gap: int = Field(default=16, ge=0)
     """How far ahead of a sender's next nonce a transaction may be parked (NONCE_GAP beyond)."""
-    max_future_per_sender: int = 16
-    max_future_total: int = 4096
-    future_timeout_s: float = 10.0
+    max_future_per_sender: int = Field(default=16, ge=0)
+    max_future_total: int = Field(default=4096, ge=0)
+    future_timeout_s: float = Field(default=10.0, gt=0)
     """A parked transaction whose gap is not filled in this time is dropped (NONCE_GAP)."""
-    max_wait_s: float = 2.0
+    max_wait_s: float = Field(default=2.0, ge=0)
     """Admission control: while the oldest transaction waiting to execute has waited longer than
     this, new ones are refused (MEMPOOL_FULL, temporary), so acknowledged latency stays bounded
     under overload (0: no bound)."""

@@ -1,0 +1,25 @@
+"""The named modes of zkpipe: one vocabulary for the node's config, the simulator and run records."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = ["BatchPolicyName", "ExecutionEngine", "L1Kind", "ProveFrom", "ProverBackendKind", "StoreSync"]
+
+ProveFrom = Literal["trusted", "virtual"]
+"""When a batch may start being proven: once closed (trusted) or once sequenced on L1 (virtual)."""
+
+BatchPolicyName = Literal["default", "adaptive"]
+"""How the open batch closes: any of max txs / bytes / timeout, or the adaptive policy."""
+
+L1Kind = Literal["embedded", "rpc"]
+"""The L1 chain: the in-process devnet, or any Ethereum JSON-RPC node."""
+
+ProverBackendKind = Literal["local", "ray"]
+"""Where provers run: warm processes on this machine, or actors on a Ray cluster."""
+
+ExecutionEngine = Literal["parallel", "sequential"]
+"""The executor: the native Block-STM engine, or the spec's sequential reference."""
+
+StoreSync = Literal["FULL", "NORMAL"]
+"""SQLite `synchronous`: FULL survives power loss, NORMAL a process crash only."""
