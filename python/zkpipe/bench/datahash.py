@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zkpipe import native
-from zkpipe.bench.machine import describe_machine
+from zkpipe.kpi.machine import describe_machine
 
 COMPACT_TRANSFER_BYTES = 16
 """Public-data bytes of one compact transfer (the binding issue's goal)."""

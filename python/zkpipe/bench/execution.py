@@ -14,11 +14,10 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from zkpipe.bench.machine import describe_machine
-from zkpipe.bench.workload import Accounts, genesis, l1_address, user_mix
 from zkpipe.execution import SequentialExecutor
 from zkpipe.execution.engine import native_accounts, to_native_tx
 from zkpipe.execution.signatures import VerifiedSignatures
+from zkpipe.kpi.machine import describe_machine
 from zkpipe.native import Digest, ExecutionEngine, NativeOutcome, NativeTx
 from zkpipe.spec import (
     AccountIndex,
@@ -32,6 +31,7 @@ from zkpipe.spec import (
     sign_transfer,
     sign_withdraw,
 )
+from zkpipe.workload import Accounts, genesis, l1_address, user_mix
 
 T = TypeVar("T")
 

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from zkpipe.bench.machine import describe_machine
 from zkpipe.client import ZkClient
+from zkpipe.kpi.machine import describe_machine
 from zkpipe.l1.anvil import Anvil
 from zkpipe.l1.chain import to_address
 from zkpipe.l1.embedded import EmbeddedChain
