@@ -12,6 +12,9 @@ import pytest
 from tests.node.helpers import BALANCE, FundedNode
 from zkpipe.client import RpcCallError, ZkClient
 from zkpipe.execution import digest_bytes
+from zkpipe.node.deployment import operator_fee_key
+from zkpipe.node.node import DB_NAME
+from zkpipe.node.store import Store
 from zkpipe.spec import (
     AccountIndex,
     Amount,
@@ -21,8 +24,12 @@ from zkpipe.spec import (
     L1Address,
     Nonce,
     PublicKey,
+    apply_batch,
     compute_tx_hash,
+    decode_batch,
     encode_tx,
+    get_account,
+    initial_state,
     sign_transfer,
     sign_withdraw,
 )
@@ -304,3 +311,33 @@ def test_a_batch_of_a_thousand_kpi_calls_shares_one_report(funded: FundedNode) -
     assert status == 200 and len(answers) == 1000
     assert all(a["result"] == answers[0]["result"] for a in answers)
     assert funded.client.chain_info().health.ok  # the node still answers
+
+
+def test_trusted_root_after_a_timeout_close_is_the_stored_root_with_fees_credited(funded: FundedNode) -> None:
+    """A batch closes on its timeout and its fees are credited; with nothing sent after, zk_chainInfo
+    reports that batch's stored root: the spec's root of every stored batch re-applied, fees credited."""
+    node = funded.background.node
+    assert node is not None
+    fee_account = funded.client.get_account(0)
+    assert fee_account is not None
+    sent = funded.client.send_transaction(funded.transfer(3, 4, fee=7))
+    receipt = funded.client.wait_for_status(sent.hash, "trusted", timeout=10)
+    deadline = time.monotonic() + 10
+    while (batch := funded.client.get_batch(receipt.batch)) is None:
+        assert time.monotonic() < deadline, "the batch did not close on its timeout"
+        time.sleep(0.05)
+    info = funded.client.chain_info()
+    assert info.trusted_batch == batch.number
+    assert info.trusted_state_root == batch.state_root
+    store = Store(node.data_dir / DB_NAME, synchronous="NORMAL")
+    try:
+        state = initial_state(operator_fee_key(store, node.data_dir), node.config.tree_depth)
+        for number in range(1, batch.number + 1):
+            stored = store.batch_by_number(number)
+            assert stored is not None
+            state = apply_batch(state, decode_batch(stored.data), 8).state
+    finally:
+        store.close()
+    assert "0x" + digest_bytes(state.tree.root).hex() == info.trusted_state_root
+    credited = get_account(state, AccountIndex(0))
+    assert credited is not None and credited.balance == fee_account.balance + 7
