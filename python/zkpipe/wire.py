@@ -141,10 +141,16 @@ class ChainInfo(WireModel):
     trusted_state_root: str
     """The root after the last closed batch (fees credited): a root the node stands behind."""
     consolidated_state_root: str
+    """The rollup's consolidated root as last read from L1 (see l1_view_age_s)."""
     next_deposit_index: str
     mempool_size: int
     l1_block: int
+    """The newest L1 block as last seen (see l1_view_age_s)."""
     l1_block_time: float
+    l1_view_age_s: float
+    """Seconds since the node last read L1; l1_block and consolidated_state_root are as of then."""
+    l1_degraded: bool
+    """True while L1 does not answer (or answers late): the L1 fields are the last ones seen."""
     rollup_address: str
     health: Health
 

@@ -70,6 +70,17 @@ def test_anvil_restarted_mid_run_keeps_its_state_and_the_node_carries_on(
     anvil.stop()  # graceful: anvil writes its state; the node keeps sequencing meanwhile
     during = _send(funded, 5)
     time.sleep(1.0)
+    # zk_chainInfo answers at once from the node's last L1 view, marked degraded once it is overdue.
+    deadline = time.monotonic() + 10
+    while True:
+        asked = time.monotonic()
+        info = funded.client.chain_info()
+        assert time.monotonic() - asked < 1.0
+        if info.l1_degraded:
+            break
+        assert time.monotonic() < deadline, "the L1 view was never marked degraded"
+        time.sleep(0.1)
+    assert info.l1_view_age_s > 1.0
     receipt = funded.client.get_transaction_receipt(during[-1])
     assert receipt is not None
     assert funded.client.get_batch(receipt.batch) is not None  # its batch closed while L1 was away
@@ -78,6 +89,7 @@ def test_anvil_restarted_mid_run_keeps_its_state_and_the_node_carries_on(
     _wait_all_virtual(funded.client, before + during + after)
     assert funded.background.node is not None and not funded.background.node.failures()
     assert _check_l1_exactly_once(tmp_path / "node", anvil) == funded.client.chain_info().trusted_batch
+    assert not funded.client.chain_info().l1_degraded
 
 
 def test_a_send_dropped_from_the_mempool_is_sent_again_once(

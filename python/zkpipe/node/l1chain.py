@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,19 +74,34 @@ def parse_keys(text: str) -> list[bytes]:
     return keys
 
 
-class BlockClock:
-    """The newest L1 block's timestamp as last seen, refreshed by its own thread.
+@dataclass(frozen=True, slots=True)
+class L1Seen:
+    """What the node last read from L1, and when (time.monotonic())."""
 
-    The sequencer floors batch timestamps with it; reading it never waits on L1, so an L1 outage
-    does not stall trusted receipts (the floor only stays where it was until L1 answers again).
+    block: int
+    timestamp: int
+    consolidated_state_root: bytes
+    at: float
+
+
+class L1View:
+    """The newest L1 block and the rollup's consolidated root as last seen, refreshed by its own thread.
+
+    Reading it never waits on L1, so an L1 outage stalls neither trusted receipts (the sequencer
+    floors batch timestamps with `__call__`) nor `zk_chainInfo`, which reports the view's age and
+    whether it is degraded (the last read failed, or is overdue) instead.
     """
 
-    def __init__(self, chain: L1Chain, interval_s: float) -> None:
+    def __init__(self, chain: L1Chain, consolidated_root: Callable[[], bytes], interval_s: float) -> None:
         self.chain = chain
+        self._consolidated_root = consolidated_root
         self.interval_s = interval_s
-        self.timestamp = chain.latest_block().timestamp
+        self.stale_after_s = 3 * interval_s + 1.0
+        """A view older than this is degraded even if no read has failed yet (one may be hanging)."""
+        self.seen = self._read()
+        self.failing = False
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="l1-clock", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="l1-view", daemon=True)
 
     def start(self) -> None:
         """Start refreshing."""
@@ -97,11 +114,30 @@ class BlockClock:
             self._thread.join()
 
     def __call__(self) -> int:
-        return self.timestamp
+        """The timestamp floor for new batches: the newest L1 block's timestamp seen."""
+        return self.seen.timestamp
+
+    def age_s(self) -> float:
+        """Seconds since the view was last read from L1."""
+        return time.monotonic() - self.seen.at
+
+    def is_degraded(self) -> bool:
+        """True while L1 does not answer (the view is the last one seen)."""
+        return self.failing or self.age_s() > self.stale_after_s
+
+    def _read(self) -> L1Seen:
+        block = self.chain.latest_block()
+        return L1Seen(block.number, block.timestamp, self._consolidated_root(), time.monotonic())
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
-                self.timestamp = max(self.timestamp, self.chain.latest_block().timestamp)
+                seen = self._read()
             except ZkpipeError as err:
-                logger.warning("event=l1_clock_stale code=%s message=%s", err.code, err.message)
+                if not self.failing:
+                    logger.warning("event=l1_view_stale code=%s message=%s", err.code, err.message)
+                self.failing = True
+                continue
+            # Why max: the timestamp floor never goes back, even if a re-org shortens the chain.
+            self.seen = dataclasses.replace(seen, timestamp=max(seen.timestamp, self.seen.timestamp))
+            self.failing = False

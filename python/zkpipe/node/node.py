@@ -32,7 +32,7 @@ from zkpipe.l1.syncer import L1Syncer, SyncReport
 from zkpipe.l1.withdrawals import withdrawal_proof_from_json
 from zkpipe.node.config import NodeConfig, ProvingConfig
 from zkpipe.node.deployment import L1Roles, deploy_or_attach, operator_fee_key
-from zkpipe.node.l1chain import BlockClock, open_chain
+from zkpipe.node.l1chain import L1View, open_chain
 from zkpipe.node.proving import ProvingPipeline, new_backend, resolve_segment_size
 from zkpipe.node.recovery import recover
 from zkpipe.node.rpcjson import account_json, batch_json, hex_bytes, receipt_json
@@ -128,9 +128,14 @@ class Node:
         self.syncer = L1Syncer(
             self.chain, self.rollup, self._open_store(), self.metrics, on_report=self._on_sync
         )
-        # Why a clock of its own: reading the floor never waits on L1 (an outage must not stall receipts).
-        self._l1_clock = BlockClock(self.chain, max(config.l1.poll_interval_s, config.l1.block_time / 4))
-        self._l1_clock.start()
+        # Why a view of its own: reading it never waits on L1 (an outage must stall neither receipts
+        # nor zk_chainInfo).
+        self.l1_view = L1View(
+            self.chain,
+            self.rollup.consolidated_state_root,
+            max(config.l1.poll_interval_s, config.l1.block_time / 4),
+        )
+        self.l1_view.start()
         self.sequencer = Sequencer(
             executor,
             self.store,
@@ -140,7 +145,7 @@ class Node:
             last_seq=last_seq,
             last_l1_acc_input_hash=l1_acc,
             on_batch_closed=self.sender.wakeup.set,
-            timestamp_floor=self._l1_clock,
+            timestamp_floor=self.l1_view,
             signatures=signatures,
         )
         self.sender.reconcile()
@@ -196,7 +201,7 @@ class Node:
         self._started = False
         self.sequencer.stop()
         self.supervisor.stop()
-        self._l1_clock.stop()
+        self.l1_view.stop()
         if self.proving is not None:
             self.proving.close()
         if self.parts.close_chain is not None:
@@ -272,7 +277,8 @@ class Node:
             return cached
 
     def chain_info(self) -> dict[str, Any]:
-        """Latest trusted / virtual / consolidated batches, state roots and L1 position."""
+        """Latest trusted / virtual / consolidated batches, roots and the L1 position (never waits on L1)."""
+        l1 = self.l1_view.seen
         heads = self.reader.batch_heads()
         last = self.reader.last_batch()
         # Why the last closed batch's root: it has its fees credited and is durably stored, so it is
@@ -285,11 +291,13 @@ class Node:
             consolidated_batch=heads["consolidated"],
             open_batch=heads["trusted"] + 1,
             trusted_state_root=hex_bytes(trusted_root),
-            consolidated_state_root=hex_bytes(self.rollup.consolidated_state_root()),
+            consolidated_state_root=hex_bytes(l1.consolidated_state_root),
             next_deposit_index=str(self.executor.state.next_deposit_index),
             mempool_size=len(self.mempool),
-            l1_block=self.chain.latest_block().number,
+            l1_block=l1.block,
             l1_block_time=self.config.l1.block_time,
+            l1_view_age_s=round(self.l1_view.age_s(), 3),
+            l1_degraded=self.l1_view.is_degraded(),
             rollup_address=self.rollup.address,
             health=self._health(),
         )
