@@ -113,6 +113,7 @@ class Node:
             tree_depth=config.tree_depth, block_time=config.l1.block_time, chain_id=ChainId(config.chain_id),
             address=parts.rollup_address,
         )  # fmt: skip
+        self._genesis_root = self.rollup.genesis_state_root()  # immutable: read once, not per chainInfo
         signatures = VerifiedSignatures(ChainId(config.chain_id))
         executor, last_seq, l1_acc = recover(
             self.store, fee_pk, config.tree_depth, signatures.check, parts.new_executor,
@@ -283,7 +284,7 @@ class Node:
         last = self.reader.last_batch()
         # Why the last closed batch's root: it has its fees credited and is durably stored, so it is
         # a root the node stands behind (a batch proof will attest it); mid-batch roots are not.
-        trusted_root = last.state_root if last is not None else self.rollup.genesis_state_root()
+        trusted_root = last.state_root if last is not None else self._genesis_root
         info = ChainInfo(
             chain_id=self.executor.state.chain_id,
             trusted_batch=heads["trusted"],
