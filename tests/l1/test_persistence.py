@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.l1.conftest import Devnet, FakeClock, deploy, make_batches
+from tests.l1.conftest import ROLLUP_CHAIN_ID, Devnet, FakeClock, deploy, make_batches
 from zkpipe.errors import StorageError
 from zkpipe.l1.chain import TxHash, wait_for_receipt
 from zkpipe.l1.compiler import CompiledContract
 from zkpipe.l1.embedded import BLOCK_LOG_NAME, EmbeddedChain
-from zkpipe.l1.hashes import ZERO_HASH, compute_acc_input_hash
+from zkpipe.l1.hashes import ZERO_HASH
 from zkpipe.l1.rollup import RollupContract
+from zkpipe.spec import compute_batch_input_hash
 
 
 def snapshot(chain: EmbeddedChain, rollup: RollupContract) -> dict[str, object]:
@@ -81,7 +82,9 @@ def test_restart_keeps_l1_state_and_continues(
     assert block.number == before["block"].number + 1  # type: ignore[attr-defined]
     assert block.timestamp == int(clock.now)
     assert rollup.wait(tx, timeout=0).success
-    assert rollup.acc_input_hash(3) == compute_acc_input_hash(rollup.acc_input_hash(2), three.data, ts, 1)
+    assert rollup.acc_input_hash(3) == compute_batch_input_hash(
+        rollup.acc_input_hash(2), three.data, ROLLUP_CHAIN_ID
+    )
     after = snapshot(reopened, rollup)
     reopened.close()
 

@@ -6,10 +6,18 @@ import dataclasses
 
 import pytest
 
-from tests.l1.conftest import Devnet, expect_revert, filler, key, make_batches, queued_deposits
+from tests.l1.conftest import (
+    ROLLUP_CHAIN_ID,
+    Devnet,
+    expect_revert,
+    filler,
+    key,
+    make_batches,
+    queued_deposits,
+)
 from zkpipe.errors import InvalidInput
 from zkpipe.l1.chain import TxHash
-from zkpipe.l1.hashes import ZERO_HASH, compute_acc_input_hash, keccak256
+from zkpipe.l1.hashes import ZERO_HASH, keccak256
 from zkpipe.l1.rollup import MAX_SEQUENCE_DATA_BYTES, BatchData, SequencedBatch
 from zkpipe.native import ZERO_DIGEST
 from zkpipe.spec import (
@@ -24,6 +32,7 @@ from zkpipe.spec import (
     PublicKey,
     Timestamp,
     Transaction,
+    compute_batch_input_hash,
     encode_batch,
     encode_tx,
 )
@@ -42,7 +51,7 @@ def test_sequence_batches_matches_python_acc_input_hash_chain(devnet: Devnet) ->
 
     acc = ZERO_HASH
     for number, batch in enumerate(first + second, start=1):
-        acc = compute_acc_input_hash(acc, batch.data, batch.timestamp, batch.deposit_count)
+        acc = compute_batch_input_hash(acc, batch.data, ROLLUP_CHAIN_ID)
         assert devnet.rollup.acc_input_hash(number) == acc
     assert devnet.rollup.acc_input_hash(0) == ZERO_HASH
     assert devnet.rollup.last_batch_sequenced() == 4
@@ -80,11 +89,10 @@ def test_sequence_batches_accepts_the_maximum_data(devnet: Devnet) -> None:
     assert MAX_SEQUENCE_DATA_BYTES - 2 * 109 < sum(len(b.data) for b in batches) <= MAX_SEQUENCE_DATA_BYTES
     receipt = devnet.mine_receipt(devnet.rollup.sequence_batches(batches, sender=devnet.sequencer))
     assert receipt.success
-    assert devnet.rollup.acc_input_hash(2) == compute_acc_input_hash(
-        compute_acc_input_hash(ZERO_HASH, batches[0].data, batches[0].timestamp, 0),
+    assert devnet.rollup.acc_input_hash(2) == compute_batch_input_hash(
+        compute_batch_input_hash(ZERO_HASH, batches[0].data, ROLLUP_CHAIN_ID),
         batches[1].data,
-        batches[1].timestamp,
-        0,
+        ROLLUP_CHAIN_ID,
     )
 
 
@@ -251,3 +259,20 @@ def test_invalid_sequence_batches_over_the_data_limit_reverts_on_chain(devnet: D
     receipt = devnet.chain.receipt_by_hash(tx)
     assert receipt is not None and not receipt.success
     assert devnet.rollup.last_batch_sequenced() == 0
+
+
+def test_acc_input_hash_binds_every_data_byte_the_header_and_the_chain_id(devnet: Devnet) -> None:
+    # What a proof must reproduce: L1's value is the spec's SHA-256 chain over exactly the posted
+    # bytes, this deployment's chain id and the batch's header, so data differing from L1's by one
+    # byte (or a proof for another chain) gives another value.
+    for i in range(2):
+        devnet.mine_receipt(devnet.rollup.deposit(i + 1, key(i), 10, sender=devnet.user))
+    (batch,) = make_batches(devnet, (now(devnet), 2, 3))
+    devnet.mine_receipt(devnet.rollup.sequence_batches([batch], sender=devnet.sequencer))
+    on_l1 = devnet.rollup.acc_input_hash(1)
+    assert on_l1 == compute_batch_input_hash(ZERO_HASH, batch.data, ROLLUP_CHAIN_ID)
+    assert on_l1 != compute_batch_input_hash(ZERO_HASH, batch.data, ROLLUP_CHAIN_ID + 1)
+    for position in (0, 8, 16, 24, 40, 68, len(batch.data) - 1):  # header fields, deposits, transfers
+        flipped = bytearray(batch.data)
+        flipped[position] ^= 1
+        assert on_l1 != compute_batch_input_hash(ZERO_HASH, bytes(flipped), ROLLUP_CHAIN_ID), position

@@ -15,7 +15,6 @@ from zkpipe.execution import SequentialExecutor, digest_bytes
 from zkpipe.kpi import NodeMetrics
 from zkpipe.l1 import EmbeddedChain, RollupContract
 from zkpipe.l1.anvil import Anvil, dev_key
-from zkpipe.l1.hashes import compute_acc_input_hash
 from zkpipe.l1.rollup import BatchData
 from zkpipe.l1.sender import SequenceSender
 from zkpipe.l1.syncer import L1Syncer
@@ -30,6 +29,7 @@ from zkpipe.spec import (
     L1Address,
     Nonce,
     Timestamp,
+    compute_batch_input_hash,
     initial_state,
     sign_transfer,
 )
@@ -142,8 +142,7 @@ def l1_setup(
         seq += 1
         rows.append((seq, executor.execute(transfer), 0.0))
         closed = executor.close_batch(Timestamp(ts))
-        h = closed.batch.header
-        l1_acc = compute_acc_input_hash(l1_acc, closed.encoding, h.timestamp, h.deposit_end)
+        l1_acc = compute_batch_input_hash(l1_acc, closed.encoding, CHAIN_ID)
         store.commit_group(rows, [(closed, l1_acc, 0.0)], 0.0)
     metrics = NodeMetrics()
     sender = SequenceSender(

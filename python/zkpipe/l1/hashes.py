@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from Crypto.Hash import keccak
-from eth_abi.abi import encode
 
 from zkpipe.errors import InvalidInput
 
@@ -21,12 +20,6 @@ def keccak256(data: bytes) -> bytes:
 def function_selector(signature: str) -> bytes:
     """The 4-byte selector of a canonical function signature such as `deposit(uint32,bytes)`."""
     return keccak256(signature.encode())[:4]
-
-
-def compute_acc_input_hash(previous: bytes, data: bytes, timestamp: int, deposit_count: int) -> bytes:
-    """The accumulated input hash after one batch: keccak256(abi.encode(prev, keccak(data), ts, count))."""
-    types = ["bytes32", "bytes32", "uint64", "uint64"]
-    return keccak256(encode(types, [previous, keccak256(data), timestamp, deposit_count]))
 
 
 def compute_deposit_queue_hash(

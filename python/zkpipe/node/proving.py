@@ -24,7 +24,6 @@ from zkpipe.execution import digest_bytes
 from zkpipe.kpi.report import BatchTimes
 from zkpipe.l1 import RollupContract, wait_for_receipt
 from zkpipe.l1.chain import Address, L1Chain, TxHash
-from zkpipe.l1.hashes import compute_acc_input_hash
 from zkpipe.l1.withdrawals import WithdrawalTree
 from zkpipe.node.config import ProvingConfig
 from zkpipe.node.store import Store, StoredBatch
@@ -36,7 +35,16 @@ from zkpipe.proving.proof import Proof
 from zkpipe.proving.scheduler import EventKind, Scheduler, SchedulerConfig
 from zkpipe.proving.segmenter import Segmenter
 from zkpipe.proving.statement import Statement
-from zkpipe.spec import BatchResult, ChainId, PublicKey, State, apply_batch, decode_batch, initial_state
+from zkpipe.spec import (
+    BatchResult,
+    ChainId,
+    PublicKey,
+    State,
+    apply_batch,
+    compute_batch_input_hash,
+    decode_batch,
+    initial_state,
+)
 
 logger = logging.getLogger("zkpipe.node.proving")
 
@@ -253,8 +261,7 @@ class ProvingPipeline:
         # The data the proof was built from is the data L1 holds: it hashes to L1's acc input hash.
         acc = self.rollup.acc_input_hash(first - 1)
         for batch in batches:
-            s = batch.stored
-            acc = compute_acc_input_hash(acc, s.data, s.timestamp, s.deposit_end)
+            acc = compute_batch_input_hash(acc, batch.stored.data, self._state.chain_id)
         if acc != self.rollup.acc_input_hash(last):
             raise ProvingFailed(f"batches {first}-{last}: proven data differs from L1's sequenced data")
         if digest_bytes(statement.root_before) != self.rollup.consolidated_state_root():

@@ -23,7 +23,6 @@ from zkpipe.errors import InvalidTransaction, TxError
 from zkpipe.execution import ClosedBatch, ExecutedTx, Executor, digest_bytes
 from zkpipe.execution.signatures import VerifiedSignatures
 from zkpipe.kpi import NodeMetrics
-from zkpipe.l1.hashes import compute_acc_input_hash
 from zkpipe.sequencer.errors import NodeStopping, NonceGap
 from zkpipe.sequencer.mempool import Ack, Mempool, Pending, Result, Ticket
 from zkpipe.sequencer.policy import BatchPolicy, DownstreamFeedback
@@ -35,6 +34,7 @@ from zkpipe.spec import (
     Timestamp,
     Transaction,
     UserTransaction,
+    compute_batch_input_hash,
     get_tx_type,
 )
 
@@ -428,10 +428,7 @@ class Sequencer:
         now = self._clock()
         floor = self.timestamp_floor() if self.timestamp_floor is not None else 0
         batch = self.executor.close_batch(Timestamp(max(int(now), floor)))
-        header = batch.batch.header
-        self._l1_acc = compute_acc_input_hash(
-            self._l1_acc, batch.encoding, header.timestamp, header.deposit_end
-        )
+        self._l1_acc = compute_batch_input_hash(self._l1_acc, batch.encoding, self.executor.state.chain_id)
         closed.append((batch, self._l1_acc, now))
         self.metrics.close_a_batch_time.observe(time.monotonic() - self._opened_at)
         self._opened_at = None

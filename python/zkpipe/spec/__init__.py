@@ -26,6 +26,7 @@ from zkpipe.spec.apply import (
 from zkpipe.spec.batch import (
     INITIAL_COMMITMENTS,
     compute_accumulated_input_hash,
+    compute_batch_input_hash,
     compute_data_chain_step,
     compute_data_commitment,
     compute_deposits_chain_step,
@@ -164,6 +165,7 @@ __all__ = [
     "apply_tx",
     "compute_account_leaf",
     "compute_accumulated_input_hash",
+    "compute_batch_input_hash",
     "compute_commitments_step",
     "compute_data_chain_step",
     "compute_data_commitment",

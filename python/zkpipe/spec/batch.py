@@ -13,10 +13,15 @@ Batch data (what is posted to L1, enough to rebuild the state and re-check every
     previous_accumulated_input_hash 4 x u64 | tx_count u32 | tx_count canonical tx encodings
 
 all little-endian; each transaction's length follows from its tag.
+
+L1 chains each batch into its accumulated input hash (`compute_batch_input_hash`): SHA-256, the hash
+the data-commitment proof computes in circuit, over the previous head, the SHA-256 of the posted
+data and the header fields the proof's statement names (chain id, number, timestamp, queue range).
 """
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from collections.abc import Iterable
 
@@ -38,6 +43,7 @@ from zkpipe.spec.types import (
     Batch,
     BatchHeader,
     BatchNumber,
+    ChainId,
     Commitment,
     Deposit,
     DepositIndex,
@@ -96,6 +102,19 @@ def compute_accumulated_input_hash(
             *data_commitment,
         ]
     )
+
+
+def compute_batch_input_hash(previous: bytes, data: bytes, chain_id: ChainId) -> bytes:
+    """L1's accumulated input hash after the batch whose posted data is `data` (the rollup contract's).
+
+    sha256(previous 32 B | sha256(data) 32 B | chain id u32 | number u64 | timestamp u64 |
+    queue start u64 | queue end u64), integers big-endian; the header fields are the data's own.
+    """
+    if len(previous) != 32 or len(data) < _HEADER.size:
+        raise DecodeError("a batch input hash needs a 32-byte head and at least a batch header")
+    number, timestamp, start, end = struct.unpack_from("<QQQQ", data)
+    header = struct.pack(">IQQQQ", chain_id, number, timestamp, start, end)
+    return hashlib.sha256(previous + hashlib.sha256(data).digest() + header).digest()
 
 
 def compute_data_commitment(txs: Iterable[Transaction], start: Commitment = ZERO_DIGEST) -> Commitment:

@@ -156,9 +156,9 @@ def sequenceBatches(batches: DynArray[BatchData, MAX_BATCHES_PER_CALL], data: By
         # memory expansion there costs ~100k gas; a batch that is the whole blob needs no copy.
         dataHash: bytes32 = empty(bytes32)
         if length == len(data):
-            dataHash = keccak256(data)
+            dataHash = sha256(data)
         else:
-            dataHash = keccak256(slice(data, start, length))
+            dataHash = sha256(slice(data, start, length))
         self._appendBatch(dataHash, b.timestamp, b.depositCount)
         start += length
     # Why: bytes after the last batch would be posted but belong to no batch.
@@ -194,12 +194,35 @@ def _appendBatch(dataHash: bytes32, timestamp: uint64, depositCount: uint64):
     assert depositCount >= self.lastDepositConsumed, "deposit count goes backwards"
     assert depositCount <= self.depositCount, "consumes missing deposits"
     number: uint64 = self.lastBatchSequenced + 1
-    acc: bytes32 = keccak256(abi_encode(self.accInputHash[number - 1], dataHash, timestamp, depositCount))
+    acc: bytes32 = self._batchInputHash(self.accInputHash[number - 1], dataHash, number, timestamp, depositCount)
     self.accInputHash[number] = acc
     self.lastBatchSequenced = number
     self.lastBatchTimestamp = timestamp
     self.lastDepositConsumed = depositCount
     log SequenceBatch(batchNumber=number, accInputHash=acc)
+
+
+@internal
+@view
+def _batchInputHash(
+    previous: bytes32, dataHash: bytes32, number: uint64, timestamp: uint64, depositEnd: uint64
+) -> bytes32:
+    # The accumulated input hash after one batch (zkpipe.spec.compute_batch_input_hash): SHA-256,
+    # as the data-commitment proof hashes the data, over 100 bytes:
+    #   previous 32 | sha256(data) 32 | chain id u32 | number u64 | timestamp u64 |
+    #   queue start u64 | queue end u64          (integers big-endian)
+    # The queue range starts where the last batch left it (read before _appendBatch moves it).
+    return sha256(
+        concat(
+            previous,
+            dataHash,
+            convert(convert(chainId, uint32), bytes4),
+            convert(number, bytes8),
+            convert(timestamp, bytes8),
+            convert(self.lastDepositConsumed, bytes8),
+            convert(depositEnd, bytes8),
+        )
+    )
 
 
 @external
