@@ -16,3 +16,13 @@ def test_gas_report_measures_every_entry_point_and_sequencing_is_calldata_bound(
     assert set(report["sequence_gas_per_tx"]) == {"1", "10", "100", "1000"}
     # Sixteen small batches in one call cost less than sixteen calls.
     assert report["sequence_many_batches"]["16x10"] < 16 * one["10"]
+    # The compact encodings' projections: dropping the signature saves most of the calldata.
+    full, signed, bare = (
+        report[key]["1000"]
+        for key in (
+            "sequence_gas_per_tx",
+            "sequence_gas_per_tx_compact_with_signatures_projected",
+            "sequence_gas_per_tx_compact_without_signatures_projected",
+        )
+    )
+    assert bare + 80 * 10 < signed < full

@@ -2,7 +2,8 @@
 
 Sections, as in the Ethereum consensus specs: custom types and constants (`types`), canonical
 encodings (`encoding`), authorization (`signing`), state (`state`), witnesses (`witness`), batch
-commitments (`batch`) and the transition itself (`apply`).
+commitments (`batch`), the transition itself (`apply`) and the compact public data meant for L1
+(`public_data`, imported from its module).
 """
 
 from zkpipe.errors import BatchError, InvalidBatch, InvalidTransaction, TxError

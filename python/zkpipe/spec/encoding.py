@@ -204,14 +204,19 @@ def encode_tx(tx: Transaction) -> bytes:
     return layout.pack(kind, tx.sender, tx.l1_address, tx.amount, tx.fee, tx.nonce, tx.signature)
 
 
-def decode_tx_prefix(data: bytes, offset: int = 0) -> tuple[Transaction, int]:
-    """Decodes the transaction starting at `offset`; returns it and the offset just past it."""
+def get_tx_type_at(data: bytes, offset: int) -> TxType:
+    """The type tag of the encoding starting at `offset`; DecodeError at the end or on an unknown tag."""
     if offset >= len(data):
         raise DecodeError("expected a transaction, found the end of the data")
     try:
-        kind = TxType(data[offset])
+        return TxType(data[offset])
     except ValueError:
         raise DecodeError(f"unknown transaction type tag {data[offset]}") from None
+
+
+def decode_tx_prefix(data: bytes, offset: int = 0) -> tuple[Transaction, int]:
+    """Decodes the transaction starting at `offset`; returns it and the offset just past it."""
+    kind = get_tx_type_at(data, offset)
     layout = _LAYOUTS[kind]
     end = offset + layout.size
     if end > len(data):
