@@ -114,6 +114,8 @@ class TxError(StrEnum):
     DEPOSIT_OUT_OF_ORDER = "DEPOSIT_OUT_OF_ORDER"
     DEPOSIT_NOT_REFUNDABLE = "DEPOSIT_NOT_REFUNDABLE"
     WRONG_CHAIN_ID = "WRONG_CHAIN_ID"  # signed for another deployment (the sender said which)
+    UNPACKABLE_AMOUNT = "UNPACKABLE_AMOUNT"  # no compact encoding (zkpipe.spec.public_data)
+    UNPACKABLE_FEE = "UNPACKABLE_FEE"
 
 
 class BatchError(StrEnum):

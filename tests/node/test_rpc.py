@@ -234,8 +234,21 @@ def test_invalid_transactions_have_rule_codes(funded: FundedNode) -> None:
             "INSUFFICIENT_BALANCE",
         ),
         (
-            sign_transfer(sk1, AccountIndex(1), AccountIndex(2), Amount(2**64 - 1), Fee(1), Nonce(n)),
+            sign_transfer(sk1, AccountIndex(1), AccountIndex(2), Amount(10**19), Fee(1), Nonce(n)),
             "INSUFFICIENT_BALANCE",
+        ),
+        # No packed form: 2^64 - 1 and 2^35 + 1 have no m·10^e with m < 2^35, 2049 none with m < 2^11.
+        (
+            sign_transfer(sk1, AccountIndex(1), AccountIndex(2), Amount(2**64 - 1), Fee(1), Nonce(n)),
+            "UNPACKABLE_AMOUNT",
+        ),
+        (
+            sign_transfer(sk1, AccountIndex(1), AccountIndex(2), Amount(2**35 + 1), Fee(1), Nonce(n)),
+            "UNPACKABLE_AMOUNT",
+        ),
+        (
+            sign_withdraw(sk1, AccountIndex(1), L1Address(b"\x01" * 20), Amount(1), Fee(2049), Nonce(n)),
+            "UNPACKABLE_FEE",
         ),
         (sign_transfer(sk1, AccountIndex(1), AccountIndex(1), Amount(1), Fee(1), Nonce(n)), "SELF_TRANSFER"),
         (

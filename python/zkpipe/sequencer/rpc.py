@@ -32,6 +32,7 @@ from zkpipe.sequencer.errors import (
 )
 from zkpipe.sequencer.mempool import Ack, Result
 from zkpipe.spec import MAX_CHAIN_ID, Deposit, UserTransaction, compute_tx_hash, decode_tx
+from zkpipe.spec.public_data import FEE_MANTISSA_BITS, is_packable, is_publishable
 from zkpipe.wire import Ack as WireAck
 from zkpipe.wire import Receipt, TxTimestamps
 
@@ -275,6 +276,13 @@ class RpcServer:
         tx = decode_tx(_hex_param(raw, "tx", max_chars=MAX_TX_HEX))
         if isinstance(tx, Deposit):
             raise DepositNotAllowed("deposits come from the L1 deposit queue, not from RPC")
+        # Verify the transaction has a compact encoding, so what is sequenced can be posted packed.
+        if not is_packable(tx.fee, FEE_MANTISSA_BITS):
+            raise InvalidTransaction(TxError.UNPACKABLE_FEE, f"fee {tx.fee} is not m·10^e with m < 2^11")
+        if not is_publishable(tx):
+            raise InvalidTransaction(
+                TxError.UNPACKABLE_AMOUNT, f"amount {tx.amount} is not m·10^e with m < 2^35"
+            )
         # Verify the transaction was signed for this deployment, when the sender says which it was
         # for: without it a wrong chain's signature is only a BAD_SIGNATURE, with it the reason.
         if chain_id is not None:

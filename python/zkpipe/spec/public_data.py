@@ -1,6 +1,7 @@
 """Compact public data: the per-operation encoding meant for L1, with packed amounts and fees.
 
-Not posted yet: batches still carry the full encodings of `encoding` (see docs/l1.md). What a
+Not posted yet: batches still carry the full encodings of `encoding` (see docs/l1.md), but the
+sequencer already refuses what has no compact encoding (`is_publishable`). What a
 batch must carry is what rebuilds the state from L1 alone and nothing the proof establishes, so a
 nonce is implied (the sender's next one) and a signature goes only while the circuit does not
 verify it (`SIGNATURES_POSTED`). Integers are little-endian, as in `encoding`:
