@@ -31,7 +31,7 @@ $(BIN)/python:
 # Re-install (and so rebuild the extension) whenever a native source or the package metadata changes.
 $(STAMP): $(BIN)/python $(NATIVE_SOURCES)
 	@command -v cargo >/dev/null || { echo "error: Rust (cargo) is required: https://rustup.rs" >&2; exit 1; }
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[all,dev]'
 	@touch $(STAMP)
 
 # anvil (Foundry's Ethereum node) for the JSON-RPC L1: the prebuilt binary npm ships, in tools/.

@@ -38,7 +38,7 @@ def test_demo_consolidates_everything_and_verify_checks_the_proof_file(tmp_path:
     # The demo's JSON is a zkpipe.run/1 record the planner can re-predict.
     from zkpipe.planner.calibrate import RunRecord
 
-    assert RunRecord.from_dict(report).aggregation_n == 2
+    assert RunRecord.from_dict(report).setup.aggregation_n == 2
 
     proof_file = tmp_path / "aggregate.proof"
     code, out, _ = run("verify", "--json", str(proof_file))

@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from zkpipe.client import ZkClient
+from zkpipe.extras import has_module
 from zkpipe.kpi.figures import KpiReport
 from zkpipe.kpi.machine import describe_machine
 from zkpipe.kpi.report import compute_stage_samples, plot_timeline
-from zkpipe.kpi.runrecord import RunCounts
+from zkpipe.kpi.runrecord import RUN_SCHEMA, DemoRun, RunCounts
 from zkpipe.l1.anvil import Anvil
 from zkpipe.node.config import NodeConfig, load_config
 from zkpipe.node.run import BackgroundNode
-from zkpipe.planner.sim import RUN_SCHEMA
 from zkpipe.spec import AccountIndex, Amount, Fee, Nonce, Transaction, sign_transfer, sign_withdraw
 from zkpipe.workload import Accounts, l1_address
 
@@ -191,7 +191,8 @@ def run_demo(
             time.sleep(0.5)
         report: KpiReport = node.kpi_report()
         batches = node.proving.batch_times()
-        timeline = plot_timeline(batches, out / "timeline.png")
+        # The timeline is a picture for people: without the planner extra (matplotlib), the run goes on.
+        timeline = plot_timeline(batches, out / "timeline.png") if has_module("matplotlib") else None
         windows = [c.window for c in node.proving.record.consolidations]
         proof_file = None
         if windows and windows[-1].proof is not None:
@@ -226,7 +227,7 @@ def run_demo(
             user_consolidated=_counts(statuses)["consolidated"],
             lost=lost,
         )
-        return {
+        record = {
             "schema": RUN_SCHEMA,
             "source": "measured: zkpipe demo",
             **run_counts.model_dump(),
@@ -250,7 +251,7 @@ def run_demo(
             "prover_cpu_seconds_per_tx": _finite(report.prover_cpu_seconds_per_tx),
             "batches": len(batches),
             "aggregates_verified": len(windows),
-            "timeline_png": str(timeline),
+            "timeline_png": None if timeline is None else str(timeline),
             "proof_file": None if proof_file is None else str(proof_file),
             "kpis": {k: v for k, v in report.to_dict().items()},
             # What calibration needs to re-predict this very run: the node's rules (windows, the
@@ -304,6 +305,7 @@ def run_demo(
             ],
             "machine": describe_machine(),
         }
+        return DemoRun.model_validate(record).model_dump(by_alias=True)
     finally:
         client.close()
         background.stop()

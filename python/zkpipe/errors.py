@@ -86,6 +86,13 @@ class ProvingFailed(ZkpipeError):
     severity = Severity.REJECTED
 
 
+class MissingExtra(ZkpipeError):
+    """An optional dependency that a feature needs is not installed (the message names the pip extra)."""
+
+    code = "MISSING_EXTRA"
+    severity = Severity.CRITICAL
+
+
 class StorageError(ZkpipeError):
     """Persistent data that is missing, unreadable or corrupt."""
 

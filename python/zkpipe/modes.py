@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["BatchPolicyName", "ExecutionEngine", "L1Kind", "ProveFrom", "ProverBackendKind", "StoreSync"]
+__all__ = [
+    "ArrivalKind",
+    "BatchPolicyName",
+    "ExecutionEngine",
+    "L1Kind",
+    "ProveFrom",
+    "ProverBackendKind",
+    "StoreSync",
+    "ThroughputWindow",
+]
 
 ProveFrom = Literal["trusted", "virtual"]
 """When a batch may start being proven: once closed (trusted) or once sequenced on L1 (virtual)."""
@@ -23,3 +32,9 @@ ExecutionEngine = Literal["parallel", "sequential"]
 
 StoreSync = Literal["FULL", "NORMAL"]
 """SQLite `synchronous`: FULL survives power loss, NORMAL a process crash only."""
+
+ArrivalKind = Literal["deterministic", "poisson", "bursty", "recorded"]
+"""The simulator's traffic: a named arrival process, or a run's own arrival times replayed."""
+
+ThroughputWindow = Literal["steady", "run"]
+"""Throughput measured over the steady state (simulator) or over the whole run (live node)."""

@@ -66,7 +66,7 @@ def test_calibration_against_a_live_pipeline_is_within_15_percent(tmp_path: Path
     path = tmp_path / "run.json"
     path.write_text(json.dumps(record))  # as `zkpipe demo --json > run.json` writes it
     run = load_run(path)
-    assert run.has_job_work and run.arrival_times is not None
+    assert run.has_job_work and run.setup.arrival_times_s is not None
     report = calibrate(run)
     assert set(report.errors) == set(CHECKED_KPIS)
     assert report.within_tolerance, (report.errors, report.measured, report.simulated)
@@ -75,7 +75,7 @@ def test_calibration_against_a_live_pipeline_is_within_15_percent(tmp_path: Path
 def test_load_run_reads_a_file(tmp_path: Path) -> None:
     path = tmp_path / "run.json"
     path.write_text(json.dumps(recorded_run()))
-    assert load_run(path).aggregation_n == 4
+    assert load_run(path).setup.aggregation_n == 4
     with pytest.raises(PlanInputError, match="cannot read"):
         load_run(tmp_path / "missing.json")
     (tmp_path / "bad.json").write_text("[")

@@ -149,7 +149,7 @@ def test_the_run_json_round_trips_through_the_calibration_schema() -> None:
     result = run_simulation(config, MaxTxsPolicy(EXACT_BATCH))
     record = RunRecord.from_dict(result.to_run_json(config, batch_size=EXACT_BATCH, batch_timeout_s=None))
     assert record.kpis == result.report
-    assert record.provers == EXACT_PROVERS
+    assert record.setup.provers == EXACT_PROVERS
 
 
 @pytest.mark.parametrize(

@@ -117,7 +117,7 @@ def test_a_sim_recorded_node_run_is_re_predicted_within_15_percent() -> None:
     policy = AnyOf((MaxTxsPolicy(120), TimeoutPolicy(12.0)))
     run = run_simulation(config, policy).to_run_json(config, batch_size=120, batch_timeout_s=12.0)
     record = RunRecord.from_dict(run)
-    assert record.has_job_work and record.segment_size == 32 and record.prove_from == "virtual"
+    assert record.has_job_work and record.setup.segment_size == 32 and record.setup.prove_from == "virtual"
     for in_order in (True, False):
         report = calibrate(record, seed=11, in_order=in_order)
         assert report.within_tolerance, (in_order, report.errors)

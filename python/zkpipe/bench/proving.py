@@ -194,7 +194,11 @@ def to_measurements(result: dict[str, Any]) -> Measurements:
         ),
         is_assumption=False,
         segments=tuple(
-            SegmentCost(int(s["k"]).bit_length() - 1, float(s["prove_s"]), int(s["peak_rss_mib"] * 2**20))
+            SegmentCost(
+                log2_cycles=int(s["k"]).bit_length() - 1,
+                prove_seconds=float(s["prove_s"]),
+                memory_bytes=int(s["peak_rss_mib"] * 2**20),
+            )
             for s in rows
         ),
         cycles_per_tx=1.0,

@@ -109,7 +109,8 @@ def demo(
             f"{report['consolidated']}, lost {report['lost']}; {report['batches']} batches in "
             f"{report['aggregates_verified']} aggregate proofs verified on L1"
         )
-        console.print(f"timeline: {report['timeline_png']}")
+        if report["timeline_png"]:
+            console.print(f"timeline: {report['timeline_png']}")
         if report["proof_file"]:
             console.print(
                 f"last aggregate proof: {report['proof_file']} "

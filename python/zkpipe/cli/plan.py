@@ -11,6 +11,8 @@ from typing import Any
 import click
 
 from zkpipe.cli import main
+from zkpipe.errors import MissingExtra
+from zkpipe.extras import require
 from zkpipe.planner.errors import Infeasible, PlanInputError
 
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
@@ -154,6 +156,9 @@ def plan(
     if sum(modes) > 1:
         raise click.UsageError("use one of --calibrate, --plots, --program-cycles/--segments at a time")
     try:
+        require("simpy", needed_for="zkpipe plan (the simulator)")
+        if plots_dir is not None:
+            require("matplotlib", needed_for="zkpipe plan --plots")
         m = load_measurements(measurements) if measurements is not None else default_assumption()
         if calibrate_file is not None:
             _emit(_calibrate(calibrate_file, seed, progress=not as_json), as_json)
@@ -182,6 +187,8 @@ def plan(
         ctx.exit(1)
     except PlanInputError as e:
         raise click.BadParameter(e.message) from e
+    except MissingExtra as e:
+        raise click.ClickException(f"{e.code}: {e.message}") from None
 
 
 def _deployment(

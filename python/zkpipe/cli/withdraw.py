@@ -59,7 +59,10 @@ def withdraw_claim(rpc: str, tx_hash: str, l1_rpc: str | None, l1_key: str | Non
 def _claim_on(l1_rpc: str, l1_key: str | None, client: ZkClient, tx_hash: str) -> str:
     """Sends claimWithdrawal to a JSON-RPC L1 and waits for it; returns the L1 transaction hash."""
     from zkpipe.errors import InvalidInput
+    from zkpipe.extras import require
     from zkpipe.l1 import RollupContract, require_success, to_address, wait_for_receipt
+
+    require("web3", needed_for="zkpipe withdraw claim --l1-rpc")
     from zkpipe.l1.jsonrpc import JsonRpcChain
     from zkpipe.l1.withdrawals import withdrawal_proof_from_json
 

@@ -15,9 +15,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from eth_account import Account
-
 from zkpipe.errors import L1Error
+from zkpipe.extras import require
 
 ANVIL_ENV = "ZKPIPE_ANVIL"
 """Path of the anvil binary, if not the project's tools folder or PATH."""
@@ -50,6 +49,9 @@ DEV_ACCOUNTS = 10
 
 def dev_key(index: int) -> bytes:
     """The private key of anvil's `index`-th funded dev account (BIP-44 path m/44'/60'/0'/0/index)."""
+    require("eth_account", needed_for="anvil's dev keys")
+    from eth_account import Account  # why here: the embedded L1 needs no Ethereum account library
+
     Account.enable_unaudited_hdwallet_features()  # why: derivation only, of keys that are public anyway
     account = Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
     return bytes(account.key)

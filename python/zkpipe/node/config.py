@@ -31,6 +31,7 @@ from zkpipe.sequencer.policy import (
     TimeoutPolicy,
 )
 from zkpipe.spec import CHAIN_ID, MAX_CHAIN_ID
+from zkpipe.validation import describe_validation_error
 
 ENV_PREFIX = "ZKPIPE_"
 SEGMENT_SIZES = (0, 8, 16, 32, 64, 128)
@@ -237,23 +238,6 @@ def _nested(overrides: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _message(err: ValidationError) -> str:
-    """Every problem pydantic found, each naming its dotted setting."""
-    problems = []
-    for item in err.errors():
-        name = ".".join(str(part) for part in item["loc"])
-        if item["type"] == "extra_forbidden":
-            problems.append(f"unknown setting {name!r}")
-        elif item["type"] in ("model_type", "model_attributes_type", "dict_type"):
-            problems.append(f"{name} must be a table")
-        elif item["type"] == "value_error":
-            reason = str(item["ctx"]["error"])
-            problems.append(f"{name} {reason}" if name else reason)
-        else:
-            problems.append(f"{name}: {item['msg']}, got {item['input']!r}")
-    return "; ".join(problems)
-
-
 def load_config(
     path: Path | None = None,
     *,
@@ -280,6 +264,6 @@ def load_config(
     except SettingsError as err:
         raise ConfigError(str(err)) from None
     except ValidationError as err:
-        raise ConfigError(_message(err)) from None
+        raise ConfigError(describe_validation_error(err, unknown="unknown setting")) from None
     assert isinstance(config, NodeConfig)
     return config

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zkpipe.errors import InvalidKey, ZkpipeError
+from zkpipe.extras import require
 from zkpipe.l1.chain import Address, L1Chain
 from zkpipe.node.config import ConfigError, NodeConfig
 
@@ -38,6 +39,7 @@ def open_chain(config: NodeConfig) -> OpenedChain:
     """The chain `config.l1` describes; a JSON-RPC chain settles its journal of in-flight sends first."""
     data_dir = Path(config.data_dir)
     if config.l1.kind == "rpc":
+        require("web3", needed_for="l1.kind 'rpc' (a JSON-RPC L1)")
         from zkpipe.l1.jsonrpc import JsonRpcChain  # why here: web3 is slow to import, embedded nodes skip it
 
         keys = parse_keys(config.l1.keys)

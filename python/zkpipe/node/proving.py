@@ -21,6 +21,7 @@ from pathlib import Path
 
 from zkpipe.errors import ProvingFailed, StorageError
 from zkpipe.execution import digest_bytes
+from zkpipe.extras import require
 from zkpipe.kpi.report import BatchTimes
 from zkpipe.l1 import RollupContract, wait_for_receipt
 from zkpipe.l1.chain import Address, L1Chain, TxHash
@@ -103,6 +104,7 @@ def resolve_segment_size(config: ProvingConfig, *, batch_txs: int | None = None)
 def new_backend(config: ProvingConfig, cache_dir: Path | None, k: int) -> ProverBackend:
     """The configured prover backend (warm local processes, or Ray actors)."""
     if config.backend == "ray":
+        require("ray", needed_for="proving.backend 'ray'")
         from zkpipe.proving.backends.ray import RayBackend
 
         return RayBackend(

@@ -9,14 +9,15 @@ proving issue writes real figures to ``docs/benchmarks.md``, the planner uses
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from zkpipe.planner.errors import PlanInputError
+from zkpipe.validation import describe_validation_error
 
 __all__ = [
     "MEASUREMENTS_SCHEMA",
@@ -27,42 +28,70 @@ __all__ = [
     "load_measurements",
 ]
 
-MEASUREMENTS_SCHEMA = "zkpipe.measurements/1"
+MEASUREMENTS_SCHEMA: Final = "zkpipe.measurements/1"
 
 
-@dataclass(frozen=True)
-class SegmentCost:
+_TABLE = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
+
+
+class SegmentCost(BaseModel):
     """Cost of proving one segment of 2^log2_cycles cycles on one reference prover node."""
 
-    log2_cycles: int
-    prove_seconds: float
-    memory_bytes: int
+    model_config = _TABLE
+
+    log2_cycles: int = Field(ge=0, le=40)
+    prove_seconds: float = Field(gt=0)
+    """Seconds to prove one such segment."""
+    memory_bytes: int = Field(gt=0)
+    """Peak memory of one such proof."""
 
 
-@dataclass(frozen=True)
-class GasTable:
+class GasTable(BaseModel):
     """L1 gas figures."""
 
-    sequence_tx: float  # fixed gas of one sequence transaction (base cost, bookkeeping)
-    sequence_per_batch: float  # per batch in a sequence transaction (accumulated-hash update)
-    calldata_per_byte: float  # per byte of batch data posted for availability
-    verify_proof: float  # one L1 transaction verifying one proof (plain or aggregated)
+    model_config = _TABLE
+
+    sequence_tx: float = Field(ge=0)
+    """Fixed gas of one sequence transaction (base cost, bookkeeping)."""
+    sequence_per_batch: float = Field(ge=0)
+    """Per batch in a sequence transaction (accumulated-hash update)."""
+    calldata_per_byte: float = Field(ge=0)
+    """Per byte of batch data posted for availability."""
+    verify_proof: float = Field(ge=0)
+    """One L1 transaction verifying one proof (plain or aggregated)."""
 
 
-@dataclass(frozen=True)
-class Measurements:
+class Measurements(BaseModel):
     """Everything the planner takes from measurements (or the labelled default assumption)."""
 
-    source: str  # where the numbers come from: a command and a machine, or "assumption: …"
-    is_assumption: bool
-    segments: tuple[SegmentCost, ...]  # sorted by log2_cycles
-    cycles_per_tx: float  # circuit cycles (rows) one transaction adds to a batch
-    batch_overhead_cycles: float  # cycles per batch besides its transactions (header, commitments)
-    segment_overhead_fraction: float  # share of each segment lost to per-segment bookkeeping
-    aggregate_pair_seconds: float  # one recursive aggregation of two proofs
-    execute_seconds_per_tx: float  # sequencer execution time per transaction (trusted delay)
-    tx_bytes: int  # bytes of one transaction in the batch data
+    model_config = _TABLE | ConfigDict(populate_by_name=True)
+
+    schema_: Literal["zkpipe.measurements/1"] = Field(default=MEASUREMENTS_SCHEMA, alias="schema")
+    source: str = Field(min_length=1)
+    """Where the numbers come from: a command and a machine, or "assumption: …"."""
+    is_assumption: bool = False
+    segments: tuple[SegmentCost, ...] = Field(min_length=1)
+    """One row per segment size, sorted by log2_cycles (rows are sorted on reading)."""
+    cycles_per_tx: float = Field(gt=0)
+    """Circuit cycles (rows) one transaction adds to a batch."""
+    batch_overhead_cycles: float = Field(ge=0)
+    """Cycles per batch besides its transactions (header, commitments)."""
+    segment_overhead_fraction: float = Field(ge=0, lt=1)
+    """Share of each segment lost to per-segment bookkeeping."""
+    aggregate_pair_seconds: float = Field(ge=0)
+    """One recursive aggregation of two proofs."""
+    execute_seconds_per_tx: float = Field(ge=0)
+    """Sequencer execution time per transaction (trusted delay)."""
+    tx_bytes: int = Field(gt=0)
+    """Bytes of one transaction in the batch data."""
     gas: GasTable
+
+    @field_validator("segments", mode="after")
+    @classmethod
+    def _one_row_per_size(cls, rows: tuple[SegmentCost, ...]) -> tuple[SegmentCost, ...]:
+        if len({r.log2_cycles for r in rows}) != len(rows):
+            raise ValueError("has two rows for the same log2_cycles")
+        return tuple(sorted(rows, key=lambda r: r.log2_cycles))
 
     def segment_cost(self, log2_cycles: int) -> SegmentCost:
         """The table row for segments of 2^log2_cycles cycles."""
@@ -74,60 +103,17 @@ class Measurements:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (schema ``zkpipe.measurements/1``)."""
-        data = asdict(self)
-        data["schema"] = MEASUREMENTS_SCHEMA
-        data["segments"] = [asdict(s) for s in self.segments]
-        return data
+        return self.model_dump(mode="json", by_alias=True)
 
     @classmethod
     def from_dict(cls, data: object) -> Measurements:
-        """Reads the JSON form; raises PlanInputError naming the first bad field."""
+        """Reads the JSON form; raises PlanInputError naming each bad field."""
         if not isinstance(data, Mapping):
             raise PlanInputError("measurements must be a JSON object")
-        if data.get("schema") != MEASUREMENTS_SCHEMA:
-            raise PlanInputError(
-                f"measurements.schema must be {MEASUREMENTS_SCHEMA!r}, got {data.get('schema')!r}"
-            )
-        rows = data.get("segments")
-        if not isinstance(rows, list) or not rows:
-            raise PlanInputError("measurements.segments must be a non-empty list")
-        segments = []
-        for i, row in enumerate(rows):
-            if not isinstance(row, Mapping):
-                raise PlanInputError(f"measurements.segments[{i}] must be an object")
-            log2 = _num(row, "log2_cycles", f"segments[{i}]", minimum=0)
-            if log2 != int(log2) or log2 > 40:
-                raise PlanInputError(f"measurements.segments[{i}].log2_cycles must be an integer in [0, 40]")
-            segments.append(
-                SegmentCost(
-                    log2_cycles=int(log2),
-                    prove_seconds=_num(row, "prove_seconds", f"segments[{i}]", positive=True),
-                    memory_bytes=int(_num(row, "memory_bytes", f"segments[{i}]", positive=True)),
-                )
-            )
-        if len({s.log2_cycles for s in segments}) != len(segments):
-            raise PlanInputError("measurements.segments has two rows for the same log2_cycles")
-        gas = data.get("gas")
-        if not isinstance(gas, Mapping):
-            raise PlanInputError("measurements.gas must be an object")
-        overhead = _num(data, "segment_overhead_fraction", "", minimum=0)
-        if overhead >= 1:
-            raise PlanInputError("measurements.segment_overhead_fraction must be < 1")
-        source = data.get("source")
-        if not isinstance(source, str) or not source:
-            raise PlanInputError("measurements.source must say where the numbers come from")
-        return cls(
-            source=source,
-            is_assumption=bool(data.get("is_assumption", False)),
-            segments=tuple(sorted(segments, key=lambda s: s.log2_cycles)),
-            cycles_per_tx=_num(data, "cycles_per_tx", "", positive=True),
-            batch_overhead_cycles=_num(data, "batch_overhead_cycles", "", minimum=0),
-            segment_overhead_fraction=overhead,
-            aggregate_pair_seconds=_num(data, "aggregate_pair_seconds", "", minimum=0),
-            execute_seconds_per_tx=_num(data, "execute_seconds_per_tx", "", minimum=0),
-            tx_bytes=int(_num(data, "tx_bytes", "", positive=True)),
-            gas=GasTable(**{k: _num(gas, k, "gas", minimum=0) for k in GasTable.__dataclass_fields__}),
-        )
+        try:
+            return cls.model_validate(data)
+        except ValidationError as err:
+            raise PlanInputError(describe_validation_error(err, "measurements")) from None
 
 
 DEFAULT_MEASUREMENTS = "measurements.json"
@@ -193,17 +179,3 @@ def default_assumption() -> Measurements:
             sequence_tx=45_000.0, sequence_per_batch=22_100.0, calldata_per_byte=16.0, verify_proof=350_000.0
         ),
     )
-
-
-def _num(
-    data: Mapping[str, Any], key: str, where: str, *, positive: bool = False, minimum: float | None = None
-) -> float:
-    name = f"measurements.{where + '.' if where else ''}{key}"
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise PlanInputError(f"{name} must be a finite number, got {value!r}")
-    if positive and value <= 0:
-        raise PlanInputError(f"{name} must be > 0, got {value}")
-    if minimum is not None and value < minimum:
-        raise PlanInputError(f"{name} must be >= {minimum}, got {value}")
-    return float(value)

@@ -20,7 +20,6 @@ from zkpipe.planner.sim_batch import BatchFoldPipeline
 from zkpipe.planner.sim_window import WindowFoldPipeline
 from zkpipe.planner.simbase import SimPipeline, Update
 from zkpipe.planner.simconfig import (
-    RUN_SCHEMA,
     Arrivals,
     BurstyArrivals,
     DeterministicArrivals,
@@ -36,7 +35,6 @@ from zkpipe.planner.simconfig import (
 from zkpipe.sequencer.policy import BatchPolicy
 
 __all__ = [
-    "RUN_SCHEMA",
     "Arrivals",
     "BurstyArrivals",
     "DeterministicArrivals",

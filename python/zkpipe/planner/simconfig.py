@@ -10,11 +10,11 @@ import numpy as np
 import numpy.typing as npt
 
 from zkpipe.kpi.figures import KpiReport
+from zkpipe.kpi.runrecord import RUN_SCHEMA, RunRecord
 from zkpipe.modes import ProveFrom
 from zkpipe.planner.errors import PlanInputError
 from zkpipe.planner.measurements import GasTable
 
-RUN_SCHEMA = "zkpipe.run/1"
 FloatArray = npt.NDArray[np.float64]
 EPS = 1e-9  # seconds; absorbs float error when an event lands exactly on a block boundary
 
@@ -148,49 +148,52 @@ class SimResult:
         self, config: SimConfig, *, batch_size: int | None, batch_timeout_s: float | None
     ) -> dict[str, Any]:
         """The run in the calibration schema (``zkpipe.run/1``), as a live run would write it."""
-        return {
-            "schema": RUN_SCHEMA,
-            "source": "simulation",
-            "config": {
-                "arrivals": config.arrivals.kind,
-                "tx_rate": config.arrivals.rate,
-                "duration_s": config.duration_s,
-                "batch_size": batch_size,
-                "batch_timeout_s": batch_timeout_s,
-                "provers": config.pool.provers,
-                "aggregation_n": config.aggregation_n,
-                "block_time": config.block_time,
-                "execute_seconds_per_tx": config.execute_seconds_per_tx,
-                "batch_check_s": config.tick_s,
-                "aggregation_timeout_s": config.aggregation_timeout_s,
-                "block_phase_s": config.block_phase_s,
-                "send_margin_s": config.send_margin_s,
-                "send_lag_s": config.send_lag_s,
-                "prove_from": config.prove_from,
-                "segment_size": config.proving.segment_txs,
-                "throughput_window": "steady",
-                **(
-                    {"arrival_times_s": list(config.arrivals.times)}
-                    if isinstance(config.arrivals, RecordedArrivals)
-                    else {}
-                ),
-            },
-            "stage_times": {
-                "close_a_batch_time": list(self.close_intervals),
-                "prove_a_batch_time": list(self.prove_times),
-                "aggregation_time": list(self.aggregation_times),
-                "block_time": [config.block_time],
-                **(
-                    {
-                        "segment_prove_time": list(self.segment_times),
-                        "aggregate_pair_time": list(self.aggregate_pair_times),
-                    }
-                    if config.proving.window_fold
-                    else {}
-                ),
-            },
-            "kpis": self.report.to_dict(),
-        }
+        record = RunRecord.model_validate(
+            {
+                "schema": RUN_SCHEMA,
+                "source": "simulation",
+                "config": {
+                    "arrivals": config.arrivals.kind,
+                    "tx_rate": config.arrivals.rate,
+                    "duration_s": config.duration_s,
+                    "batch_size": batch_size,
+                    "batch_timeout_s": batch_timeout_s,
+                    "provers": config.pool.provers,
+                    "aggregation_n": config.aggregation_n,
+                    "block_time": config.block_time,
+                    "execute_seconds_per_tx": config.execute_seconds_per_tx,
+                    "batch_check_s": config.tick_s,
+                    "aggregation_timeout_s": config.aggregation_timeout_s,
+                    "block_phase_s": config.block_phase_s,
+                    "send_margin_s": config.send_margin_s,
+                    "send_lag_s": config.send_lag_s,
+                    "prove_from": config.prove_from,
+                    "segment_size": config.proving.segment_txs,
+                    "throughput_window": "steady",
+                    **(
+                        {"arrival_times_s": list(config.arrivals.times)}
+                        if isinstance(config.arrivals, RecordedArrivals)
+                        else {}
+                    ),
+                },
+                "stage_times": {
+                    "close_a_batch_time": list(self.close_intervals),
+                    "prove_a_batch_time": list(self.prove_times),
+                    "aggregation_time": list(self.aggregation_times),
+                    "block_time": [config.block_time],
+                    **(
+                        {
+                            "segment_prove_time": list(self.segment_times),
+                            "aggregate_pair_time": list(self.aggregate_pair_times),
+                        }
+                        if config.proving.window_fold
+                        else {}
+                    ),
+                },
+                "kpis": self.report.to_dict(),
+            }
+        )
+        return record.model_dump(by_alias=True, exclude_none=True)
 
 
 def generate_arrivals(spec: Arrivals, duration_s: float, rng: np.random.Generator) -> FloatArray:
