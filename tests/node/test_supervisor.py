@@ -1,18 +1,25 @@
 """The supervisor acts on the severity of real faults: a divergent batch on L1 is a reset (re-sync),
 one still divergent after it is critical (the syncer stops, the node reports it), an unreachable L1
-is temporary (retried with backoff, the component stays healthy)."""
+is temporary (retried with backoff, the component stays healthy), a proving job given up is
+rejected (the job fails, the proving component reports it, nothing else stops)."""
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
-from tests.node.conftest import batch_data
+import pytest
+
+from tests.node.conftest import batch_data, proving_node_config
+from tests.node.helpers import fund
+from zkpipe.client import ZkClient
 from zkpipe.kpi import NodeMetrics
 from zkpipe.l1 import EmbeddedChain, RollupContract
 from zkpipe.l1.anvil import Anvil, dev_key
 from zkpipe.l1.jsonrpc import JsonRpcChain
 from zkpipe.l1.syncer import L1Syncer
+from zkpipe.node.run import BackgroundNode
 from zkpipe.node.store import Store
 from zkpipe.node.supervisor import BACKOFF_FIRST_S, Supervisor
 
@@ -63,3 +70,30 @@ def test_unreachable_l1_is_retried_with_backoff_and_the_syncer_carries_on(l1_set
         assert health.running and health.retries == 0 and syncer.cursor >= 0
     finally:
         anvil.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_rejected_proving_job_fails_and_nothing_else_stops(tmp_path: Path) -> None:
+    # The fault: provers far slower than the job timeout, so every attempt is cancelled and the
+    # window's aggregate is given up (ProvingFailed, severity rejected).
+    config = proving_node_config(tmp_path / "node", **{"proving.job_timeout_s": 0.05})
+    background = BackgroundNode(config).start()
+    client = ZkClient(background.url)
+    try:
+        funded = fund(background, client, 2)
+        deadline = time.monotonic() + 240
+        while (proving := client.chain_info().health.components["proving"]).running:
+            assert time.monotonic() < deadline, "the proving job was never given up"
+            time.sleep(0.5)
+        assert proving.rejected == 1 and proving.failure is not None
+        assert proving.failure.startswith("PROVING_FAILED")
+        # Nothing else stops: transactions still go trusted, then virtual.
+        sent = client.send_transaction(funded.transfer(1, 2))
+        client.wait_for_status(sent.hash, "virtual", timeout=30)
+        health = client.chain_info().health
+        assert not health.ok and set(health.failures) == {"proving"}
+        assert all(c.running for name, c in health.components.items() if name != "proving")
+    finally:
+        client.close()
+        background.stop()
