@@ -10,11 +10,12 @@ import pytest
 
 from tests.node.conftest import L1_KINDS, anvil_overrides, proving_node_config
 from tests.node.helpers import FundedNode, fund
+from tests.node.test_proving_crash import _zkpipe as zkpipe_cli
 from zkpipe.client import ZkClient
 from zkpipe.errors import L1Reverted
 from zkpipe.execution import digest_bytes
 from zkpipe.l1 import wait_for_receipt
-from zkpipe.l1.anvil import Anvil
+from zkpipe.l1.anvil import Anvil, dev_key
 from zkpipe.l1.chain import to_address
 from zkpipe.l1.withdrawals import withdrawal_proof_from_json
 from zkpipe.node.run import BackgroundNode
@@ -96,11 +97,22 @@ def test_transactions_are_consolidated_and_a_withdrawal_is_claimable(proving_nod
     proof = withdrawal_proof_from_json(found.model_dump())
     claimant = chain.accounts[5]
     before = chain.balance_by_address(to_address(RECIPIENT))
-    tx = rollup.claim_withdrawal(proof, sender=claimant)
-    assert wait_for_receipt(chain, tx, timeout=30).success
+    if running.config.l1.kind == "rpc":
+        # `zkpipe withdraw claim --l1-rpc`: the user's own key, straight to the JSON-RPC L1 (anvil).
+        claim = (
+            *("withdraw", "claim", "--rpc", node.background.url, "--tx", receipt.hash),
+            *("--l1-rpc", running.config.l1.rpc_url, "--l1-key", dev_key(5).hex()),
+        )
+        first = zkpipe_cli(*claim)
+        assert first.returncode == 0, first.stderr
+        second = zkpipe_cli(*claim)
+        assert second.returncode != 0 and "L1_REVERTED" in second.stderr
+    else:
+        tx = rollup.claim_withdrawal(proof, sender=claimant)
+        assert wait_for_receipt(chain, tx, timeout=30).success
+        with pytest.raises(L1Reverted):
+            rollup.wait(rollup.claim_withdrawal(proof, sender=claimant))
     assert chain.balance_by_address(to_address(RECIPIENT)) - before == 7 * 10**9
-    with pytest.raises(L1Reverted):
-        rollup.wait(rollup.claim_withdrawal(proof, sender=claimant))
     again = client.get_withdrawal_proof(receipt.hash)
     assert again is not None and again.claimed is True
     assert client.get_withdrawal_proof(sent[0]) is None  # a transfer makes no payout
