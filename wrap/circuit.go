@@ -12,7 +12,6 @@ import (
 	"github.com/succinctlabs/gnark-plonky2-verifier/challenger"
 	"github.com/succinctlabs/gnark-plonky2-verifier/fri"
 	gl "github.com/succinctlabs/gnark-plonky2-verifier/goldilocks"
-	"github.com/succinctlabs/gnark-plonky2-verifier/plonk"
 	"github.com/succinctlabs/gnark-plonky2-verifier/poseidon"
 	"github.com/succinctlabs/gnark-plonky2-verifier/types"
 	"github.com/succinctlabs/gnark-plonky2-verifier/variables"
@@ -30,7 +29,8 @@ type WrapCircuit struct {
 	prefix   []uint64                          `gnark:"-"`
 }
 
-// Define lays out the verification; the transcript is qp-plonky2's (FRI parameters first).
+// Define lays out the verification as qp-plonky2 verifies: its transcript (FRI parameters
+// first), its Goldilocks generators and its coset interpolation gate (plonk.go).
 func (c *WrapCircuit) Define(api frontend.API) error {
 	glAPI := gl.New(api)
 	rangeCheckProof(glAPI, &c.Proof)
@@ -71,7 +71,7 @@ func (c *WrapCircuit) Define(api frontend.API) error {
 		FriChallenges: friChallenges,
 	}
 
-	plonk.NewPlonkChip(api, c.common).Verify(challenges, c.Proof.Openings, publicInputsHash)
+	verifyPlonk(api, &c.common, challenges, c.Proof.Openings, publicInputsHash)
 	caps := []variables.FriMerkleCap{
 		c.verifier.ConstantSigmasCap,
 		c.Proof.WiresCap,

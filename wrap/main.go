@@ -39,7 +39,7 @@ import (
 )
 
 // circuitVersion changes whenever WrapCircuit's constraints change, so cached keys are rebuilt.
-const circuitVersion = "zkpipe-wrap-1"
+const circuitVersion = "zkpipe-wrap-2"
 
 // outerFiles is one outer proof and its circuit as read from DIR.
 type outerFiles struct {
@@ -74,13 +74,20 @@ func readOuter(dir string) (*outerFiles, error) {
 		return nil, err
 	}
 	var extra struct {
-		TranscriptPrefix []uint64 `json:"transcript_prefix"`
+		TranscriptPrefix []uint64         `json:"transcript_prefix"`
+		FieldGenerators  *fieldGenerators `json:"field_generators"`
 	}
 	if err := json.Unmarshal(commonRaw, &extra); err != nil {
 		return nil, err
 	}
 	if len(extra.TranscriptPrefix) == 0 {
 		return nil, errors.New("common_circuit_data.json has no transcript_prefix")
+	}
+	if extra.FieldGenerators == nil {
+		return nil, errors.New("common_circuit_data.json has no field_generators")
+	}
+	if err := checkGenerators(*extra.FieldGenerators); err != nil {
+		return nil, err
 	}
 	proofRaw := types.ReadProofWithPublicInputs(proofPath)
 	h := sha256.New()

@@ -4,10 +4,12 @@
 //! as decimal strings) and the proof with its public inputs. A fourth value,
 //! `transcript_prefix`, lists the Goldilocks elements qp-plonky2 absorbs into the
 //! Fiat-Shamir transcript before the circuit digest (its FRI parameters); the Go
-//! program observes them first so its challenges are the prover's.
+//! program observes them first so its challenges are the prover's. A fifth,
+//! `field_generators`, names the Goldilocks generators the prover used (plonky2 0.2
+//! changed them; the Go program checks they are the ones it verifies with).
 
 use plonky2::field::extension::FieldExtension;
-use plonky2::field::types::PrimeField64;
+use plonky2::field::types::{Field, PrimeField64};
 use plonky2::fri::FriReductionStrategy;
 use plonky2::hash::merkle_tree::MerkleCap;
 use plonky2::plonk::circuit_data::{CommonCircuitData, VerifierOnlyCircuitData};
@@ -94,6 +96,10 @@ pub fn common_json(common: &CommonCircuitData<F, D>) -> Value {
         "k_is": common.k_is.iter().map(|k| k.to_canonical_u64()).collect::<Vec<_>>(),
         "num_partial_products": common.num_partial_products,
         "transcript_prefix": transcript_prefix(common),
+        "field_generators": {
+            "multiplicative": F::MULTIPLICATIVE_GROUP_GENERATOR.to_canonical_u64(),
+            "two_adic": F::POWER_OF_TWO_GENERATOR.to_canonical_u64(),
+        },
     })
 }
 
