@@ -44,6 +44,20 @@ def datahash(as_json: bool, quick: bool) -> None:
     emit(run_datahash(quick), as_json)
 
 
+@bench.command("wrap")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--k", "k", default=8, show_default=True, help="Segment size of the proving system.")
+def wrap(as_json: bool, k: int) -> None:
+    """The EVM wrap of one aggregate: outer layer, gnark compile/setup (first run) and prove, L1 verify gas.
+
+    The one-time compile and Groth16 setup (tens of minutes on 2 cores) are cached under
+    $ZKPIPE_CACHE_DIR/wrap/; later runs load the keys. Progress goes to stderr.
+    """
+    from zkpipe.bench.wrap import run_wrap
+
+    emit(run_wrap(k), as_json)
+
+
 @bench.command("proving")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--quick", is_flag=True, help="Segment sizes 8 and 16 only, and up to 4 batches aggregated.")

@@ -41,7 +41,7 @@ impl OuterFri {
         self.rate_bits * self.num_query_rounds + self.proof_of_work_bits as usize
     }
 
-    fn config(&self) -> CircuitConfig {
+    pub(crate) fn config(&self) -> CircuitConfig {
         let mut config = CircuitConfig::standard_recursion_config();
         config.fri_config.rate_bits = self.rate_bits;
         config.fri_config.num_query_rounds = self.num_query_rounds;

@@ -1,0 +1,69 @@
+"""gnark's verifier circuit (our `zkpipe-wrap`) accepts qp-plonky2 outer proofs, and only those.
+
+The sample outer proof is a small circuit in the outer configuration with the gates where
+qp-plonky2 and gnark-plonky2-verifier differ (coset interpolation) or could (random access,
+Poseidon, arithmetic), at 4 FRI queries so gnark's test engine solves it in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zkpipe import native
+from zkpipe.proving.wrap import wrapper_binary
+
+PROOF = "proof_with_public_inputs.json"
+COMMON = "common_circuit_data.json"
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sample-outer")
+    native.wrap_sample_outer(out)
+    return out
+
+
+def _check(folder: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(wrapper_binary()), "check", "-in", str(folder)], capture_output=True, text=True, timeout=600
+    )
+
+
+def _edited(sample: Path, tmp_path: Path, name: str, edit: Any) -> Path:
+    folder = tmp_path / "edited"
+    shutil.copytree(sample, folder)
+    doc = json.loads((folder / name).read_text())
+    edit(doc)
+    (folder / name).write_text(json.dumps(doc))
+    return folder
+
+
+def test_gnark_accepts_a_qp_plonky2_outer_proof(sample: Path) -> None:
+    gates = json.loads((sample / COMMON).read_text())["gates"]
+    assert any(g.startswith("CosetInterpolationGate") for g in gates)
+    done = _check(sample)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_gnark_rejects_an_outer_proof_with_one_opening_changed(sample: Path, tmp_path: Path) -> None:
+    def bump(doc: dict[str, Any]) -> None:
+        wire = doc["proof"]["openings"]["wires"][0]
+        wire[0] = (wire[0] + 1) % native.GOLDILOCKS_P
+
+    done = _check(_edited(sample, tmp_path, PROOF, bump))
+    assert done.returncode != 0
+
+
+def test_the_program_refuses_an_outer_circuit_with_other_field_generators(sample: Path, tmp_path: Path) -> None:
+    def old_generators(doc: dict[str, Any]) -> None:
+        doc["field_generators"] = {"multiplicative": 7, "two_adic": 1753635133440165772}
+
+    done = _check(_edited(sample, tmp_path, COMMON, old_generators))
+    assert done.returncode != 0
+    assert "generators" in done.stderr
