@@ -116,7 +116,6 @@ class ExecutionEngine:
 def wrap_outer(
     k: int, proof: bytes, out_dir: Path, *, threads: int = 0, cache_dir: Path | None = None
 ) -> tuple[float, float, list[int], int, int]: ...
-def wrap_sample_outer(out_dir: Path) -> list[int]: ...
 
 # ---- data-commitment proofs (SHA-256 of a batch's public data, in circuit) ----
 def data_hash_prove(data: bytes, blocks: int, bytes_per_element: int, *, threads: int = 0) -> bytes:

@@ -66,7 +66,6 @@ __all__ = [
     "verify_wrapped_membership",
     "wrap_membership_proof",
     "wrap_outer",
-    "wrap_sample_outer",
 ]
 
 GOLDILOCKS_P = 2**64 - 2**32 + 1
@@ -531,12 +530,6 @@ def wrap_outer(
         k, bytes(aggregate_proof), Path(out_dir), threads=threads, cache_dir=_cache(cache_dir)
     )
     return OuterProof(build, prove, list(statement), degree_bits, size)
-
-
-@_mapped
-def wrap_sample_outer(out_dir: str | Path) -> list[int]:
-    """Writes a small outer-configuration proof (4 FRI queries, a test object) into `out_dir`."""
-    return list(_native.wrap_sample_outer(Path(out_dir)))
 
 
 # ---- data-commitment proofs (SHA-256 of a batch's public data, in circuit) ----

@@ -1,8 +1,10 @@
 """gnark's verifier circuit (our `zkpipe-wrap`) accepts qp-plonky2 outer proofs, and only those.
 
-The sample outer proof is a small circuit in the outer configuration with the gates where
-qp-plonky2 and gnark-plonky2-verifier differ (coset interpolation) or could (random access,
-Poseidon, arithmetic), at 4 FRI queries so gnark's test engine solves it in seconds.
+The sample outer proof (fixtures/sample_outer/) is a small circuit in the outer configuration
+with the gates where qp-plonky2 and gnark-plonky2-verifier differ (coset interpolation) or could
+(random access, Poseidon, arithmetic), at 4 FRI queries so gnark's test engine solves it in
+seconds. The engine writes it (`wrap::write_sample_outer`); regenerate it with
+`ZKPIPE_WRAP_SMALL_DIR=tests/wrap/fixtures/sample_outer cargo test --release -p zkpipe-engine --lib wrap::tests`.
 """
 
 from __future__ import annotations
@@ -18,15 +20,15 @@ import pytest
 from zkpipe import native
 from zkpipe.proving.wrap import wrapper_binary
 
+SAMPLE = Path(__file__).parent / "fixtures" / "sample_outer"
+
 PROOF = "proof_with_public_inputs.json"
 COMMON = "common_circuit_data.json"
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("sample-outer")
-    native.wrap_sample_outer(out)
-    return out
+def sample() -> Path:
+    return SAMPLE
 
 
 def _check(folder: Path) -> subprocess.CompletedProcess[str]:

@@ -480,13 +480,6 @@ fn wrap_outer(
     .map_err(to_py)
 }
 
-/// Proves a small circuit in the outer configuration (4 FRI queries: a test object) and writes
-/// its JSON files into `out_dir`; returns its public inputs.
-#[pyfunction]
-fn wrap_sample_outer(py: Python<'_>, out_dir: PathBuf) -> PyResult<Vec<u64>> {
-    py.detach(|| zkpipe_engine::wrap::write_sample_outer(&out_dir)).map_err(to_py)
-}
-
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NativeError", m.py().get_type::<NativeError>())?;
@@ -516,7 +509,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bench_primitive, m)?)?;
     m.add_class::<ExecutionEngine>()?;
     m.add_function(wrap_pyfunction!(wrap_outer, m)?)?;
-    m.add_function(wrap_pyfunction!(wrap_sample_outer, m)?)?;
     m.add_function(wrap_pyfunction!(data_hash_prove, m)?)?;
     m.add_function(wrap_pyfunction!(data_hash_verify, m)?)?;
     m.add_function(wrap_pyfunction!(data_hash_commitment, m)?)?;

@@ -101,6 +101,10 @@ pub fn write_sample_outer(dir: &Path) -> Result<Vec<u64>> {
     builder.register_public_input(z);
     builder.register_public_inputs(&h.elements[..2]);
     builder.register_public_input(picked);
+    // 2^10 rows, so FRI folds twice by 16 as in the real outer proof.
+    while builder.num_gates() < 1 << 10 {
+        builder.add_gate(plonky2::gates::noop::NoopGate, vec![]);
+    }
     let data = builder.build::<outer::OuterC>();
 
     let mut pw = PartialWitness::new();
