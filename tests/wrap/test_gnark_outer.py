@@ -4,7 +4,7 @@ The sample outer proof (fixtures/sample_outer/) is a small circuit in the outer 
 with the gates where qp-plonky2 and gnark-plonky2-verifier differ (coset interpolation) or could
 (random access, Poseidon, arithmetic), at 4 FRI queries so gnark's test engine solves it in
 seconds. The engine writes it (`wrap::write_sample_outer`); regenerate it with
-`ZKPIPE_WRAP_SMALL_DIR=tests/wrap/fixtures/sample_outer cargo test --release -p zkpipe-engine --lib wrap::tests`.
+`ZKPIPE_WRAP_SMALL_DIR=tests/wrap/fixtures/sample_outer cargo test --release -p zkpipe-engine --lib wrap::`.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def test_gnark_rejects_an_outer_proof_with_one_opening_changed(sample: Path, tmp
     assert done.returncode != 0
 
 
-def test_the_program_refuses_an_outer_circuit_with_other_field_generators(sample: Path, tmp_path: Path) -> None:
+def test_the_program_refuses_other_field_generators(sample: Path, tmp_path: Path) -> None:
     def old_generators(doc: dict[str, Any]) -> None:
         doc["field_generators"] = {"multiplicative": 7, "two_adic": 1753635133440165772}
 

@@ -11,9 +11,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use outer::{Outer, OuterFri};
+use outer::{Outer, OuterC, OuterFri};
+use plonky2::plonk::circuit_data::CircuitData;
+use plonky2::plonk::proof::ProofWithPublicInputs;
 
 use crate::circuits::system::ProvingSystem;
+use crate::circuits::{D, F};
 use crate::{Error, Result};
 
 /// Names of the three files the Go program reads.
@@ -47,18 +50,23 @@ pub fn outer_circuit(system: &ProvingSystem) -> (Arc<Outer>, f64) {
     (built, started.elapsed().as_secs_f64())
 }
 
+/// Writes an outer-configuration circuit and proof as the gnark verifier's three JSON files into `dir`.
+pub fn write_files(dir: &Path, data: &CircuitData<F, OuterC, D>, proof: &ProofWithPublicInputs<F, OuterC, D>) -> Result<()> {
+    let io = |e: std::io::Error| Error::ProvingFailed(format!("cannot write the wrap files: {e}"));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let write = |name: &str, v: serde_json::Value| std::fs::write(dir.join(name), v.to_string()).map_err(io);
+    write(COMMON_FILE, export::common_json(&data.common))?;
+    write(VERIFIER_FILE, export::verifier_only_json(&data.verifier_only))?;
+    write(PROOF_FILE, export::proof_json(proof))
+}
+
 /// Re-proves a final aggregate in the outer layer and writes the gnark verifier's three JSON files into `dir`.
 pub fn wrap_aggregate(system: &ProvingSystem, aggregate: &[u8], dir: &Path, threads: usize) -> Result<Wrapped> {
     let (outer, build_seconds) = outer_circuit(system);
     let started = Instant::now();
     let proof = outer.prove(&system.aggregation.aggregator, aggregate, threads)?;
     let prove_seconds = started.elapsed().as_secs_f64();
-    let io = |e: std::io::Error| Error::ProvingFailed(format!("cannot write the wrap files: {e}"));
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let write = |name: &str, v: serde_json::Value| std::fs::write(dir.join(name), v.to_string()).map_err(io);
-    write(COMMON_FILE, export::common_json(&outer.data.common))?;
-    write(VERIFIER_FILE, export::verifier_only_json(&outer.data.verifier_only))?;
-    write(PROOF_FILE, export::proof_json(&proof))?;
+    write_files(dir, &outer.data, &proof)?;
     Ok(Wrapped {
         build_seconds,
         prove_seconds,
@@ -69,8 +77,8 @@ pub fn wrap_aggregate(system: &ProvingSystem, aggregate: &[u8], dir: &Path, thre
 }
 
 /// FRI parameters of the sample outer proof: 4 queries, so gnark's test engine checks it in seconds.
-/// It is a test object (about 30 bits of security), never a proof anything relies on.
-pub const SAMPLE_FRI: OuterFri = OuterFri { rate_bits: 3, num_query_rounds: 4, proof_of_work_bits: 8 };
+/// It is a test object (about 28 bits of security), never a proof anything relies on.
+pub const SAMPLE_FRI: OuterFri = OuterFri { rate_bits: 3, num_query_rounds: 4, proof_of_work_bits: 16 };
 
 /// Proves a small circuit in the outer configuration and writes its three JSON files into `dir`.
 ///
@@ -84,8 +92,6 @@ pub fn write_sample_outer(dir: &Path) -> Result<Vec<u64>> {
     use plonky2::iop::target::Target;
     use plonky2::iop::witness::{PartialWitness, WitnessWrite};
     use plonky2::plonk::circuit_builder::CircuitBuilder;
-
-    use crate::circuits::{D, F};
 
     let fail = |e: &dyn std::fmt::Display| Error::ProvingFailed(format!("sample outer proof: {e}"));
     let mut builder = CircuitBuilder::<F, D>::new(SAMPLE_FRI.config());
@@ -119,12 +125,7 @@ pub fn write_sample_outer(dir: &Path) -> Result<Vec<u64>> {
     }
     let proof = data.prove(pw).map_err(|e| fail(&e))?;
     data.verify(proof.clone()).map_err(|e| fail(&e))?;
-    let io = |e: std::io::Error| fail(&e);
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let write = |name: &str, v: serde_json::Value| std::fs::write(dir.join(name), v.to_string()).map_err(io);
-    write(COMMON_FILE, export::common_json(&data.common))?;
-    write(VERIFIER_FILE, export::verifier_only_json(&data.verifier_only))?;
-    write(PROOF_FILE, export::proof_json(&proof))?;
+    write_files(dir, &data, &proof)?;
     Ok(Outer::statement(&proof))
 }
 
@@ -135,7 +136,6 @@ mod tests {
     use plonky2::plonk::circuit_builder::CircuitBuilder;
     use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
 
-    use super::export;
     use super::outer::{Outer, OuterFri};
     use crate::circuits::aggregate::Aggregation;
     use crate::circuits::statement::{Statement, STATEMENT_LEN};
@@ -222,12 +222,7 @@ mod tests {
         assert!(outer.prove(&agg.aggregator, &a, 0).is_err());
 
         if let Ok(dir) = std::env::var("ZKPIPE_WRAP_FIXTURE_DIR") {
-            let dir = std::path::Path::new(&dir);
-            std::fs::create_dir_all(dir).unwrap();
-            let write = |name: &str, v: serde_json::Value| std::fs::write(dir.join(name), v.to_string()).unwrap();
-            write("common_circuit_data.json", export::common_json(&outer.data.common));
-            write("verifier_only_circuit_data.json", export::verifier_only_json(&outer.data.verifier_only));
-            write("proof_with_public_inputs.json", export::proof_json(&proof));
+            super::write_files(std::path::Path::new(&dir), &outer.data, &proof).unwrap();
         }
     }
 }
