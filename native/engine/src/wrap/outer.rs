@@ -44,7 +44,7 @@ impl OuterFri {
     pub(crate) fn config(&self) -> CircuitConfig {
         // The gnark verifier range-checks the PoW witness to 64 − bits bits with a checker of
         // 16-bit limbs, which refuses (panics on) widths that are not a multiple of 16.
-        assert!(self.proof_of_work_bits % 16 == 0, "gnark needs proof-of-work bits that are a multiple of 16");
+        assert!(self.proof_of_work_bits.is_multiple_of(16), "gnark needs proof-of-work bits that are a multiple of 16");
         let mut config = CircuitConfig::standard_recursion_config();
         config.fri_config.rate_bits = self.rate_bits;
         config.fri_config.num_query_rounds = self.num_query_rounds;
