@@ -8,7 +8,7 @@
 //!   as a scalar by reading them as a 320-bit integer (reduced mod n natively; the
 //!   circuit multiplies by the bits directly, so it needs no reduction);
 //! - signature: `(s, e)` with `s = k − e·x mod n`; verification recomputes
-//!   `R' = s·G + e·P` and checks `Poseidon(encode(R') ‖ w ‖ m) == e`.
+//!   `R' = s·G + e·P`, refuses the neutral `R'`, and checks `Poseidon(encode(R') ‖ w ‖ m) == e`.
 //!
 //! The nonce `k` is derived deterministically from the secret key and the message
 //! (ten Poseidon outputs, 640 bits, reduced mod n so its bias is negligible).
@@ -31,7 +31,8 @@ const CHALLENGE_TAG: u64 = 0x7a6b_7369_675f_6368; // "zksig_ch"
 const NONCE_TAG: u64 = 0x7a6b_7369_675f_6e6f; // "zksig_no"
 const KEYGEN_TAG: u64 = 0x7a6b_7369_675f_6b67; // "zksig_kg"
 
-fn order() -> BigUint {
+/// The group order n.
+pub(crate) fn order() -> BigUint {
     BigUint::parse_bytes(b"7ffffffd800000077ffffff1000000167fffffe6cfb80639e8885c39d724a09ce80fd996948bffe1", 16)
         .expect("curve order constant")
 }
@@ -102,7 +103,7 @@ fn decode_public_key(public_key: &[u8]) -> Result<Point> {
 }
 
 /// The challenge `Poseidon(R ‖ w ‖ m)` as five field elements.
-fn challenge(r: &[u64; 5], public_key: &[u64; 5], message: &Digest) -> [u64; 5] {
+pub(crate) fn challenge(r: &[u64; 5], public_key: &[u64; 5], message: &Digest) -> [u64; 5] {
     let mut input = Vec::with_capacity(15);
     input.push(CHALLENGE_TAG % P);
     input.extend_from_slice(r);
@@ -219,7 +220,8 @@ pub fn verify(public_key: &[u8], message: &Digest, signature: &[u8]) -> Result<b
     let w = parse_fp5_limbs(public_key).expect("validated by decode_public_key");
     // One double-scalar multiplication (Shamir's trick) instead of two single ones.
     let r = Point::mul_add2(&Point::generator(), &p, &s, &challenge_scalar(&e));
-    Ok(challenge(&encode_point(&r), &w, message) == e)
+    // A neutral R is refused: the circuit encodes R as 1/u, which the neutral element lacks.
+    Ok(!r.is_neutral() && challenge(&encode_point(&r), &w, message) == e)
 }
 
 /// Verifies many signatures in parallel; each entry is judged on its own (errors count as invalid).
@@ -228,7 +230,7 @@ pub fn batch_verify(items: &[(Vec<u8>, Digest, Vec<u8>)]) -> Vec<bool> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -243,6 +245,31 @@ mod tests {
         let mut bad = sig;
         bad[0] ^= 1;
         assert!(!verify(&pk, &m, &bad).unwrap_or(false));
+    }
+
+    /// A signature whose R is the neutral element: s = -e·x with e the challenge of R = 0.
+    pub(crate) fn neutral_r_signature(secret: &[u8], public: &[u8], m: &Digest) -> [u8; SIGNATURE_BYTES] {
+        let w = parse_fp5_limbs(public).unwrap();
+        let e = challenge(&[0; 5], &w, m);
+        let x = BigUint::from_bytes_le(secret);
+        let n = order();
+        let ex = (scalar_to_biguint(&challenge_scalar(&e)) * x) % &n;
+        let s = (&n - ex) % &n;
+        let mut signature = [0u8; SIGNATURE_BYTES];
+        signature[..ELEMENT_BYTES].copy_from_slice(&scalar_from_biguint(&s).to_bytes_le());
+        signature[ELEMENT_BYTES..].copy_from_slice(&limbs_to_bytes(&e));
+        signature
+    }
+
+    #[test]
+    fn a_neutral_r_is_refused() {
+        let (sk, pk) = keygen(Some(&[3u8; 32])).unwrap();
+        let m = [9, 8, 7, 6];
+        let sig = neutral_r_signature(&sk, &pk, &m);
+        let (s, e) = (parse_scalar(&sig[..40]).unwrap(), challenge_scalar(&parse_fp5_limbs(&sig[40..]).unwrap()));
+        let p = decode_public_key(&pk).unwrap();
+        assert!(Point::mul_add2(&Point::generator(), &p, &s, &e).is_neutral());
+        assert!(!verify(&pk, &m, &sig).unwrap());
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! the segment and aggregation circuits arrive.
 
 pub mod aggregate;
+pub mod auth;
 pub mod datahash;
+pub mod ecgfp5;
 pub mod gadgets;
 pub mod gates;
 pub mod membership;

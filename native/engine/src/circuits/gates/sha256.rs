@@ -34,6 +34,8 @@ use plonky2::gates::util::StridedConstraintConsumer;
 use plonky2::plonk::vars::{EvaluationTargets, EvaluationVars, EvaluationVarsBase};
 use plonky2::util::serialization::{Buffer, IoError, IoResult, Read, Write};
 
+use super::algebra::{Algebra, Targets, Values};
+
 /// Slots per row.
 pub const SLOTS: usize = 3;
 /// Carry bits per slot: a slot's value may be up to 2^35 - 1.
@@ -127,58 +129,6 @@ impl Sha256Gate {
 }
 
 // ---------------------------------------------------------------- the constraints, written once
-
-/// The arithmetic the constraints need, over field values (prover, verifier) or targets (recursion).
-trait Algebra {
-    type V: Copy;
-    fn add(&mut self, a: Self::V, b: Self::V) -> Self::V;
-    fn sub(&mut self, a: Self::V, b: Self::V) -> Self::V;
-    fn mul(&mut self, a: Self::V, b: Self::V) -> Self::V;
-    fn scale(&mut self, c: u64, a: Self::V) -> Self::V;
-    fn constant(&mut self, c: u64) -> Self::V;
-}
-
-struct Values<T>(PhantomData<T>);
-
-impl<T: Field> Algebra for Values<T> {
-    type V = T;
-    fn add(&mut self, a: T, b: T) -> T {
-        a + b
-    }
-    fn sub(&mut self, a: T, b: T) -> T {
-        a - b
-    }
-    fn mul(&mut self, a: T, b: T) -> T {
-        a * b
-    }
-    fn scale(&mut self, c: u64, a: T) -> T {
-        T::from_canonical_u64(c) * a
-    }
-    fn constant(&mut self, c: u64) -> T {
-        T::from_canonical_u64(c)
-    }
-}
-
-struct Targets<'a, F: RichField + Extendable<D>, const D: usize>(&'a mut CircuitBuilder<F, D>);
-
-impl<F: RichField + Extendable<D>, const D: usize> Algebra for Targets<'_, F, D> {
-    type V = ExtensionTarget<D>;
-    fn add(&mut self, a: Self::V, b: Self::V) -> Self::V {
-        self.0.add_extension(a, b)
-    }
-    fn sub(&mut self, a: Self::V, b: Self::V) -> Self::V {
-        self.0.sub_extension(a, b)
-    }
-    fn mul(&mut self, a: Self::V, b: Self::V) -> Self::V {
-        self.0.mul_extension(a, b)
-    }
-    fn scale(&mut self, c: u64, a: Self::V) -> Self::V {
-        self.0.mul_const_extension(F::from_canonical_u64(c), a)
-    }
-    fn constant(&mut self, c: u64) -> Self::V {
-        self.0.constant_extension(F::Extension::from_canonical_u64(c))
-    }
-}
 
 /// `a ⊕ b ⊕ c` for bits; `c` may be absent (a shifted-out bit).
 fn xor3<A: Algebra>(alg: &mut A, a: A::V, b: A::V, c: Option<A::V>) -> A::V {
