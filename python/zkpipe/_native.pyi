@@ -131,3 +131,9 @@ def bench_data_hash(
     blocks: list[int], *, threads: int = 1
 ) -> tuple[int, int, int, list[tuple[int, int, int, float, float, int]]]:
     """Rows of plain SHA-256 and keccak-f, of the custom-gate SHA-256, and data proofs per capacity."""
+
+# ---- signatures verified in circuit (ECgFp5 Schnorr) ----
+def bench_signatures(
+    counts: list[int], *, threads: int = 1
+) -> tuple[list[tuple[str, int]], list[tuple[int, int, int, float, float, float, int]]]:
+    """Rows per signature by backend; per count: (n, rows, degree bits, build s, prove s, verify s, bytes)."""

@@ -41,6 +41,7 @@ __all__ = [
     "batch_verify",
     "bench_data_hash",
     "bench_primitive",
+    "bench_signatures",
     "data_hash_capacity",
     "data_hash_commitment",
     "keygen",
@@ -574,3 +575,14 @@ def bench_data_hash(
 ) -> tuple[int, int, int, list[tuple[int, int, int, float, float, int]]]:
     """Rows of plain SHA-256 / keccak-f and of the custom-gate SHA-256; data proofs per capacity."""
     return _native.bench_data_hash(list(blocks), threads=threads)
+
+
+# ---- signatures verified in circuit (ECgFp5 Schnorr) ----
+
+
+@_mapped
+def bench_signatures(
+    counts: Sequence[int], *, threads: int = 1
+) -> tuple[list[tuple[str, int]], list[tuple[int, int, int, float, float, float, int]]]:
+    """Rows per signature by backend; per count: (n, rows, degree bits, build s, prove s, verify s, bytes)."""
+    return _native.bench_signatures(list(counts), threads=threads)

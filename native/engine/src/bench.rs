@@ -96,3 +96,40 @@ pub fn data_hash(blocks: &[usize], threads: usize) -> Result<DataHashFigures> {
     }
     Ok(DataHashFigures { plain_sha256_block_rows, plain_keccak_f_rows, gate_sha256_block_rows, circuits })
 }
+
+/// Rows and proving figures for `zkpipe bench signatures`.
+pub struct SignatureFigures {
+    /// Rows one more signature adds, per backend name (plain gates, GF(p^5) gate, point gate).
+    pub rows_per_signature: Vec<(&'static str, usize)>,
+    /// Per count (point gate): (signatures, rows, degree bits, build s, prove s, verify s, proof bytes).
+    pub circuits: Vec<(usize, usize, usize, f64, f64, f64, usize)>,
+}
+
+/// Measures in-circuit signature verification: rows per signature for each backend, and a
+/// signature circuit for each count in `counts`, proven with `threads` threads.
+pub fn signatures(counts: &[usize], threads: usize) -> Result<SignatureFigures> {
+    use crate::circuits::auth::{rows_per_signature, SignatureCircuit};
+    use crate::circuits::ecgfp5::Backend;
+    let rows_per_signature = Backend::ALL.iter().map(|&b| (b.name(), rows_per_signature(b))).collect();
+    let mut circuits = Vec::new();
+    for &n in counts {
+        let items = (0..n)
+            .map(|i| {
+                let (sk, pk) = sig::keygen(Some(&[i as u8 + 1; 32]))?;
+                let message = [i as u64, 1, 2, 3];
+                Ok((pk.to_vec(), message, sig::sign(&sk, &message)?.to_vec()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let start = Instant::now();
+        let circuit = SignatureCircuit::build(n, Backend::EcGate);
+        let build_s = start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        let proof = circuit.prove(&items, threads)?;
+        let prove_s = start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        circuit.verify(&proof)?;
+        let verify_s = start.elapsed().as_secs_f64();
+        circuits.push((n, circuit.rows, circuit.data.common.degree_bits(), build_s, prove_s, verify_s, proof.len()));
+    }
+    Ok(SignatureFigures { rows_per_signature, circuits })
+}

@@ -458,6 +458,19 @@ fn bench_data_hash(py: Python<'_>, blocks: Vec<usize>, threads: usize) -> PyResu
     Ok((f.plain_sha256_block_rows, f.plain_keccak_f_rows, f.gate_sha256_block_rows, f.circuits))
 }
 
+// ---- signatures verified in circuit (ECgFp5 Schnorr) ----
+
+type SignatureRow = (usize, usize, usize, f64, f64, f64, usize);
+type SignatureFigures = (Vec<(String, usize)>, Vec<SignatureRow>);
+
+/// `zkpipe bench signatures`: (rows per signature by backend, per-count circuit figures).
+#[pyfunction]
+#[pyo3(signature = (counts, *, threads = 1))]
+fn bench_signatures(py: Python<'_>, counts: Vec<usize>, threads: usize) -> PyResult<SignatureFigures> {
+    let f = py.detach(|| zkpipe_engine::bench::signatures(&counts, threads)).map_err(to_py)?;
+    Ok((f.rows_per_signature.into_iter().map(|(b, r)| (b.to_owned(), r)).collect(), f.circuits))
+}
+
 // ---- wrap (outer BN254 layer for the gnark Groth16 wrap) ----
 
 /// Re-proves a final aggregate for `k` in the BN254 outer layer and writes the gnark
@@ -513,5 +526,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(data_hash_verify, m)?)?;
     m.add_function(wrap_pyfunction!(data_hash_commitment, m)?)?;
     m.add_function(wrap_pyfunction!(bench_data_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(bench_signatures, m)?)?;
     Ok(())
 }

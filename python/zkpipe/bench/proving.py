@@ -11,12 +11,12 @@ import json
 import os
 import random
 import resource
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from zkpipe.bench.isolated import measure_in_subprocess
 from zkpipe.errors import InvalidProof, ProvingFailed
 from zkpipe.kpi.machine import describe_machine
 from zkpipe.native import aggregate_proofs, library_versions
@@ -66,16 +66,7 @@ def measure_segment(k: int, threads: int) -> dict[str, Any]:
 
 
 def _measure_in_subprocess(k: int, threads: int) -> dict[str, Any]:
-    run = subprocess.run(
-        [sys.executable, "-m", "zkpipe.bench.proving", str(k), str(threads)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if run.returncode != 0:
-        raise ProvingFailed(f"segment benchmark k={k} failed: {run.stderr.strip()[-500:]}")
-    result: dict[str, Any] = json.loads(run.stdout)
-    return result
+    return measure_in_subprocess("zkpipe.bench.proving", k, threads)
 
 
 def _batch_proofs(prover: Prover, count: int) -> list[Proof]:

@@ -58,6 +58,16 @@ def wrap(as_json: bool, k: int) -> None:
     emit(run_wrap(k), as_json)
 
 
+@bench.command("signatures")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--quick", is_flag=True, help="Circuits of 1 and 8 signatures only.")
+def signatures(as_json: bool, quick: bool) -> None:
+    """ECgFp5 signatures in circuit: rows per signature (plain vs custom gates) and proofs, one thread."""
+    from zkpipe.bench.signatures import run_signatures
+
+    emit(run_signatures(quick), as_json)
+
+
 @bench.command("proving")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--quick", is_flag=True, help="Segment sizes 8 and 16 only, and up to 4 batches aggregated.")

@@ -66,13 +66,16 @@ impl SignatureTargets {
 pub struct SignatureCircuit {
     pub data: CircuitData<F, C, D>,
     pub targets: Vec<SignatureTargets>,
+    /// Rows placed before padding to a power of two.
+    pub rows: usize,
 }
 
 impl SignatureCircuit {
     pub fn build(n: usize, backend: Backend) -> Self {
         let mut builder = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
         let targets = (0..n).map(|_| SignatureTargets::define(&mut builder, backend)).collect();
-        Self { data: builder.build::<C>(), targets }
+        let rows = builder.num_gates();
+        Self { data: builder.build::<C>(), targets, rows }
     }
 
     /// Proves that every tuple verifies; fails (`ProvingFailed`) when one does not.

@@ -16,7 +16,7 @@ use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::CommonCircuitData;
 use plonky2::util::serialization::{Buffer, IoResult, Read, Write};
 
-use self::arith::{add_projective, decode_native, fp5_div, fp5_sqrt, Affine, Fp5Ops, Schoolbook, CURVE_A, CURVE_B};
+use self::arith::{add_projective, decode_native, fp5_div, fp5_sqrt, Fp5Ops, Schoolbook, CURVE_A, CURVE_B};
 use super::gates::algebra::Algebra;
 use super::gates::ecadd::{self, EcStepGate};
 use super::gates::gfp5::{self, Fp5MulGate};
@@ -159,26 +159,77 @@ impl Fp5Builder<'_> {
         (sel(self.builder, p.0), sel(self.builder, p.1))
     }
 
-    /// Decodes a public key `w` into its group element, refusing w = 0 and non-points: the point
-    /// is `(x, 1/w)` where `x^2 - (w^2 - a)·x + b = 0` and `x` is not a square (`x·r^2 = b` for
-    /// some r; b is not a square), the root `goldilocks-crypto`'s decoding picks.
+    /// Decodes a public key `w` into its group element, refusing w = 0 and non-points (the
+    /// validity flag of [`Self::key_validity`], constrained true).
     pub fn decode_key(&mut self, w: Fp5Target) -> PointTarget {
-        let u = self.inverse(w);
-        let x: Fp5Target = core::array::from_fn(|_| self.builder.add_virtual_target());
-        let r: Fp5Target = core::array::from_fn(|_| self.builder.add_virtual_target());
-        self.builder.add_simple_generator(DecodeGenerator { w, x, r });
+        let (valid, point) = self.key_validity(w);
+        self.builder.assert_one(valid.target);
+        point
+    }
+
+    /// Whether `w` is a valid public key (a non-zero encoding of a group element), as
+    /// `crate::sig::validate_public_key` decides, and its point `(x, 1/w)` when it is (garbage
+    /// when not): `x^2 - (w^2 - a)·x + b = 0` and `x·r^2 = b` for some r, so x is the non-square
+    /// root `goldilocks-crypto`'s decoding picks (b is not a square).
+    ///
+    /// With `nz` = (w ≠ 0) pinned by `w·iw = nz` and `(1 - nz)·w = 0`, and `valid ≤ nz`: a valid
+    /// key satisfies the decoding equations of [`Self::decode_key`]; a non-zero invalid key
+    /// shows that `δ = (w^2 - a)^2 - 4b` is not a square by a root `t` of `t^2 = δ·b` (b is not a
+    /// square). Exactly one of the two can be shown for any non-zero w, so the flag is forced.
+    pub fn key_validity(&mut self, w: Fp5Target) -> (BoolTarget, PointTarget) {
+        self.key_validity_claiming(w, None)
+    }
+
+    pub(crate) fn key_validity_claiming(&mut self, w: Fp5Target, claim: Option<bool>) -> (BoolTarget, PointTarget) {
+        let b = &mut *self.builder;
+        let nz = b.add_virtual_bool_target_safe();
+        let valid = b.add_virtual_bool_target_safe();
+        let fresh = |b: &mut CircuitBuilder<F, D>| -> Fp5Target { core::array::from_fn(|_| b.add_virtual_target()) };
+        let (iw, x, r, t) = (fresh(b), fresh(b), fresh(b), fresh(b));
+        b.add_simple_generator(KeyValidityGenerator { w, nz, valid, iw, x, r, t, claim });
+        // nz: w·iw = nz and (1 - nz)·w = 0.
+        let zero = b.zero();
+        let nz5 = [nz.target, zero, zero, zero, zero];
+        let prod = self.mul(w, iw);
+        self.connect(prod, nz5);
+        let not_nz = self.builder.not(nz);
+        self.scaled_is_zero(not_nz.target, w);
+        // valid ≤ nz.
+        let v_not_nz = self.builder.mul(valid.target, not_nz.target);
+        self.builder.connect(v_not_nz, zero);
+        // valid: x^2 + b = (w^2 - a)·x and x·r^2 = b.
         let w2 = self.mul(w, w);
         let a = self.constant([CURVE_A, 0, 0, 0, 0]);
         let e = self.sub(w2, a);
         let ex = self.mul(e, x);
         let xx = self.mul(x, x);
-        let b = self.constant(CURVE_B);
-        let lhs = self.add(xx, b);
-        self.connect(lhs, ex);
+        let bc = self.constant(CURVE_B);
+        let lhs = self.add(xx, bc);
+        let quadratic = self.sub(lhs, ex);
+        self.scaled_is_zero(valid.target, quadratic);
         let rr = self.mul(r, r);
         let xrr = self.mul(x, rr);
-        self.connect(xrr, b);
-        (x, u)
+        let root = self.sub(xrr, bc);
+        self.scaled_is_zero(valid.target, root);
+        // nz and not valid: t^2 = δ·b.
+        let ee = self.mul(e, e);
+        let four_b = self.scale(4, bc);
+        let delta = self.sub(ee, four_b);
+        let delta_b = self.mul_b(delta);
+        let tt = self.mul(t, t);
+        let non_square = self.sub(tt, delta_b);
+        let invalid_nz = self.builder.sub(nz.target, valid.target);
+        self.scaled_is_zero(invalid_nz, non_square);
+        (valid, (x, iw))
+    }
+
+    /// Constrains `flag·a = 0` for a base-field `flag`.
+    fn scaled_is_zero(&mut self, flag: Target, a: Fp5Target) {
+        let zero = self.builder.zero();
+        for c in a {
+            let p = self.builder.mul(flag, c);
+            self.builder.connect(p, zero);
+        }
     }
 
     /// The encoding `w = 1/u` of a non-neutral group element (the neutral element is refused).
@@ -357,36 +408,114 @@ impl SimpleGenerator<F, D> for QuotientGenerator {
     }
 }
 
-/// Fills a key's decoded `x` and the root `r` with `x·r^2 = b`; fails for a key that is not a point.
-#[derive(Debug, Default)]
-struct DecodeGenerator {
+/// Fills a key's validity flag and whichever witness shows it (`claim` overrides the flag in tests).
+#[derive(Debug)]
+struct KeyValidityGenerator {
     w: Fp5Target,
+    nz: BoolTarget,
+    valid: BoolTarget,
+    iw: Fp5Target,
     x: Fp5Target,
     r: Fp5Target,
+    t: Fp5Target,
+    claim: Option<bool>,
 }
 
-impl SimpleGenerator<F, D> for DecodeGenerator {
+impl SimpleGenerator<F, D> for KeyValidityGenerator {
     fn id(&self) -> String {
-        "EcgFp5DecodeGenerator".to_owned()
+        "EcgFp5KeyValidityGenerator".to_owned()
     }
 
     fn dependencies(&self) -> Vec<Target> {
         self.w.to_vec()
     }
 
-    fn run_once(&self, w: &PartitionWitness<F>, out: &mut GeneratedValues<F>) -> anyhow::Result<()> {
-        let (x, _): Affine<F> = decode_native(read5(w, &self.w)).ok_or_else(|| anyhow::anyhow!("the public key is not a curve point"))?;
+    fn run_once(&self, wit: &PartitionWitness<F>, out: &mut GeneratedValues<F>) -> anyhow::Result<()> {
+        let w = read5(wit, &self.w);
+        let zero = [F::ZERO; 5];
+        let one = arith::from_limbs([1, 0, 0, 0, 0]);
         let b = arith::from_limbs(CURVE_B);
-        let r = fp5_sqrt(fp5_div(b, x)).ok_or_else(|| anyhow::anyhow!("decoded x is a square"))?;
+        let nz = w != zero;
+        let decoded = decode_native(w);
+        let valid = self.claim.unwrap_or(decoded.is_some());
+        out.set_bool_target(self.nz, nz)?;
+        out.set_bool_target(self.valid, valid)?;
+        write5(out, &self.iw, if nz { fp5_div(one, w) } else { zero })?;
+        let (x, r) = match decoded {
+            Some((x, _)) => (x, fp5_sqrt(fp5_div(b, x)).unwrap_or(zero)),
+            None => (zero, zero),
+        };
         write5(out, &self.x, x)?;
-        write5(out, &self.r, r)
+        write5(out, &self.r, r)?;
+        // t^2 = δ·b, solvable exactly for a non-zero invalid key.
+        let mut v = arith::Schoolbook(&mut super::gates::algebra::Values::<F>::new());
+        let w2 = v.mul(w, w);
+        let e = v.sub(w2, arith::from_limbs([CURVE_A, 0, 0, 0, 0]));
+        let (ee, four_b) = (v.mul(e, e), v.scale(4, b));
+        let delta = v.sub(ee, four_b);
+        let t = fp5_sqrt(v.mul_b(delta)).unwrap_or(zero);
+        write5(out, &self.t, t)
     }
 
     fn serialize(&self, dst: &mut Vec<u8>, _common: &CommonCircuitData<F, D>) -> IoResult<()> {
-        write_targets(dst, &[self.w, self.x, self.r].concat())
+        write_targets(dst, &[self.w, self.iw, self.x, self.r, self.t].concat())?;
+        dst.write_target_bool(self.nz)?;
+        dst.write_target_bool(self.valid)?;
+        dst.write_usize(match self.claim {
+            None => 0,
+            Some(false) => 1,
+            Some(true) => 2,
+        })
     }
 
     fn deserialize(src: &mut Buffer, _common: &CommonCircuitData<F, D>) -> IoResult<Self> {
-        Ok(Self { w: read_fp5(src)?, x: read_fp5(src)?, r: read_fp5(src)? })
+        let (w, iw, x, r, t) = (read_fp5(src)?, read_fp5(src)?, read_fp5(src)?, read_fp5(src)?, read_fp5(src)?);
+        let (nz, valid) = (src.read_target_bool()?, src.read_target_bool()?);
+        let claim = match src.read_usize()? {
+            0 => None,
+            c => Some(c == 2),
+        };
+        Ok(Self { w, nz, valid, iw, x, r, t, claim })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use plonky2::iop::witness::PartialWitness;
+    use plonky2::plonk::circuit_data::CircuitConfig;
+
+    use super::*;
+    use crate::circuits::{prove_with_threads, verify_bytes, C};
+
+    /// Proves the validity flag of `key` (five limbs), optionally claiming a flag; returns it.
+    fn flag(key: [u64; 5], claim: Option<bool>) -> crate::Result<bool> {
+        let mut builder = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+        let w: Fp5Target = core::array::from_fn(|_| builder.add_virtual_target());
+        let mut fp5 = Fp5Builder { builder: &mut builder, backend: Backend::EcGate };
+        let (valid, _) = fp5.key_validity_claiming(w, claim);
+        builder.register_public_input(valid.target);
+        let data = builder.build::<C>();
+        let mut pw = PartialWitness::new();
+        for i in 0..5 {
+            pw.set_target(w[i], F::from_canonical_u64(key[i])).unwrap();
+        }
+        let proof = prove_with_threads(&data, pw, 1)?;
+        Ok(verify_bytes(&data, &proof)?[0] == 1)
+    }
+
+    fn limbs(key: &[u8]) -> [u64; 5] {
+        core::array::from_fn(|i| u64::from_le_bytes(key[8 * i..8 * i + 8].try_into().unwrap()))
+    }
+
+    #[test]
+    fn the_key_flag_is_what_the_native_check_says_and_cannot_be_flipped() {
+        let (_, valid_key) = crate::sig::keygen(Some(&[5u8; 32])).unwrap();
+        let invalid_key = (1u64..).map(|i| [i, 7, 0, 0, 0]).find(|k| decode_native(arith::from_limbs(*k)).is_none()).unwrap();
+        assert!(flag(limbs(&valid_key), None).unwrap());
+        assert!(!flag(invalid_key, None).unwrap());
+        assert!(!flag([0; 5], None).unwrap(), "the neutral encoding is not a key");
+        assert!(flag(limbs(&valid_key), Some(false)).is_err(), "a valid key was proven invalid");
+        assert!(flag(invalid_key, Some(true)).is_err(), "an invalid key was proven valid");
+        assert!(flag([0; 5], Some(true)).is_err(), "the neutral encoding was proven valid");
     }
 }

@@ -27,6 +27,12 @@ impl<T> Values<T> {
     }
 }
 
+impl<T> Default for Values<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<T: Field> Algebra for Values<T> {
     type V = T;
     fn add(&mut self, a: T, b: T) -> T {
