@@ -137,3 +137,7 @@ def bench_signatures(
     counts: list[int], *, threads: int = 1
 ) -> tuple[list[tuple[str, int]], list[tuple[int, int, int, float, float, float, int]]]:
     """Rows per signature by backend; per count: (n, rows, degree bits, build s, prove s, verify s, bytes)."""
+
+# ---- cluster: where a host keeps the circuits of one segment size ----
+def circuit_cache_folder(k: int, cache_dir: Path) -> Path:
+    """The folder under the circuit cache `cache_dir` that holds the circuits of `k` for this build."""

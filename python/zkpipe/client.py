@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from zkpipe.errors import Severity, ZkpipeError
 from zkpipe.spec import AccountIndex, Amount, Nonce, PublicKey, Transaction, encode_tx
-from zkpipe.wire import Account, Ack, Batch, ChainInfo, Receipt, WithdrawalClaim
+from zkpipe.wire import Account, Ack, Batch, ChainInfo, ProverPool, Receipt, WithdrawalClaim
 
 DEFAULT_URL = "http://127.0.0.1:8545"
 STATES = ("pending", "trusted", "virtual", "consolidated")
@@ -184,6 +184,11 @@ class ZkClient:
     def chain_info(self) -> ChainInfo:
         """Latest trusted / virtual / consolidated batches, state roots, L1 position and health."""
         return ChainInfo.model_validate(self.call_idempotent("zk_chainInfo"))
+
+    def prover_pool(self) -> ProverPool | None:
+        """The prover workers (ready, job, host, outcomes, bytes), the quarantined ones, the traffic."""
+        result = self.call_idempotent("zk_proverPool")
+        return None if result is None else ProverPool.model_validate(result)
 
     def dev_deposit(self, index: int, public_key: bytes, amount: int) -> str:
         """Deposits from the embedded devnet's dev account; returns the L1 transaction hash."""

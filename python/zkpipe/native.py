@@ -42,6 +42,7 @@ __all__ = [
     "bench_data_hash",
     "bench_primitive",
     "bench_signatures",
+    "circuit_cache_folder",
     "data_hash_capacity",
     "data_hash_commitment",
     "keygen",
@@ -586,3 +587,11 @@ def bench_signatures(
 ) -> tuple[list[tuple[str, int]], list[tuple[int, int, int, float, float, float, int]]]:
     """Rows per signature by backend; per count: (n, rows, degree bits, build s, prove s, verify s, bytes)."""
     return _native.bench_signatures(list(counts), threads=threads)
+
+
+# ---- cluster: where a host keeps the circuits of one segment size ----
+
+
+def circuit_cache_folder(k: int, cache_dir: str | Path) -> Path:
+    """The folder of `cache_dir` holding this build's circuits of `k` (what to copy to warm a host)."""
+    return Path(_native.circuit_cache_folder(k, Path(cache_dir)))

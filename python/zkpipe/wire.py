@@ -170,6 +170,50 @@ class WithdrawalClaim(WireModel):
     claimed: bool
 
 
+class ProverWorker(WireModel):
+    """One prover worker slot: readiness, its job, where it runs, what it did."""
+
+    worker_id: str
+    ready: bool
+    job_id: str | None = None
+    host: str | None = None
+    busy_s: float
+    accepted: int
+    rejected: int
+    failed: int
+    bytes_in: int
+    bytes_out: int
+    quarantined: bool
+
+
+class QuarantinedWorker(WireModel):
+    """A worker given no jobs since it returned a rejected proof (kept across restarts)."""
+
+    worker_id: str
+    host: str | None = None
+    reason: str
+    since: float
+
+
+class JobTraffic(WireModel):
+    """Bytes moved between the scheduler and its workers for one kind of job."""
+
+    jobs: int
+    copies: int
+    bytes_in: int
+    bytes_out: int
+    bytes_per_job: float
+
+
+class ProverPool(WireModel):
+    """`zk_proverPool`: the prover workers, the quarantined ones, the traffic per kind of job."""
+
+    backend: str
+    workers: list[ProverWorker]
+    quarantined: list[QuarantinedWorker]
+    network: dict[str, JobTraffic]
+
+
 RESULT_MODELS: dict[str, type[WireModel]] = {
     "zk_sendTransaction": Ack,
     "zk_getTransactionReceipt": Receipt,
@@ -177,6 +221,7 @@ RESULT_MODELS: dict[str, type[WireModel]] = {
     "zk_getBatch": Batch,
     "zk_chainInfo": ChainInfo,
     "zk_getWithdrawalProof": WithdrawalClaim,
+    "zk_proverPool": ProverPool,
 }
 """The model of each method's (non-null) result."""
 

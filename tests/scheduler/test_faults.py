@@ -232,3 +232,38 @@ def test_timed_out_copies_are_cancelled_and_retried_until_the_job_is_given_up(
         record = scheduler.store.record_by_id(job.job_id)
         assert record.attempts == 2 and record.failures == 2 and record.state is JobState.FAILED
         assert time.monotonic() - started < 30
+
+
+def test_quarantine_survives_a_restart_until_an_operator_lifts_it(
+    tmp_path: Path, batch: tuple[State, BatchResult, list[SegmentJob]], verifier: Prover
+) -> None:
+    from click.testing import CliRunner
+
+    from zkpipe.cli import main
+
+    _, (_, second_batch) = make_batches(2)
+    more = Segmenter(K).jobs(second_batch)
+    for backend in _backend(2, {0: WorkerFaults(corrupt=Corruption.GARBAGE)}):
+        first = Scheduler(backend, JobStore(tmp_path / "jobs.db"), NO_SPECULATION)
+        assert_proves_the_batch(first.prove(batch[2], timeout_s=120), batch, verifier)
+        assert first.quarantined == {"local-0"}
+        first.store.close()
+        # A restarted scheduler on the same job store: the cheater still gets nothing.
+        second = Scheduler(backend, JobStore(tmp_path / "jobs.db"), NO_SPECULATION)
+        assert second.quarantined == {"local-0"}
+        record = second.store.quarantined()["local-0"]
+        assert record.reason and record.host  # why, and where the rejected proof came from
+        root = second.submit_fold(more)
+        deadline = time.monotonic() + 120
+        while second.state_by_id(more[0].job_id) is not JobState.DONE and time.monotonic() < deadline:
+            second.step()
+            time.sleep(0.05)
+        assert {e.worker_id for e in second.events_of(EventKind.STARTED)} == {"local-1"}
+        # The operator lifts it (from another process: the CLI on the node's data directory).
+        lifted = CliRunner().invoke(main, ["provers", "lift", "local-0", "--data-dir", str(tmp_path)])
+        assert lifted.exit_code == 0, lifted.output
+        assert not second.quarantined
+        second.wait([root], 120)
+        # It got jobs again (and, still cheating, was quarantined again).
+        assert "local-0" in {e.worker_id for e in second.events_of(EventKind.STARTED)}
+        assert second.quarantined == {"local-0"}

@@ -493,6 +493,14 @@ fn wrap_outer(
     .map_err(to_py)
 }
 
+// ---- cluster: where a host keeps the circuits of one segment size ----
+
+/// The folder under a circuit cache root that holds the circuits of `k` for this build.
+#[pyfunction]
+fn circuit_cache_folder(k: usize, cache_dir: PathBuf) -> PathBuf {
+    system::cache_folder(&cache_dir, k)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NativeError", m.py().get_type::<NativeError>())?;
@@ -527,5 +535,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(data_hash_commitment, m)?)?;
     m.add_function(wrap_pyfunction!(bench_data_hash, m)?)?;
     m.add_function(wrap_pyfunction!(bench_signatures, m)?)?;
+    m.add_function(wrap_pyfunction!(circuit_cache_folder, m)?)?;
     Ok(())
 }

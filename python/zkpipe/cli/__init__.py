@@ -27,6 +27,7 @@ from zkpipe.cli import bench_sequencer as _bench_sequencer  # noqa: E402
 from zkpipe.cli import demo as _demo  # noqa: E402
 from zkpipe.cli import keys as _keys  # noqa: E402
 from zkpipe.cli import plan as _plan  # noqa: E402
+from zkpipe.cli import provers as _provers  # noqa: E402
 from zkpipe.cli import send as _send  # noqa: E402
 from zkpipe.cli import tx as _tx  # noqa: E402
 from zkpipe.cli import up as _up  # noqa: E402
@@ -43,6 +44,7 @@ _VERBS = (
     _demo,
     _keys,
     _plan,
+    _provers,
     _send,
     _tx,
     _up,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -61,6 +61,9 @@ class KpiReport:
     l1_gas_per_tx: float  # sequencing gas (data + sequence transaction) per transaction
     l1_gas_per_aggregated_proof: float  # verification gas per L1 proof verification
     prover_cpu_seconds_per_tx: float
+    network_bytes_per_tx: float = math.nan
+    """Bytes moved between the scheduler and its provers (witnesses in, proofs out) per
+    consolidated transaction (NaN where not measured or modelled; older records lack it)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the KPI names as keys."""
@@ -73,6 +76,8 @@ class KpiReport:
             raise PlanInputError("kpis must be a JSON object")
         values: dict[str, Any] = {}
         for f in fields(cls):
+            if f.name not in data and f.default is not MISSING:
+                continue  # a KPI added later: older records lack it
             if f.name not in data:
                 raise PlanInputError(f"kpis.{f.name} is missing")
             if f.name.startswith("delay_"):

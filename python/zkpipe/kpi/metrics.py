@@ -75,6 +75,18 @@ class NodeMetrics:
             ["worker"],
             registry=r,
         )
+        self.prover_quarantined = Gauge(
+            "zkpipe_prover_quarantined",
+            "1 while a prover worker is quarantined (it returned a rejected proof; kept across restarts)",
+            ["worker"],
+            registry=r,
+        )
+        self.prover_network_bytes = Gauge(
+            "zkpipe_prover_network_bytes",
+            "Bytes moved between the scheduler and its provers, by kind of job and direction",
+            ["kind", "direction"],
+            registry=r,
+        )
 
     def observe_many(self, histogram: Histogram, values: Iterable[float]) -> None:
         """Observes every value (negative clock skews count as 0)."""
@@ -87,6 +99,17 @@ class NodeMetrics:
             self.kpi.labels(name).set(value)
         for worker, seconds in busy.items():
             self.prover_busy_seconds.labels(worker).set(seconds)
+
+    def set_pool(
+        self, quarantined: Iterable[str], workers: Iterable[str], traffic: dict[str, tuple[int, int]]
+    ) -> None:
+        """Publishes which workers are quarantined and the bytes in and out per kind of job."""
+        out = set(quarantined)
+        for worker in {*workers, *out}:
+            self.prover_quarantined.labels(worker).set(1.0 if worker in out else 0.0)
+        for kind, (sent, received) in traffic.items():
+            self.prover_network_bytes.labels(kind, "in").set(sent)
+            self.prover_network_bytes.labels(kind, "out").set(received)
 
     def render(self) -> bytes:
         """The Prometheus text exposition."""

@@ -56,6 +56,8 @@ class RunCosts:
     """Seconds workers spent proving, summed over workers."""
     threads_per_prover: int
     block_intervals: Sequence[float]
+    network_bytes: int = 0
+    """Bytes the scheduler sent to and received from its provers (every copy of every job)."""
 
 
 def json_safe(value: Any) -> Any:
@@ -134,6 +136,7 @@ def compute_kpi_report(txs: Sequence[TxTimes], batches: Sequence[BatchTimes], co
         prover_cpu_seconds_per_tx=(
             costs.prover_busy_seconds * costs.threads_per_prover / len(done) if done else math.nan
         ),
+        network_bytes_per_tx=costs.network_bytes / len(done) if done else math.nan,
     )
 
 
@@ -171,6 +174,7 @@ def render_kpi_table(report: KpiReport) -> Table:
     table.add_row("l1_gas_per_tx (sequencing)", f"{report.l1_gas_per_tx:,.0f}")
     table.add_row("l1_gas_per_aggregated_proof", f"{report.l1_gas_per_aggregated_proof:,.0f}")
     table.add_row("prover_cpu_seconds_per_tx", f"{report.prover_cpu_seconds_per_tx:.3f}")
+    table.add_row("network_bytes_per_tx (scheduler ⇄ provers)", f"{report.network_bytes_per_tx:,.0f}")
     return table
 
 

@@ -33,7 +33,7 @@ from zkpipe.l1.withdrawals import withdrawal_proof_from_json
 from zkpipe.node.config import NodeConfig, ProvingConfig
 from zkpipe.node.deployment import L1Roles, deploy_or_attach, operator_fee_key
 from zkpipe.node.l1chain import L1View, open_chain
-from zkpipe.node.proving import ProvingPipeline, new_backend, resolve_segment_size
+from zkpipe.node.proving import ProvingPipeline, compute_prover_pool, new_backend, resolve_segment_size
 from zkpipe.node.recovery import recover
 from zkpipe.node.rpcjson import account_json, batch_json, hex_bytes, receipt_json
 from zkpipe.node.store import Store
@@ -261,6 +261,7 @@ class Node:
             prover_busy_seconds=sum(u.busy_s for u in usage.values()),
             threads_per_prover=max(1, self.config.proving.threads_per_prover),
             block_intervals=[float(b - a) for a, b in itertools.pairwise(stamps)],
+            network_bytes=sum(u.bytes_in + u.bytes_out for u in usage.values()),
         )
         return compute_kpi_report(txs, batches, costs)
 
@@ -304,6 +305,12 @@ class Node:
         )
         return info.model_dump(mode="json")
 
+    def prover_pool(self) -> dict[str, Any] | None:
+        """The prover workers, the quarantined ones and the traffic per kind of job (None: not proving)."""
+        if self.proving is None:
+            return None
+        return compute_prover_pool(self.proving.backend, self.proving.scheduler).model_dump(mode="json")
+
     def dev_deposit(self, account_index: int, public_key_bytes: bytes, amount: int) -> str:
         """Deposits from the embedded L1's dev account (devnet only); returns the L1 transaction hash."""
         if len(public_key_bytes) != PUBLIC_KEY_BYTES:
@@ -339,8 +346,14 @@ class Node:
             for state in ("trusted", "virtual", "consolidated"):
                 for q, v in report[f"delay_{state}"].items():
                     figures[f"delay_{state}_{q}"] = float(v)
-            usage = self.proving.scheduler.utilisation()
+            scheduler = self.proving.scheduler
+            usage = scheduler.utilisation()
             self.metrics.set_kpis(figures, {w: u.busy_s for w, u in usage.items()})
+            self.metrics.set_pool(
+                scheduler.quarantined,
+                [w.worker_id for w in self.proving.backend.workers()],
+                {str(kind): (n.bytes_in, n.bytes_out) for kind, n in scheduler.network().items()},
+            )
         return self.metrics.render()
 
     def failures(self) -> dict[str, str]:

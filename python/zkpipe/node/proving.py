@@ -46,6 +46,7 @@ from zkpipe.spec import (
     decode_batch,
     initial_state,
 )
+from zkpipe.wire import JobTraffic, ProverPool, ProverWorker, QuarantinedWorker
 
 logger = logging.getLogger("zkpipe.node.proving")
 
@@ -121,6 +122,48 @@ def new_backend(config: ProvingConfig, cache_dir: Path | None, k: int) -> Prover
         threads=config.threads_per_prover,
         cache_dir=cache_dir,
         preload=(k,),
+    )
+
+
+def compute_prover_pool(backend: ProverBackend, scheduler: Scheduler) -> ProverPool:
+    """The prover workers as the scheduler sees them, the quarantined ones and the traffic per job kind."""
+    usage = scheduler.utilisation()
+    quarantined = scheduler.store.quarantined()
+    workers = []
+    for w in backend.workers():
+        u = usage.get(w.worker_id)
+        workers.append(
+            ProverWorker(
+                worker_id=w.worker_id,
+                ready=w.ready,
+                job_id=w.job_id,
+                host=w.host,
+                busy_s=round(u.busy_s, 3) if u else 0.0,
+                accepted=u.accepted if u else 0,
+                rejected=u.rejected if u else 0,
+                failed=u.failed if u else 0,
+                bytes_in=u.bytes_in if u else 0,
+                bytes_out=u.bytes_out if u else 0,
+                quarantined=w.worker_id in quarantined,
+            )
+        )
+    return ProverPool(
+        backend=type(backend).__name__,
+        workers=workers,
+        quarantined=[
+            QuarantinedWorker(worker_id=q.worker_id, host=q.host, reason=q.reason, since=q.since)
+            for q in quarantined.values()
+        ],
+        network={
+            str(kind): JobTraffic(
+                jobs=n.jobs,
+                copies=n.copies,
+                bytes_in=n.bytes_in,
+                bytes_out=n.bytes_out,
+                bytes_per_job=round(n.bytes_per_job, 1),
+            )
+            for kind, n in scheduler.network().items()
+        },
     )
 
 

@@ -260,7 +260,23 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated_at  REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (state, batch, seq);
+CREATE TABLE IF NOT EXISTS quarantine (
+    worker_id   TEXT PRIMARY KEY,                   -- a worker that returned a rejected proof
+    host        TEXT,                               -- where that proof came from, for operators
+    reason      TEXT NOT NULL,
+    since       REAL NOT NULL
+);
 """
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineRecord:
+    """A worker the scheduler gives no jobs: why, since when (Unix time), where its bad proof came from."""
+
+    worker_id: str
+    host: str | None
+    reason: str
+    since: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,10 +292,12 @@ class JobRecord:
 
 
 class JobStore:
-    """Persistent job queue on SQLite (WAL): jobs, their state, attempts and verified proofs.
+    """Persistent job queue on SQLite (WAL): jobs, their state, attempts and verified proofs, and
+    the quarantined workers.
 
-    Only proofs the scheduler verified are stored, so after a restart done work is not redone.
-    Thread-safe (one connection behind a lock).
+    Only proofs the scheduler verified are stored, so after a restart done work is not redone, and
+    a worker that cheated stays quarantined until an operator lifts it (`zkpipe provers lift`,
+    from another process too). Thread-safe (one connection behind a lock).
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -406,3 +424,26 @@ class JobStore:
         """Every stored job, oldest batch first."""
         _, rows = self._execute(f"SELECT {self._COLUMNS} FROM jobs ORDER BY batch, seq")
         return (self._record(row) for row in rows)
+
+    # -- quarantine -----------------------------------------------------------------------------
+
+    def quarantine(self, worker_id: str, reason: str, host: str | None = None) -> bool:
+        """Quarantines a worker (kept across restarts); whether it was not already."""
+        changed, _ = self._execute(
+            "INSERT OR IGNORE INTO quarantine (worker_id, host, reason, since) VALUES (?, ?, ?, ?)",
+            (worker_id, host, reason, time.time()),
+        )
+        return changed == 1
+
+    def lift_quarantine(self, worker_id: str) -> bool:
+        """Gives a quarantined worker jobs again; whether it was quarantined."""
+        changed, _ = self._execute("DELETE FROM quarantine WHERE worker_id = ?", (worker_id,))
+        return changed == 1
+
+    def quarantined(self) -> dict[str, QuarantineRecord]:
+        """The quarantined workers, by id."""
+        _, rows = self._execute("SELECT worker_id, host, reason, since FROM quarantine ORDER BY since")
+        return {
+            str(w): QuarantineRecord(str(w), None if h is None else str(h), str(r), float(t))
+            for w, h, r, t in rows
+        }

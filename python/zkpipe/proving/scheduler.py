@@ -19,7 +19,7 @@ from pathlib import Path
 
 from zkpipe import native
 from zkpipe.errors import InvalidInput, InvalidProof, ProvingFailed, Severity, ZkpipeError
-from zkpipe.proving.backends.base import JobHandle, ProofResult, ProverBackend
+from zkpipe.proving.backends.base import JobHandle, ProofResult, ProverBackend, compute_wire_bytes
 from zkpipe.proving.jobs import AggregateJob, Job, JobKind, JobState, JobStore
 from zkpipe.proving.proof import Proof, ProofKind, Provenance
 from zkpipe.proving.prover import PARAMETERS, default_circuit_cache
@@ -43,6 +43,7 @@ class EventKind(StrEnum):
     ACCEPTED = "accepted"  # a verified proof with the expected statement; the job is done
     REJECTED = "rejected"  # a proof that does not verify or proves something else
     QUARANTINED = "quarantined"  # a worker that returned a rejected proof gets no more jobs
+    LIFTED = "lifted"  # an operator lifted a worker's quarantine
     ATTEMPT_FAILED = "attempt_failed"  # a copy ended without a proof (worker lost, error)
     TIMED_OUT = "timed_out"  # a copy ran longer than the job timeout and was cancelled
     CANCELLED = "cancelled"  # a losing copy was stopped after another copy won
@@ -99,6 +100,27 @@ class WorkerUsage:
     failed: int = 0
     cancelled: int = 0
     quarantined: bool = False
+    bytes_in: int = 0
+    """Bytes of the jobs sent to the worker (witnesses, child proofs), every copy counted."""
+    bytes_out: int = 0
+    """Bytes of the results the worker sent back."""
+
+
+@dataclass(slots=True)
+class NetworkUsage:
+    """Bytes moved between the scheduler and its workers for one kind of job."""
+
+    jobs: int = 0
+    """Jobs of this kind accepted."""
+    copies: int = 0
+    """Copies started (retries, duplicates and cancelled copies included)."""
+    bytes_in: int = 0
+    bytes_out: int = 0
+
+    @property
+    def bytes_per_job(self) -> float:
+        """Bytes in and out per accepted job (every copy's traffic included)."""
+        return (self.bytes_in + self.bytes_out) / self.jobs if self.jobs else 0.0
 
 
 @dataclass(eq=False, slots=True)
@@ -151,7 +173,6 @@ class Scheduler:
         self.cache_dir = default_circuit_cache() if cache_dir is None else Path(cache_dir)
         self.on_event = on_event
         self.events: list[SchedulerEvent] = []
-        self.quarantined: set[str] = set()
         self.started_at = time.monotonic()
         self._lock = threading.RLock()
         self._jobs: dict[str, Job] = {}
@@ -159,12 +180,29 @@ class Scheduler:
         self._attempts: dict[str, list[_Attempt]] = {}
         self._usage: dict[str, WorkerUsage] = {}
         self._durations: dict[JobKind, list[float]] = {kind: [] for kind in JobKind}
+        self._network: dict[JobKind, NetworkUsage] = {kind: NetworkUsage() for kind in JobKind}
+        self._wire_bytes: dict[str, int] = {}
         self._joins: dict[str, _Join] = {}
         self._dead: set[str] = set()  # planned joins that cannot happen: a descendant was given up
         self._setups: dict[int, native.ProvingSetup] = {}
         recovered = store.recover()
         if recovered:
             log.info("event=recovered running_jobs_requeued=%d", recovered)
+
+    @property
+    def quarantined(self) -> set[str]:
+        """Workers given no jobs: they returned a rejected proof (persisted in the job store, so a
+        restart keeps them out, and an operator may lift one from another process)."""
+        return set(self.store.quarantined())
+
+    def lift_quarantine(self, worker_id: str) -> bool:
+        """Gives a quarantined worker jobs again; whether it was quarantined."""
+        with self._lock:
+            lifted = self.store.lift_quarantine(worker_id)
+            if lifted:
+                self._usage_of(worker_id).quarantined = False
+                self._emit(EventKind.LIFTED, None, worker_id, "quarantine lifted")
+            return lifted
 
     # -- submitting -----------------------------------------------------------
 
@@ -241,9 +279,17 @@ class Scheduler:
         """Per worker: busy seconds (running copies included), outcomes and quarantine."""
         with self._lock:
             now = time.monotonic()
+            quarantined = self.quarantined
             usage = {
                 worker_id: WorkerUsage(
-                    u.busy_s, u.accepted, u.rejected, u.failed, u.cancelled, worker_id in self.quarantined
+                    u.busy_s,
+                    u.accepted,
+                    u.rejected,
+                    u.failed,
+                    u.cancelled,
+                    worker_id in quarantined,
+                    u.bytes_in,
+                    u.bytes_out,
                 )
                 for worker_id, u in self._usage.items()
             }
@@ -251,6 +297,14 @@ class Scheduler:
                 for attempt in attempts:
                     usage.setdefault(attempt.handle.worker_id, WorkerUsage()).busy_s += now - attempt.started
             return usage
+
+    def network(self) -> dict[JobKind, NetworkUsage]:
+        """Per kind of job: accepted jobs, copies and the bytes sent to and received from workers."""
+        with self._lock:
+            return {
+                kind: NetworkUsage(u.jobs, u.copies, u.bytes_in, u.bytes_out)
+                for kind, u in self._network.items()
+            }
 
     def elapsed_s(self) -> float:
         """Seconds since the scheduler started (the denominator of utilisation)."""
@@ -341,13 +395,11 @@ class Scheduler:
 
     def _idle_workers(self) -> list[str]:
         mine = {a.handle.worker_id for attempts in self._attempts.values() for a in attempts}
+        quarantined = self.quarantined
         return [
             w.worker_id
             for w in self.backend.workers()
-            if w.ready
-            and w.job_id is None
-            and w.worker_id not in self.quarantined
-            and w.worker_id not in mine
+            if w.ready and w.job_id is None and w.worker_id not in quarantined and w.worker_id not in mine
         ]
 
     def _start(self, job: Job, worker_id: str, *, duplicate: bool = False) -> None:
@@ -358,6 +410,13 @@ class Scheduler:
             return
         self._attempts.setdefault(job.job_id, []).append(_Attempt(handle, time.monotonic()))
         self.store.mark_running(job.job_id)
+        if job.job_id not in self._wire_bytes:
+            self._wire_bytes[job.job_id] = compute_wire_bytes(job)
+        sent = self._wire_bytes[job.job_id]
+        self._usage_of(worker_id).bytes_in += sent
+        network = self._network[job.kind]
+        network.copies += 1
+        network.bytes_in += sent
         self._emit(EventKind.DUPLICATE_STARTED if duplicate else EventKind.STARTED, job.job_id, worker_id)
 
     # -- outcomes -------------------------------------------------------------
@@ -374,19 +433,24 @@ class Scheduler:
             self._emit(EventKind.ATTEMPT_FAILED, job_id, worker_id, detail)
             self._attempt_failed(job_id, detail)
             return
+        job = self._job(job_id)
+        received = compute_wire_bytes(result)
+        usage.bytes_out += received
+        self._network[job.kind].bytes_out += received
         if self.store.state_by_id(job_id) is JobState.DONE:
             return  # another copy won meanwhile
-        job = self._job(job_id)
         try:
             proof = self._verified(job, result, worker_id)
         except InvalidProof as err:
             usage.rejected += 1
             self._emit(EventKind.REJECTED, job_id, worker_id, err.message)
-            self._quarantine(worker_id)
+            self._quarantine(worker_id, err.message, str(getattr(result, "host", "")) or None)
             if not self._attempts.get(job_id):
                 self.store.requeue(job_id)
             return
         usage.accepted += 1
+        self._network[job.kind].jobs += 1
+        self._wire_bytes.pop(job_id, None)
         self.store.mark_done(job_id, proof)
         self._proofs[job_id] = proof
         self._durations[job.kind].append(time.monotonic() - attempt.started)
@@ -430,10 +494,9 @@ class Scheduler:
         )
         return Proof(kind, job.k, statement, result.data, provenance)
 
-    def _quarantine(self, worker_id: str) -> None:
-        if worker_id in self.quarantined:
+    def _quarantine(self, worker_id: str, reason: str, host: str | None) -> None:
+        if not self.store.quarantine(worker_id, reason, host):
             return
-        self.quarantined.add(worker_id)
         self._usage_of(worker_id).quarantined = True
         self._emit(EventKind.QUARANTINED, None, worker_id, "returned a rejected proof")
         # Nothing else from this worker is trusted: stop its other copies and redo their jobs.

@@ -53,6 +53,7 @@ class RpcBackend(Protocol):
     def batch_by_number(self, number: int, with_transactions: bool = False) -> dict[str, Any] | None: ...
     def chain_info(self) -> dict[str, Any]: ...
     def kpi(self) -> dict[str, Any]: ...
+    def prover_pool(self) -> dict[str, Any] | None: ...
     def dev_deposit(self, account_index: int, public_key_bytes: bytes, amount: int) -> str: ...
     def withdrawal_proof_by_tx(self, tx_hash: bytes) -> dict[str, Any] | None: ...
     def dev_claim_withdrawal(self, tx_hash: bytes) -> str: ...
@@ -136,6 +137,7 @@ class RpcServer:
             "zk_chainInfo": self.chain_info,
             "zk_kpi": self.kpi,
             "zk_getWithdrawalProof": self.get_withdrawal_proof,
+            "zk_proverPool": self.prover_pool,
         }
         if dev_methods:
             self.methods["zk_devDeposit"] = self.dev_deposit
@@ -396,6 +398,12 @@ class RpcServer:
         """zk_kpi [] → the measured KPIs: delays per state (p50/p95/p99), throughput, stage times, costs."""
         _params(params, (), 0)
         return await asyncio.to_thread(self.backend.kpi)
+
+    async def prover_pool(self, params: object) -> dict[str, Any] | None:
+        """zk_proverPool [] → the prover workers, the quarantined ones and the bytes moved per kind
+        of job; null when the node does not prove."""
+        _params(params, (), 0)
+        return await asyncio.to_thread(self.backend.prover_pool)
 
     async def dev_deposit(self, params: object) -> dict[str, Any]:
         """zk_devDeposit [index, public_key, amount] → L1 transaction hash (embedded devnet only)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -32,12 +33,13 @@ class ProofResult:
 
 @dataclass(frozen=True, slots=True)
 class WorkerInfo:
-    """A worker slot: its id, whether it is ready for a job, and the job it runs, if any."""
+    """A worker slot: its id, whether it is ready for a job, the job it runs, if any, and where."""
 
     worker_id: str
     ready: bool
     job_id: str | None
     pid: int | None = None
+    host: str | None = None
 
 
 @dataclass(eq=False)
@@ -48,6 +50,12 @@ class JobHandle:
     worker_id: str
     future: Future[ProofResult]
     started_at: float
+
+
+def compute_wire_bytes(value: object) -> int:
+    """Bytes `value` takes between the scheduler and a worker: its pickle (protocol 5), which is
+    what both Ray (object store transfers) and the local pipes carry, framing aside."""
+    return len(pickle.dumps(value, protocol=5))
 
 
 class ProverBackend(Protocol):

@@ -1,9 +1,15 @@
-"""The ray backend: the same prover workers as Ray actors on an existing (or local) Ray cluster."""
+"""The ray backend: the same prover workers as Ray actors on an existing (or local) Ray cluster.
+
+On a cluster whose prover hosts advertise the custom resource `zkpipe_prover` (one unit per prover
+slot: `ray start --resources='{"zkpipe_prover": 2}'`), each actor needs one unit, so actors run on
+those hosts only (not on the head, which the node shares); without it, anywhere Ray has CPUs.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import platform
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
@@ -21,6 +27,9 @@ from zkpipe.proving.jobs import Job
 
 log = logging.getLogger("zkpipe.proving.ray")
 
+PROVER_RESOURCE = "zkpipe_prover"
+"""The custom resource a host advertises per prover slot; each actor needs one unit when present."""
+
 
 class ProverActor:
     """A warm prover worker as a Ray actor (circuits loaded once per actor process)."""
@@ -30,9 +39,9 @@ class ProverActor:
     ) -> None:
         self.worker = ProverWorker(threads=threads, cache_dir=cache_dir, preload=preload, faults=faults)
 
-    def ready(self) -> int:
-        """The actor's process id, once its circuits are loaded."""
-        return os.getpid()
+    def ready(self) -> tuple[int, str]:
+        """The actor's process id and host (hostname/node address), once its circuits are loaded."""
+        return os.getpid(), f"{platform.node()}/{ray.util.get_node_ip_address()}"  # type: ignore[no-untyped-call]
 
     def run(self, job: Job) -> ProofResult | WorkError:
         """Proves one job."""
@@ -45,6 +54,7 @@ class _Slot:
     actor: Any
     ready_ref: Any
     pid: int | None = None
+    host: str | None = None
     handle: JobHandle | None = None
 
 
@@ -52,8 +62,9 @@ class RayBackend:
     """`workers` prover actors on the Ray cluster at `address` (None: the one already initialised,
     else a new local one), each needing `cpus_per_worker` CPUs and proving with `threads` threads.
 
-    Actors are restarted by Ray when their process dies; the copy they were running fails with
-    WorkerLost (tasks are not retried by Ray: the scheduler decides where a job runs next).
+    Actors are restarted by Ray when their process or their whole host dies (on a host with a free
+    slot, or when one joins); the copy they were running fails with WorkerLost (tasks are not
+    retried by Ray: the scheduler decides where a job runs next).
     """
 
     def __init__(
@@ -72,7 +83,10 @@ class RayBackend:
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
             ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
-        remote = ray.remote(num_cpus=cpus_per_worker, max_restarts=-1, max_task_retries=0)(ProverActor)
+        resources = {PROVER_RESOURCE: 1.0} if PROVER_RESOURCE in ray.cluster_resources() else {}  # type: ignore[no-untyped-call]
+        remote = ray.remote(
+            num_cpus=cpus_per_worker, resources=resources, max_restarts=-1, max_task_retries=0
+        )(ProverActor)
         cache = None if cache_dir is None else str(cache_dir)
         faults = faults or {}
         self._slots: list[_Slot] = []
@@ -101,7 +115,7 @@ class RayBackend:
         slot.handle = None
         ray.kill(slot.actor, no_restart=False)
         slot.ready_ref = slot.actor.ready.remote()  # resolves once the restarted actor is up
-        slot.pid = None
+        slot.pid = slot.host = None
         _fail(handle, WorkerLost(f"job {handle.job_id} cancelled on {handle.worker_id}"))
 
     def workers(self) -> list[WorkerInfo]:
@@ -112,17 +126,18 @@ class RayBackend:
                 done, _ = ray.wait([slot.ready_ref], timeout=0)
                 if done:
                     try:
-                        slot.pid = int(ray.get(slot.ready_ref))
+                        pid, host = ray.get(slot.ready_ref)
+                        slot.pid, slot.host = int(pid), str(host)
                     except RayError:  # died while starting: ask again (Ray restarts it)
                         slot.ready_ref = slot.actor.ready.remote()
             if slot.handle is not None and slot.handle.future.done():
                 if isinstance(slot.handle.future.exception(), WorkerLost):
                     # The actor died under its job; Ray restarts it: not ready until it answers.
-                    slot.pid = None
+                    slot.pid = slot.host = None
                     slot.ready_ref = slot.actor.ready.remote()
                 slot.handle = None
             job_id = None if slot.handle is None else slot.handle.job_id
-            infos.append(WorkerInfo(slot.worker_id, slot.pid is not None, job_id, slot.pid))
+            infos.append(WorkerInfo(slot.worker_id, slot.pid is not None, job_id, slot.pid, slot.host))
         return infos
 
     def close(self) -> None:
