@@ -9,6 +9,8 @@ NATIVE_SOURCES := $(shell find native -name '*.rs' -o -name 'Cargo.toml') Cargo.
 STAMP := $(VENV)/.zkpipe-installed
 # The dashboard's browser test drives Debian's chromium (never a browser download); CI runs as root.
 CHROMIUM := /usr/bin/chromium
+# The cluster tests put each Ray host in a network namespace: iproute2's `ip` (and util-linux's unshare).
+IPROUTE := /usr/sbin/ip
 
 .PHONY: demo test bench lint setup tools clean wrap
 
@@ -53,7 +55,12 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
 		|| { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
-test: setup $(CHROMIUM)
+$(IPROUTE):
+	@command -v apt-get >/dev/null || { echo "error: the cluster tests need iproute2 (ip netns)" >&2; exit 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q iproute2 \
+		|| { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q iproute2; }
+
+test: setup $(CHROMIUM) $(IPROUTE)
 	cargo test --release --manifest-path native/engine/Cargo.toml --quiet
 	$(BIN)/pytest
 

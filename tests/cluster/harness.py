@@ -41,6 +41,12 @@ def is_available() -> str | None:
         return "network namespaces need root"
     if shutil.which("ip") is None or shutil.which("unshare") is None:
         return "needs iproute2 (ip) and util-linux (unshare)"
+    probe = f"zkc-probe-{os.getpid()}"
+    try:
+        _run("ip", "netns", "add", probe)
+    except RuntimeError as err:  # e.g. a container without CAP_SYS_ADMIN / CAP_NET_ADMIN
+        return f"cannot create network namespaces here: {err}"
+    _run("ip", "netns", "del", probe)
     return None
 
 

@@ -85,6 +85,10 @@ class Measurements(BaseModel):
     tx_bytes: int = Field(gt=0)
     """Bytes of one transaction in the batch data."""
     gas: GasTable
+    witness_bytes_per_tx: float = Field(default=0.0, ge=0)
+    """Bytes a segment job's witness carries per transaction (what a prover network moves in)."""
+    proof_bytes: float = Field(default=0.0, ge=0)
+    """Bytes of one proof as it travels (0: bandwidth not measured; older tables lack both)."""
 
     @field_validator("segments", mode="after")
     @classmethod
@@ -178,4 +182,6 @@ def default_assumption() -> Measurements:
         gas=GasTable(
             sequence_tx=45_000.0, sequence_per_batch=22_100.0, calldata_per_byte=16.0, verify_proof=350_000.0
         ),
+        witness_bytes_per_tx=3_350.0,  # zkpipe's k = 8 witnesses (depth-32 paths), docs/pipeline.md
+        proof_bytes=135_755.0,  # zkpipe's constant-size proof as the scheduler sends it
     )

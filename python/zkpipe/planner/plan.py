@@ -259,6 +259,7 @@ def _evaluate(
         stage_times=t,
         kpis=dataclasses.replace(
             report,
+            network_bytes_per_tx=compute_network_bytes_per_tx(m, batch_size, segments, copies, n),
             prove_a_batch_time=prove,
             delay_consolidated=_with_round_quantiles(
                 report.delay_consolidated, request, segments * n, seg.prove_seconds
@@ -271,6 +272,18 @@ def _evaluate(
         measurements_source=m.source,
         measurements_are_assumption=m.is_assumption,
     )
+
+
+def compute_network_bytes_per_tx(
+    m: Measurements, batch_size: int, segments: int, copies: float, n: int
+) -> float:
+    """Bytes between the scheduler and its provers per transaction: every segment copy's witness in
+    and proof out, and each aggregation's two proofs in and one out (NaN if not measured)."""
+    if not m.proof_bytes:
+        return math.nan
+    segment_jobs = segments * copies * m.proof_bytes + copies * m.witness_bytes_per_tx * batch_size
+    aggregations = (segments - 1) + (n - 1) / n  # this batch's folds and its share of the group's
+    return (segment_jobs + aggregations * 3 * m.proof_bytes) / batch_size
 
 
 def _with_round_quantiles(

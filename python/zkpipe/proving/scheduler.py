@@ -200,7 +200,6 @@ class Scheduler:
         with self._lock:
             lifted = self.store.lift_quarantine(worker_id)
             if lifted:
-                self._usage_of(worker_id).quarantined = False
                 self._emit(EventKind.LIFTED, None, worker_id, "quarantine lifted")
             return lifted
 
@@ -497,7 +496,6 @@ class Scheduler:
     def _quarantine(self, worker_id: str, reason: str, host: str | None) -> None:
         if not self.store.quarantine(worker_id, reason, host):
             return
-        self._usage_of(worker_id).quarantined = True
         self._emit(EventKind.QUARANTINED, None, worker_id, "returned a rejected proof")
         # Nothing else from this worker is trusted: stop its other copies and redo their jobs.
         for job_id, attempts in list(self._attempts.items()):
