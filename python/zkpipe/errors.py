@@ -190,6 +190,14 @@ class L1Unavailable(L1Error):
     severity = Severity.TEMPORARY
 
 
+class L1Behind(L1Error):
+    """The L1 has not reached what the node needs yet (a batch not sequenced, a block time before a
+    batch's timestamp): retry once it has."""
+
+    code = "L1_BEHIND"
+    severity = Severity.TEMPORARY
+
+
 class L1Reorg(L1Error):
     """An L1 block the node already acted on was replaced: a re-org deeper than the confirmation depth."""
 

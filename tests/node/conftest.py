@@ -108,9 +108,16 @@ def l1_setup(
     tmp_path: Path, private_compile_cache: None
 ) -> Iterator[tuple[EmbeddedChain, RollupContract, Store, SequenceSender, L1Syncer]]:
     """An embedded chain with the rollup deployed and a store holding two closed batches."""
+    yield from make_l1_setup(tmp_path, L1_SETUP_DEPTH)
+
+
+def make_l1_setup(
+    tmp_path: Path, depth: int
+) -> Iterator[tuple[EmbeddedChain, RollupContract, Store, SequenceSender, L1Syncer]]:
+    """`l1_setup` with a tree of `depth` (32 for what the circuits take)."""
     chain = EmbeddedChain(None, block_time=1.0)
     deployer, sequencer, aggregator = chain.accounts[:3]
-    genesis = initial_state(FEE_PK, L1_SETUP_DEPTH)
+    genesis = initial_state(FEE_PK, depth)
     tx = RollupContract.send_deploy(
         chain, deployer=deployer, sequencer=sequencer, aggregator=aggregator,
         genesis_state_root=digest_bytes(genesis.tree.root), chain_id=CHAIN_ID,

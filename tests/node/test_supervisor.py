@@ -1,27 +1,36 @@
 """The supervisor acts on the severity of real faults: a divergent batch on L1 is a reset (re-sync),
 one still divergent after it is critical (the syncer stops, the node reports it), an unreachable L1
-is temporary (retried with backoff, the component stays healthy), a proving job given up is
-rejected (the job fails, the proving component reports it, nothing else stops)."""
+is temporary (retried with backoff, the component stays healthy), a proof ready before its batches
+are on L1 is temporary too (the window waits), a proving job given up is rejected (the job fails,
+the proving component reports it, nothing else stops)."""
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.node.conftest import batch_data, proving_node_config
+from tests.node.conftest import batch_data, make_l1_setup, proving_node_config
 from tests.node.helpers import fund
+from tests.sequencer.helpers import FEE_PK
 from zkpipe.client import ZkClient
+from zkpipe.errors import L1Behind, Severity
 from zkpipe.kpi import NodeMetrics
 from zkpipe.l1 import EmbeddedChain, RollupContract
 from zkpipe.l1.anvil import Anvil, dev_key
 from zkpipe.l1.jsonrpc import JsonRpcChain
 from zkpipe.l1.syncer import L1Syncer
+from zkpipe.node.config import ProvingConfig
+from zkpipe.node.proving import ProvingPipeline
 from zkpipe.node.run import BackgroundNode
 from zkpipe.node.store import Store
 from zkpipe.node.supervisor import BACKOFF_FIRST_S, Supervisor
+from zkpipe.proving.backends.local import LocalBackend
+from zkpipe.proving.statement import Statement
+from zkpipe.spec import ACCOUNT_TREE_DEPTH
 
 
 def test_divergent_batch_is_reset_then_critical(l1_setup) -> None:  # type: ignore[no-untyped-def]
@@ -70,6 +79,39 @@ def test_unreachable_l1_is_retried_with_backoff_and_the_syncer_carries_on(l1_set
         assert health.running and health.retries == 0 and syncer.cursor >= 0
     finally:
         anvil.stop()
+
+
+def test_a_proof_of_batches_not_yet_on_l1_is_temporary_and_passes_once_they_are(
+    tmp_path: Path, private_compile_cache: None
+) -> None:
+    setup = make_l1_setup(tmp_path, ACCOUNT_TREE_DEPTH)  # the depth the segment witnesses need
+    chain, rollup, store, sender, _ = next(setup)
+    config = ProvingConfig(enabled=True, prove_from="trusted", aggregation_n=2)
+    backend = LocalBackend(1, preload=())
+    pipeline = ProvingPipeline(
+        config, store, chain, rollup, aggregator=chain.accounts[2], fee_public_key=FEE_PK,
+        data_dir=tmp_path, backend=backend,
+    )  # fmt: skip
+    try:
+        pipeline._take_new_batches()  # prove_from = "trusted": both closed batches, before L1 has them
+        batches = [pipeline.record.batches[n] for n in (1, 2)]
+        # The statement the window's aggregate proves: its segments' statements joined.
+        statement = functools.reduce(Statement.joined, (job.expected for b in batches for job in b.jobs))
+        for posted in ([], [1]):
+            if posted:
+                rollup.sequence_batches(
+                    [batch_data(store, n) for n in posted], sender=sender.sequencer_address
+                )
+                chain.mine()
+            with pytest.raises(L1Behind) as behind:
+                pipeline.check_against_l1(batches, statement)
+            assert behind.value.severity is Severity.TEMPORARY  # the supervisor retries, proving goes on
+        rollup.sequence_batches([batch_data(store, 2)], sender=sender.sequencer_address)
+        chain.mine()
+        pipeline.check_against_l1(batches, statement)  # on L1 now: the same proof passes every check
+    finally:
+        pipeline.close()
+        next(setup, None)  # the setup's teardown
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zkpipe.errors import ProvingFailed, StorageError
+from zkpipe.errors import L1Behind, ProvingFailed, StorageError
 from zkpipe.execution import digest_bytes
 from zkpipe.extras import require
 from zkpipe.kpi.report import BatchTimes
@@ -299,10 +299,12 @@ class ProvingPipeline:
     # -- consolidation ------------------------------------------------------------------------
 
     def check_against_l1(self, batches: Sequence[ProvingBatch], statement: Statement) -> None:
-        """Raises ProvingFailed unless the aggregate proves exactly L1's sequenced data from L1's root."""
+        """Raises ProvingFailed unless the aggregate proves exactly L1's sequenced data from L1's root,
+        L1Behind (temporary: the supervisor retries) while its last batch is not sequenced yet."""
         first, last = batches[0].stored.number, batches[-1].stored.number
         if self.rollup.last_batch_sequenced() < last:
-            raise ProvingFailed(f"batch {last} is not sequenced on L1 yet")
+            # Why temporary: with prove_from = "trusted" a proof may be ready before its batches are posted.
+            raise L1Behind(f"batch {last} is not sequenced on L1 yet")
         # The data the proof was built from is the data L1 holds: it hashes to L1's acc input hash.
         acc = self.rollup.acc_input_hash(first - 1)
         for batch in batches:

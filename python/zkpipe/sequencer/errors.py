@@ -144,5 +144,6 @@ ERROR_TABLE: dict[str, int] = {
     "L1_REVERTED": L1_REJECTED,
     "L1_ERROR": UNAVAILABLE,
     "L1_UNAVAILABLE": UNAVAILABLE,
+    "L1_BEHIND": UNAVAILABLE,
 }
 """Every `data.code` the RPC can return and its numeric JSON-RPC code (documented in docs/rpc.md)."""
