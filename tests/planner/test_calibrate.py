@@ -58,7 +58,7 @@ def test_calibration_against_a_live_pipeline_is_within_15_percent(tmp_path: Path
     # Waves every ~0.5 s and batches closing 0.75 s after their first transaction: no wave lands on
     # a batch boundary, where a few milliseconds of scheduling would move it (and a segment).
     settings = DemoSettings(
-        accounts=8, txs=48, waves=6, block_time=1.0, batch_timeout_s=0.75, aggregation_n=2, timeout_s=110.0
+        accounts=8, txs=48, waves=6, block_time=1.0, batch_timeout_s=0.75, aggregation_n=2, timeout_s=300.0
     )
     record = run_demo(settings, out=tmp_path / "demo")
     assert record["lost"] == 0 and record["proving_failed"] is None
