@@ -6,6 +6,8 @@ Rules:
 - it records each send (`sending` + the L1 transaction hash) right after submitting it; a send
   whose transaction failed, or that the L1 no longer knows (the embedded chain's mempool dies with
   the process), goes back to `closed` — but only for batches above `lastBatchSequenced`;
+- a send refused by the gas estimate while an earlier send of ours is still in flight is temporary
+  (L1Behind, retried): the estimate did not see that send; with nothing in flight it is rejected;
 - it groups the batches closed within one block time: it posts shortly before the next block is
   due (`send_margin_s`), at most once per block, up to the contract's 16 batches / 120 000 bytes.
 """
@@ -18,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from zkpipe.errors import L1Behind, L1Reverted
 from zkpipe.kpi import NodeMetrics
 from zkpipe.l1.chain import Address, L1Chain, TxHash
 from zkpipe.l1.rollup import MAX_BATCHES_PER_CALL, MAX_SEQUENCE_DATA_BYTES, BatchData, RollupContract
@@ -166,9 +169,18 @@ class SequenceSender:
         if not closed or closed[0].number != expected:
             return  # wait: an earlier batch is not closed yet, or everything is on L1 already
         for group in compute_send_groups(closed):
-            sent = self.rollup.sequence_batches(
-                [BatchData(b.data, b.timestamp, b.deposit_end) for b in group], sender=self.sequencer_address
-            )
+            try:
+                sent = self.rollup.sequence_batches(
+                    [BatchData(b.data, b.timestamp, b.deposit_end) for b in group],
+                    sender=self.sequencer_address,
+                )
+            except L1Reverted as err:
+                if not in_flight and group[0].number == expected:
+                    raise
+                # Why temporary: the gas estimate ran on a state without our send still in flight
+                # (anvil does not apply it), so its batches look missing ("wrong batch number").
+                raise L1Behind(f"batch {group[0].number} waits for the send before it: {err.reason}") from err
+            in_flight = [*in_flight, ("0x" + sent.hex(), group[0].number, group[-1].number)]
             self.store.mark_sending([b.number for b in group], "0x" + sent.hex(), self._clock())
             self.metrics.l1_sends.inc()
             logger.info(
