@@ -320,6 +320,22 @@ mod tests {
     }
 
     #[test]
+    fn a_bit_that_is_not_boolean_breaks_only_its_booleanity_constraint() {
+        // The row is generated consistently for the bit 2 (the selected point is 2·P coordinate-wise
+        // and every addition follows from it), so the one constraint it violates is b·(b − 1) = 0.
+        let gate = EcStepGate::new(2);
+        for bits in [[(2, 0), (0, 0)], [(1, 1), (0, 2)]] {
+            let wires = honest_row(&random_point(), &random_point(), &random_point(), &bits);
+            let ext: Vec<FE> = wires.iter().map(|&v| <FE as FieldExtension<D>>::from_basefield(v)).collect();
+            let hash = HashOut::rand();
+            let vars = EvaluationVars { local_constants: &[], local_wires: &ext, public_inputs_hash: &hash };
+            let violated: Vec<FE> = gate.eval_unfiltered(vars).into_iter().filter(|c| *c != FE::ZERO).collect();
+            let two = <FE as FieldExtension<D>>::from_basefield(F::from_canonical_u64(2));
+            assert_eq!(violated, vec![two], "{bits:?}: only b·(b − 1) = 2 may be violated");
+        }
+    }
+
+    #[test]
     fn a_wrong_value_in_any_wire_is_rejected() {
         let gate = EcStepGate::new(2);
         let wires = honest_row(&random_point(), &random_point(), &random_point(), &[(1, 0), (0, 1)]);
