@@ -241,21 +241,7 @@ mod tests {
     }
 
     fn statement(step: u64) -> Statement {
-        let d = |x: u64| [x, x + 1, x + 2, x + 3];
-        Statement {
-            root_before: d(step * 100),
-            root_after: d((step + 1) * 100),
-            data_in: d(step * 100 + 10),
-            data_out: d((step + 1) * 100 + 10),
-            withdrawals_in: d(step * 100 + 20),
-            withdrawals_out: d((step + 1) * 100 + 20),
-            deposits_in: d(step * 100 + 30),
-            deposits_out: d((step + 1) * 100 + 30),
-            fee_total: step + 1,
-            queue_in: step * 3,
-            queue_out: (step + 1) * 3,
-            chain_id: 7,
-        }
+        Statement::sample(step, 3)
     }
 
     fn prove_free(circuit: &CircuitData<F, C, D>, targets: &[Target], s: &Statement) -> Vec<u8> {

@@ -99,6 +99,29 @@ impl Statement {
     }
 }
 
+#[cfg(test)]
+impl Statement {
+    /// A test statement for step `step` of a chain: every "after" equals step `step + 1`'s "before",
+    /// and each step consumes `queue_per_step` queue entries.
+    pub(crate) fn sample(step: u64, queue_per_step: u64) -> Self {
+        let d = |x: u64| [x, x + 1, x + 2, x + 3];
+        Statement {
+            root_before: d(step * 100),
+            root_after: d((step + 1) * 100),
+            data_in: d(step * 100 + 10),
+            data_out: d((step + 1) * 100 + 10),
+            withdrawals_in: d(step * 100 + 20),
+            withdrawals_out: d((step + 1) * 100 + 20),
+            deposits_in: d(step * 100 + 30),
+            deposits_out: d((step + 1) * 100 + 30),
+            fee_total: step + 1,
+            queue_in: step * queue_per_step,
+            queue_out: (step + 1) * queue_per_step,
+            chain_id: 7,
+        }
+    }
+}
+
 /// The statement as circuit targets.
 #[derive(Clone, Copy, Debug)]
 pub struct StatementTarget {

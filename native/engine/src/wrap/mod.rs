@@ -150,21 +150,7 @@ mod tests {
     }
 
     fn statement(step: u64) -> Statement {
-        let d = |x: u64| [x, x + 1, x + 2, x + 3];
-        Statement {
-            root_before: d(step * 100),
-            root_after: d((step + 1) * 100),
-            data_in: d(step * 100 + 10),
-            data_out: d((step + 1) * 100 + 10),
-            withdrawals_in: d(step * 100 + 20),
-            withdrawals_out: d((step + 1) * 100 + 20),
-            deposits_in: d(step * 100 + 30),
-            deposits_out: d((step + 1) * 100 + 30),
-            fee_total: step + 1,
-            queue_in: step * 10,
-            queue_out: (step + 1) * 10,
-            chain_id: 7,
-        }
+        Statement::sample(step, 10)
     }
 
     /// The sample outer proof proves and verifies natively; with ZKPIPE_WRAP_SMALL_DIR set its

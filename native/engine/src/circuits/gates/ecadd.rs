@@ -9,7 +9,6 @@
 //! (0, 0)). Two steps fill 134 of a standard recursion row's 135 wires.
 
 use plonky2::field::extension::Extendable;
-use plonky2::field::types::Field;
 use plonky2::gates::gate::Gate;
 use plonky2::gates::util::StridedConstraintConsumer;
 use plonky2::iop::ext_target::ExtensionTarget;
@@ -215,7 +214,6 @@ impl SimpleGenerator<F, D> for EcStepGenerator {
             set_point(out, q2_w, q2)?;
             set_point(out, self.gate.acc_out(j), acc)?;
         }
-        let _ = F::ZERO;
         Ok(())
     }
 
@@ -235,7 +233,7 @@ mod tests {
     use plonky2::field::extension::FieldExtension;
     use plonky2::gates::gate_testing::{test_eval_fns, test_low_degree};
     use plonky2::hash::hash_types::HashOut;
-    use plonky2::field::types::Sample;
+    use plonky2::field::types::{Field, Sample};
     use plonky2::iop::generator::generate_partial_witness;
     use plonky2::iop::witness::PartialWitness;
     use plonky2::plonk::circuit_data::CircuitConfig;
