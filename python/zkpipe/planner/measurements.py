@@ -21,6 +21,7 @@ from zkpipe.validation import describe_validation_error
 
 __all__ = [
     "MEASUREMENTS_SCHEMA",
+    "Contention",
     "GasTable",
     "Measurements",
     "SegmentCost",
@@ -61,6 +62,39 @@ class GasTable(BaseModel):
     """One L1 transaction verifying one proof (plain or aggregated)."""
 
 
+class Contention(BaseModel):
+    """How much slower one prover job runs when it shares a host's cores (`zkpipe bench proving`)."""
+
+    model_config = _TABLE
+
+    cores: int = Field(gt=0)
+    """Cores of the measuring host."""
+    prover_slowdown: tuple[float, ...] = Field(min_length=1)
+    """Entry i: a job's time with i + 1 provers proving at once, over its time alone (the first is 1)."""
+    sequencer_slowdown: float = Field(default=1.0, ge=1)
+    """A lone prover's job time while a sequencer executes flat out beside it, over its time alone."""
+    sequencer_seconds_per_tx: float = Field(default=0.0, ge=0)
+    """CPU seconds that sequencer spent per transaction (its busy share is rate × this)."""
+
+    @field_validator("prover_slowdown", mode="after")
+    @classmethod
+    def _at_least_one(cls, values: tuple[float, ...]) -> tuple[float, ...]:
+        if any(v <= 0 for v in values):
+            raise ValueError("slowdowns must be > 0")
+        return values
+
+    def compute_slowdown(self, busy_provers: int, sequencer_busy: float) -> float:
+        """A job's slowdown with ``busy_provers`` proving (itself included) and a sequencer busy
+        ``sequencer_busy`` of the time (0..1). Past the measured range, provers share the cores
+        evenly: the last measured slowdown, scaled by the extra provers per core."""
+        table = self.prover_slowdown
+        if busy_provers <= len(table):
+            provers = table[max(1, busy_provers) - 1]
+        else:
+            provers = table[-1] * max(1.0, busy_provers / max(len(table), self.cores))
+        return provers * (1.0 + (self.sequencer_slowdown - 1.0) * min(1.0, max(0.0, sequencer_busy)))
+
+
 class Measurements(BaseModel):
     """Everything the planner takes from measurements (or the labelled default assumption)."""
 
@@ -89,6 +123,8 @@ class Measurements(BaseModel):
     """Bytes a segment job's witness carries per transaction (what a prover network moves in)."""
     proof_bytes: float = Field(default=0.0, ge=0)
     """Bytes of one proof as it travels (0: bandwidth not measured; older tables lack both)."""
+    contention: Contention | None = None
+    """Provers sharing a host's cores with each other and the sequencer (None: not measured, no slowdown)."""
 
     @field_validator("segments", mode="after")
     @classmethod

@@ -46,6 +46,19 @@ class Job:
     listeners: list[Callable[[], None]] = field(default_factory=list)  # called once, when proven
 
 
+@dataclass(eq=False)
+class _Sharing:
+    """A job copy running on a prover that shares the host's cores."""
+
+    prover: Prover
+    job: Job
+    remaining: float  # seconds of work left at full speed
+    failed: bool
+    started: float
+    slowdown: float = 1.0
+    version: int = 0
+
+
 class SimPipeline:
     """The simulated node: sequencing, batching, the prover pool and the per-batch record.
 
@@ -92,6 +105,8 @@ class SimPipeline:
         self.aggregated: list[float] = []
         self.segment_times: list[tuple[float, float]] = []  # (started, seconds) of accepted copies
         self.aggregate_pair_times: list[tuple[float, float]] = []
+        self.sharing: list[_Sharing] = []  # copies running on shared cores (contention only)
+        self.shared_at = 0.0
 
     # -- what subclasses define ------------------------------------------------------------------
 
@@ -234,7 +249,44 @@ class SimPipeline:
         if pool.straggler_probability and self.rng.random() < pool.straggler_probability:
             seconds *= pool.straggler_factor
         failed = bool(pool.failure_probability) and self.rng.random() < pool.failure_probability
+        if pool.contention is not None:
+            self._advance_shared()
+            self.sharing.append(_Sharing(prover, job, seconds, failed, self.env.now))
+            self._reschedule_shared()
+            return
         self.env.timeout(seconds).callbacks.append(lambda _ev: self.finish_copy(prover, job, seconds, failed))
+
+    # Provers sharing one host's cores (`ProverPool.contention`): processor sharing. Every running
+    # copy progresses at 1 / slowdown(copies running); a start or an end changes every copy's rate.
+
+    def _advance_shared(self) -> None:
+        """Takes the work done since the last change off every running copy."""
+        elapsed, self.shared_at = self.env.now - self.shared_at, self.env.now
+        for copy in self.sharing:
+            copy.remaining -= elapsed / copy.slowdown
+
+    def _reschedule_shared(self) -> None:
+        """Re-times every running copy's end at the rate the new number of copies allows."""
+        pool = self.config.pool
+        assert pool.contention is not None
+        slowdown = pool.contention.compute_slowdown(len(self.sharing), pool.sequencer_busy)
+        for copy in self.sharing:
+            copy.version += 1
+            copy.slowdown = slowdown
+            self.env.timeout(max(0.0, copy.remaining * slowdown)).callbacks.append(
+                self._shared_callback(copy, copy.version)
+            )
+
+    def _shared_callback(self, copy: _Sharing, version: int) -> Callable[[simpy.events.Event], None]:
+        return lambda _ev: self._shared_done(copy, version)
+
+    def _shared_done(self, copy: _Sharing, version: int) -> None:
+        if version != copy.version:
+            return  # re-timed since
+        self._advance_shared()
+        self.sharing.remove(copy)
+        self._reschedule_shared()
+        self.finish_copy(copy.prover, copy.job, self.env.now - copy.started, copy.failed)
 
     def finish_copy(self, prover: Prover, job: Job, seconds: float, failed: bool) -> None:
         """A copy comes back; the scheduler verifies it and re-issues a job whose copies all failed."""

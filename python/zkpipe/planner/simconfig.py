@@ -13,7 +13,7 @@ from zkpipe.kpi.figures import KpiReport
 from zkpipe.kpi.runrecord import RUN_SCHEMA, RunRecord
 from zkpipe.modes import ProveFrom
 from zkpipe.planner.errors import PlanInputError
-from zkpipe.planner.measurements import GasTable
+from zkpipe.planner.measurements import Contention, GasTable
 
 FloatArray = npt.NDArray[np.float64]
 EPS = 1e-9  # seconds; absorbs float error when an event lands exactly on a block boundary
@@ -78,6 +78,10 @@ class ProverPool:
     straggler_probability: float = 0.0  # chance a job runs straggler_factor times slower
     straggler_factor: float = 4.0
     failure_probability: float = 0.0  # chance a job crashes; noticed when it would have finished
+    # Provers sharing one host's cores (with each other and a sequencer busy `sequencer_busy` of
+    # the time): a copy runs `contention.compute_slowdown(busy provers at its start, …)` slower.
+    contention: Contention | None = None
+    sequencer_busy: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -251,6 +255,7 @@ def validate_sim_config(c: SimConfig) -> None:
         (0 <= c.pool.straggler_probability <= 1, "straggler_probability must be in [0, 1]"),
         (c.pool.straggler_factor >= 1, "straggler_factor must be >= 1"),
         (0 <= c.pool.failure_probability < 1, "failure_probability must be in [0, 1)"),
+        (0 <= c.pool.sequencer_busy <= 1, "sequencer_busy must be in [0, 1]"),
         (c.proving.segment_prove_seconds > 0 or bool(c.proving.prove_time_samples), "prove time must be > 0"),
         (all(s >= 0 for s in c.proving.prove_time_samples), "prove_time_samples must be >= 0"),
         (c.proving.aggregate_pair_seconds >= 0, "aggregate_pair_seconds must be >= 0"),
