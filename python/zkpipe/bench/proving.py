@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from zkpipe.bench.contention import measure_contention, to_contention
 from zkpipe.bench.isolated import measure_in_subprocess
 from zkpipe.errors import InvalidProof, ProvingFailed
 from zkpipe.kpi.machine import describe_machine
@@ -150,12 +151,14 @@ def run_proving(quick: bool, progress: Callable[[str], None] = lambda _: None) -
             segments.append(_measure_in_subprocess(k, threads))
     progress("aggregation")
     aggregation = measure_aggregation(8, QUICK_BATCHES if quick else FULL_BATCHES, threads=1)
+    contention = measure_contention(8, progress=progress)
     one_thread = {int(str(s["k"])): s for s in segments if s["threads"] == 1}
     result: dict[str, Any] = {
         "quick": quick,
         "segments": segments,
         "aggregation": aggregation,
         "soundness_checks_passed": aggregation["soundness_checks_passed"],
+        "contention": contention,
         "targets": TARGETS,
         "machine": describe_machine(),
         "versions": library_versions(),
@@ -181,7 +184,8 @@ def to_measurements(result: dict[str, Any]) -> Measurements:
         base,
         source=(
             f"measured: `{result['command']}` on {machine['cpu']} ({machine['cores']} cores), one thread per "
-            "proof; a cycle is one transaction slot. Gas and execute_seconds_per_tx: default assumption."
+            "proof; a cycle is one transaction slot; contention of provers sharing the cores at k = 8. "
+            "Gas and execute_seconds_per_tx: default assumption."
         ),
         is_assumption=False,
         segments=tuple(
@@ -196,6 +200,7 @@ def to_measurements(result: dict[str, Any]) -> Measurements:
         batch_overhead_cycles=0.0,
         segment_overhead_fraction=0.0,
         aggregate_pair_seconds=float(result["aggregation"]["aggregation_layer_s"]),
+        contention=to_contention(result["contention"]) if "contention" in result else None,
     )
 
 
@@ -217,6 +222,14 @@ def to_markdown(result: dict[str, Any]) -> str:
         f"{agg['final_proof_bytes_by_batches']} (constant: {agg['constant_size']}); "
         f"soundness checks passed: {result['soundness_checks_passed']}.",
     ]
+    if "contention" in result:
+        c = result["contention"]
+        lines += [
+            "",
+            f"Contention (k = {c['k']}, {c['cores']} cores): slowdown of a segment proof with 1…"
+            f"{len(c['prover_slowdown'])} provers at once {c['prover_slowdown']}; beside a busy sequencer "
+            f"{c['sequencer_slowdown']} (the sequencer: {c['sequencer_seconds_per_tx']} CPU s per tx).",
+        ]
     return "\n".join(lines)
 
 
