@@ -142,3 +142,29 @@ def test_invalid_predictions_are_refused() -> None:
         predict(TWO.model_copy(update={"segment_size": 8}), TWO_TXS, TABLE)
     with pytest.raises(ValidationError, match="arrival_times_s"):
         Workload(arrivals="recorded", tx_rate=1.0, duration_s=1.0)
+
+
+def test_the_proving_bench_writes_contention_into_the_table() -> None:
+    from zkpipe.bench.proving import to_measurements
+
+    segment = {"k": 8, "threads": 1, "prove_s": 4.0, "peak_rss_mib": 400.0}
+    result = {
+        "command": "zkpipe bench proving --json",
+        "machine": {"cpu": "test cpu", "cores": 2},
+        "segments": [segment],
+        "aggregation": {"aggregation_layer_s": 3.0},
+        "contention": {
+            "k": 8,
+            "cores": 2,
+            "prover_slowdown": [1.0, 1.6],
+            "sequencer_slowdown": 1.2,
+            "sequencer_seconds_per_tx": 0.002,
+        },
+    }
+    table = Measurements.from_dict(to_measurements(result).to_dict())  # through its JSON form
+    assert table.contention == Contention(
+        cores=2, prover_slowdown=(1.0, 1.6), sequencer_slowdown=1.2, sequencer_seconds_per_tx=0.002
+    )
+    assert table.segment_cost(3).prove_seconds == 4.0
+    del result["contention"]  # an older benchmark result: no contention, no slowdown
+    assert to_measurements(result).contention is None

@@ -180,27 +180,29 @@ def to_measurements(result: dict[str, Any]) -> Measurements:
     base = default_assumption()
     rows = sorted((s for s in result["segments"] if s["threads"] == 1), key=lambda s: s["k"])
     machine = result["machine"]
-    return dataclasses.replace(
-        base,
-        source=(
-            f"measured: `{result['command']}` on {machine['cpu']} ({machine['cores']} cores), one thread per "
-            "proof; a cycle is one transaction slot; contention of provers sharing the cores at k = 8. "
-            "Gas and execute_seconds_per_tx: default assumption."
-        ),
-        is_assumption=False,
-        segments=tuple(
-            SegmentCost(
-                log2_cycles=int(s["k"]).bit_length() - 1,
-                prove_seconds=float(s["prove_s"]),
-                memory_bytes=int(s["peak_rss_mib"] * 2**20),
-            )
-            for s in rows
-        ),
-        cycles_per_tx=1.0,
-        batch_overhead_cycles=0.0,
-        segment_overhead_fraction=0.0,
-        aggregate_pair_seconds=float(result["aggregation"]["aggregation_layer_s"]),
-        contention=to_contention(result["contention"]) if "contention" in result else None,
+    return Measurements.model_validate(
+        base.model_dump()
+        | dict(
+            source=(
+                f"measured: `{result['command']}` on {machine['cpu']} ({machine['cores']} cores), one "
+                "thread per proof; a cycle is one transaction slot; contention of provers sharing the "
+                "cores at k = 8. Gas and execute_seconds_per_tx: default assumption."
+            ),
+            is_assumption=False,
+            segments=tuple(
+                SegmentCost(
+                    log2_cycles=int(s["k"]).bit_length() - 1,
+                    prove_seconds=float(s["prove_s"]),
+                    memory_bytes=int(s["peak_rss_mib"] * 2**20),
+                )
+                for s in rows
+            ),
+            cycles_per_tx=1.0,
+            batch_overhead_cycles=0.0,
+            segment_overhead_fraction=0.0,
+            aggregate_pair_seconds=float(result["aggregation"]["aggregation_layer_s"]),
+            contention=to_contention(result["contention"]) if "contention" in result else None,
+        )
     )
 
 
