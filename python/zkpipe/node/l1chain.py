@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import threading
 import time
@@ -23,6 +24,8 @@ JOURNAL_NAME = "l1-journal.db"
 """The JSON-RPC chain's journal of signed transactions, under the data directory."""
 ROLES = 4
 """Deployer, sequencer, aggregator, depositor."""
+RECENT_BLOCKS = 51
+"""L1 blocks whose timestamps the view keeps (the KPI report's block intervals)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +94,8 @@ class L1View:
 
     Reading it never waits on L1, so an L1 outage stalls neither trusted receipts (the sequencer
     floors batch timestamps with `__call__`) nor `zk_chainInfo`, which reports the view's age and
-    whether it is degraded (the last read failed, or is overdue) instead.
+    whether it is degraded (the last read failed, or is overdue) instead, nor `zk_kpi`, which takes
+    the recent block intervals from it.
     """
 
     def __init__(self, chain: L1Chain, consolidated_root: Callable[[], bytes], interval_s: float) -> None:
@@ -101,6 +105,7 @@ class L1View:
         self.stale_after_s = 3 * interval_s + 1.0
         """A view older than this is degraded even if no read has failed yet (one may be hanging)."""
         self.seen = self._read()
+        self._stamps: dict[int, int] = {self.seen.block: self.seen.timestamp}
         self.failing = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="l1-view", daemon=True)
@@ -127,14 +132,31 @@ class L1View:
         """True while L1 does not answer (the view is the last one seen)."""
         return self.failing or self.age_s() > self.stale_after_s
 
+    def block_intervals(self) -> list[float]:
+        """Seconds between consecutive L1 blocks among the last RECENT_BLOCKS seen (oldest first)."""
+        stamps = self._stamps
+        numbers = sorted(stamps)
+        return [float(stamps[b] - stamps[a]) for a, b in itertools.pairwise(numbers) if b == a + 1]
+
     def _read(self) -> L1Seen:
         block = self.chain.latest_block()
         return L1Seen(block.number, block.timestamp, self._consolidated_root(), time.monotonic())
+
+    def _read_recent(self, latest: L1Seen) -> None:
+        """Keeps the timestamps of the last RECENT_BLOCKS blocks up to `latest`, reading only new ones."""
+        first = max(1, latest.block - RECENT_BLOCKS + 1)
+        stamps = {n: t for n, t in self._stamps.items() if first <= n < latest.block}
+        stamps[latest.block] = latest.timestamp
+        for number in range(first, latest.block):
+            if number not in stamps and (block := self.chain.block_by_number(number)) is not None:
+                stamps[number] = block.timestamp
+        self._stamps = stamps  # why a new dict: readers on other threads see the old or the new one
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
                 seen = self._read()
+                self._read_recent(seen)
             except ZkpipeError as err:
                 if not self.failing:
                     logger.warning("event=l1_view_stale code=%s message=%s", err.code, err.message)

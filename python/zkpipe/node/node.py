@@ -8,7 +8,6 @@ and acts on the severity of their errors (see node/supervisor.py).
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 import threading
@@ -250,9 +249,6 @@ class Node:
         txs = [TxTimes(*row) for row in self.reader.tx_times()]
         batches = self.proving.batch_times() if self.proving is not None else []
         sequence_gas, sequenced_txs = self.reader.l1_gas_total()
-        latest = self.chain.latest_block().number
-        blocks = [self.chain.block_by_number(n) for n in range(max(1, latest - 50), latest + 1)]
-        stamps = [b.timestamp for b in blocks if b is not None]
         usage = self.proving.scheduler.utilisation() if self.proving is not None else {}
         costs = RunCosts(
             sequence_gas=sequence_gas,
@@ -260,7 +256,7 @@ class Node:
             verify_gas=list(self.proving.record.verify_gas) if self.proving is not None else [],
             prover_busy_seconds=sum(u.busy_s for u in usage.values()),
             threads_per_prover=max(1, self.config.proving.threads_per_prover),
-            block_intervals=[float(b - a) for a, b in itertools.pairwise(stamps)],
+            block_intervals=self.l1_view.block_intervals(),  # why the view: zk_kpi never waits on L1
             network_bytes=sum(u.bytes_in + u.bytes_out for u in usage.values()),
         )
         return compute_kpi_report(txs, batches, costs)
