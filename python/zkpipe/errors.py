@@ -100,6 +100,13 @@ class StorageError(ZkpipeError):
     severity = Severity.CRITICAL
 
 
+class SnapshotInvalid(StorageError):
+    """A state snapshot that is corrupt, of another format or not of its log: rebuild from the log."""
+
+    code = "SNAPSHOT_INVALID"
+    severity = Severity.RESET
+
+
 class TxError(StrEnum):
     """Stable codes for why a transaction is invalid (or why a deposit is refunded)."""
 

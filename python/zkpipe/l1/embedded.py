@@ -1,4 +1,4 @@
-"""An in-process EVM devnet on revm (pyrevm): blocks on a timer, a mempool, and a replayable block log."""
+"""An in-process EVM devnet on revm (pyrevm): blocks on a timer, a mempool, a block log, state snapshots."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 from eth_abi.abi import decode, encode
 from pyrevm import EVM, BlockEnv, CfgEnv, Env
 
-from zkpipe.errors import L1Error, L1Reverted, StorageError
+from zkpipe.errors import L1Error, L1Reverted, SnapshotInvalid, StorageError
 from zkpipe.l1.blocklog import RecordLog
 from zkpipe.l1.chain import (
     DEFAULT_GAS,
@@ -27,6 +27,7 @@ from zkpipe.l1.chain import (
     TxReceipt,
     to_address,
 )
+from zkpipe.l1.evmstate import AccountState, EvmSnapshot, dump_evm, read_snapshot, restore_evm, write_snapshot
 from zkpipe.l1.hashes import ZERO_HASH, keccak256
 
 logger = logging.getLogger("zkpipe.l1.embedded")
@@ -40,6 +41,9 @@ DEFAULT_DEV_BALANCE = 10**12 * 10**18
 SPEC_ID = "CANCUN"
 """The EVM fork; matches the compiler's target (zkpipe.l1.compiler.EVM_VERSION)."""
 BLOCK_LOG_NAME = "blocks.log"
+SNAPSHOT_NAME = "state.snapshot"
+DEFAULT_SNAPSHOT_EVERY = 256
+"""Blocks between two state snapshots while mining (and one at close): a restart replays at most these."""
 _ERROR_SELECTOR = keccak256(b"Error(string)")[:4]
 _REVERT_OUTPUT = re.compile(r"output: 0x([0-9a-fA-F]*)")
 _GAS_USED = re.compile(r"gas_used: (\d+)")
@@ -62,7 +66,8 @@ class _Outcome:
 
 
 class EmbeddedChain:
-    """An L1Chain backed by an in-process revm: deterministic dev accounts, persisted by replaying blocks."""
+    """An L1Chain backed by an in-process revm: deterministic dev accounts, persisted as a block log
+    and a snapshot of the EVM state; a restart loads the snapshot and replays only the blocks after it."""
 
     def __init__(
         self,
@@ -74,30 +79,33 @@ class EmbeddedChain:
         dev_accounts: int = DEFAULT_DEV_ACCOUNTS,
         dev_balance: int = DEFAULT_DEV_BALANCE,
         clock: Callable[[], float] = time.time,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
     ) -> None:
-        """Open the chain in `data_dir` (replaying its blocks) or create it; in memory only if None."""
+        """Open the chain in `data_dir` (its snapshot, then later blocks) or create it; None: in memory."""
         self.chain_id = chain_id
         self.block_time = block_time
         self.block_gas_limit = block_gas_limit
         self._clock = clock
+        self.snapshot_every = snapshot_every
         self._lock = threading.RLock()  # why reentrant: mine() and the readers share helpers
-        self._evm = EVM(env=Env(cfg=CfgEnv(chain_id=chain_id)), spec_id=SPEC_ID)
-        self._blocks: list[Block] = []
-        self._receipts: dict[TxHash, TxReceipt] = {}
-        self._transactions: dict[TxHash, Transaction] = {}
-        self._logs_by_block: list[list[Log]] = []
+        self._reset()
         self._mempool: list[Transaction] = []
-        self._next_nonce: dict[Address, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
         self._closed = False
         self._genesis: dict[str, Any] = {}
         self._log = RecordLog(data_dir / BLOCK_LOG_NAME) if data_dir is not None else None
+        self._snapshot_path = data_dir / SNAPSHOT_NAME if data_dir is not None else None
+        self._snapshot_block = -1
+        self.replayed_blocks = 0
+        """Blocks re-executed when the chain was opened (those after its snapshot, or all without one)."""
         try:
             records = self._log.records if self._log is not None else []
+            # Why: a log written before blocks carried their receipts cannot be loaded without replay.
+            self._snapshots_usable = all("receipts" in r for r in records[1:])
             if records:
-                self._replay(records)
+                self._open(records)
             else:
                 genesis = {
                     "kind": "genesis",
@@ -216,6 +224,7 @@ class EmbeddedChain:
             }
             outcomes = self._execute_block(parent.number + 1, ts, included)
             record["results"] = [[o.success, o.gas_used] for o in outcomes]
+            record["receipts"] = [_receipt_to_record(o) for o in outcomes]
             if self._log is not None:
                 # Why after executing and before publishing: a block is visible only once it is durable.
                 try:
@@ -226,7 +235,31 @@ class EmbeddedChain:
                     raise StorageError(f"cannot persist block {parent.number + 1}: {exc}") from exc
             included_hashes = {tx.hash for tx in included}
             self._mempool = [tx for tx in self._mempool if tx.hash not in included_hashes]
-            return self._publish_block(parent, ts, included, outcomes)
+            block = self._publish_block(parent, ts, included, outcomes)
+            if self.snapshot_every > 0 and block.number % self.snapshot_every == 0:
+                self.write_snapshot()
+            return block
+
+    def evm_state(self) -> tuple[AccountState, ...]:
+        """Every account and storage slot of the EVM (what a snapshot holds)."""
+        with self._lock:
+            return dump_evm(self._evm)
+
+    def write_snapshot(self) -> None:
+        """Writes the EVM state after the latest block (atomically; a failure only costs replay time)."""
+        with self._lock:
+            if self._snapshot_path is None or not self._snapshots_usable or self._failure is not None:
+                return
+            block = self._blocks[-1]
+            if block.number == self._snapshot_block:
+                return
+            try:
+                snapshot = EvmSnapshot(self.chain_id, block.number, block.hash, dump_evm(self._evm))
+                write_snapshot(self._snapshot_path, snapshot)
+            except (OSError, SnapshotInvalid) as exc:
+                logger.warning("event=snapshot_failed block=%d error=%s", block.number, exc)
+                return
+            self._snapshot_block = block.number
 
     def start(self) -> None:
         """Start producing a block every `block_time` seconds in a background thread."""
@@ -247,9 +280,11 @@ class EmbeddedChain:
         self._thread = None
 
     def close(self) -> None:
-        """Stop producing blocks and close the block log."""
+        """Stop producing blocks, snapshot the state and close the block log."""
         self.stop()
         with self._lock:
+            if not self._closed:
+                self.write_snapshot()
             self._closed = True
             if self._log is not None:
                 self._log.close()
@@ -284,14 +319,66 @@ class EmbeddedChain:
 
     # -- execution ------------------------------------------------------------------
 
-    def _apply_genesis(self, genesis: dict[str, Any]) -> None:
-        """Fund the dev accounts and create block 0."""
+    def _reset(self) -> None:
+        """An empty EVM and no blocks (before opening, or to replay after an unusable snapshot)."""
+        self._evm = EVM(env=Env(cfg=CfgEnv(chain_id=self.chain_id)), spec_id=SPEC_ID)
+        self._blocks: list[Block] = []
+        self._receipts: dict[TxHash, TxReceipt] = {}
+        self._transactions: dict[TxHash, Transaction] = {}
+        self._logs_by_block: list[list[Log]] = []
+        self._next_nonce: dict[Address, int] = {}
+
+    def _open(self, records: list[dict[str, Any]]) -> None:
+        """Rebuild the chain from its snapshot and the blocks after it, or else by replaying every block."""
+        if self._snapshot_path is not None and self._snapshot_path.exists():
+            try:
+                self._load_snapshot(records, read_snapshot(self._snapshot_path, self.chain_id))
+                return
+            except SnapshotInvalid as err:
+                # Why go on: the block log is the source of truth; the snapshot only saves time.
+                logger.warning("event=snapshot_ignored code=%s reason=%s", err.code, err.message)
+                self._reset()
+                self.replayed_blocks = 0
+        self._replay(records)
+
+    def _load_snapshot(self, records: list[dict[str, Any]], snapshot: EvmSnapshot) -> None:
+        """Publish the snapshot's blocks from their logged receipts, load its state, replay the rest."""
+        if not self._snapshots_usable:
+            raise SnapshotInvalid("the block log has blocks without receipts")
+        if snapshot.block >= len(records):
+            raise SnapshotInvalid(f"the snapshot (block {snapshot.block}) is ahead of the block log")
+        self._apply_genesis(records[0], fund=False)
+        for record in records[1 : snapshot.block + 1]:
+            self._check_order(record)
+            txs = self._logged_txs(record)
+            outcomes = [
+                _receipt_from_record(r, o) for r, o in zip(record["results"], record["receipts"], strict=True)
+            ]
+            self._publish_block(self._blocks[-1], record["timestamp"], txs, outcomes)
+        if self._blocks[-1].hash != snapshot.block_hash:
+            raise SnapshotInvalid(f"block {snapshot.block} of the log is not the snapshot's")
+        restore_evm(self._evm, snapshot.accounts)
+        if dump_evm(self._evm) != snapshot.accounts:
+            raise SnapshotInvalid("the restored EVM state differs from the snapshot")
+        try:
+            self._replay_blocks(records[snapshot.block + 1 :])
+        except StorageError as err:
+            raise SnapshotInvalid(
+                f"the blocks after the snapshot do not replay on it: {err.message}"
+            ) from None
+        self._snapshot_block = snapshot.block
+        logger.info(
+            "event=snapshot_loaded block=%d replayed=%d", snapshot.block, len(records) - 1 - snapshot.block
+        )
+
+    def _apply_genesis(self, genesis: dict[str, Any], *, fund: bool = True) -> None:
+        """Create block 0 and (unless a snapshot holds the state) fund the dev accounts."""
         if genesis.get("kind") != "genesis":
             raise StorageError("the block log does not start with a genesis record")
         if genesis["chain_id"] != self.chain_id:
             raise StorageError(f"the block log is for chain {genesis['chain_id']}, not {self.chain_id}")
         self._genesis = genesis
-        for address, balance in genesis["accounts"]:
+        for address, balance in genesis["accounts"] if fund else ():
             self._evm.set_balance(address, balance)
         ts = int(genesis["timestamp"])
         block_hash = keccak256(encode(["uint256", "uint256", "uint256"], [self.chain_id, 0, ts]))
@@ -301,20 +388,37 @@ class EmbeddedChain:
     def _replay(self, records: list[dict[str, Any]]) -> None:
         """Rebuild the state by re-executing every logged block."""
         self._apply_genesis(records[0])
-        for record in records[1:]:
+        self._replay_blocks(records[1:])
+        logger.info("event=replayed blocks=%d", len(records) - 1)
+
+    def _replay_blocks(self, records: list[dict[str, Any]]) -> None:
+        """Re-execute logged blocks on the current state, checking each result against the log."""
+        for record in records:
             parent = self._blocks[-1]
-            if record.get("kind") != "block" or record["number"] != parent.number + 1:
-                raise StorageError(f"block log out of order after block {parent.number}")
-            txs = [_tx_from_record(self.chain_id, r) for r in record["txs"]]
-            for tx in txs:
-                self._next_nonce[tx.sender] = max(self._next_nonce.get(tx.sender, 0), tx.nonce + 1)
+            self._check_order(record)
+            txs = self._logged_txs(record)
             outcomes = self._execute_block(record["number"], record["timestamp"], txs)
             replayed = [[o.success, o.gas_used] for o in outcomes]
-            if replayed != record["results"]:
+            if replayed != record["results"] or (
+                "receipts" in record and [_receipt_to_record(o) for o in outcomes] != record["receipts"]
+            ):
                 # Why check: a different EVM or contract build would silently fork the chain otherwise.
                 raise StorageError(f"replaying block {record['number']} gave different results")
             self._publish_block(parent, record["timestamp"], txs, outcomes)
-        logger.info("event=replayed blocks=%d", len(records) - 1)
+            self.replayed_blocks += 1
+
+    def _check_order(self, record: dict[str, Any]) -> None:
+        """StorageError unless `record` is the block after the latest one."""
+        parent = self._blocks[-1]
+        if record.get("kind") != "block" or record["number"] != parent.number + 1:
+            raise StorageError(f"block log out of order after block {parent.number}")
+
+    def _logged_txs(self, record: dict[str, Any]) -> list[Transaction]:
+        """A logged block's transactions; their senders' next nonces follow them."""
+        txs = [_tx_from_record(self.chain_id, r) for r in record["txs"]]
+        for tx in txs:
+            self._next_nonce[tx.sender] = max(self._next_nonce.get(tx.sender, 0), tx.nonce + 1)
+        return txs
 
     def _execute_block(self, number: int, timestamp: int, txs: list[Transaction]) -> list[_Outcome]:
         """Run transactions in order in a block environment."""
@@ -413,6 +517,31 @@ def _tx_from_record(chain_id: int, record: dict[str, Any]) -> Transaction:
         int(record["value"]),
         int(record["gas"]),
         int(record["nonce"]),
+    )
+
+
+def _receipt_to_record(outcome: _Outcome) -> list[Any]:
+    """The block-log form of what a transaction produced beyond its result: contract, revert, logs."""
+    return [
+        outcome.contract_address,
+        outcome.revert_reason,
+        [[address, [t.hex() for t in topics], data.hex()] for address, topics, data in outcome.logs],
+    ]
+
+
+def _receipt_from_record(result: list[Any], receipt: list[Any]) -> _Outcome:
+    """A transaction's outcome read back from the block log (its result and receipt records)."""
+    success, gas_used = result
+    contract, revert_reason, logs = receipt
+    return _Outcome(
+        bool(success),
+        int(gas_used),
+        tuple(
+            (Address(address), tuple(bytes.fromhex(t) for t in topics), bytes.fromhex(data))
+            for address, topics, data in logs
+        ),
+        None if contract is None else Address(contract),
+        revert_reason,
     )
 
 
