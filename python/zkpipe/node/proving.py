@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zkpipe.errors import L1Behind, ProvingFailed, StorageError
+from zkpipe.errors import L1Behind, ProvingFailed, SnapshotInvalid, StorageError
 from zkpipe.execution import digest_bytes
 from zkpipe.extras import require
 from zkpipe.kpi.report import BatchTimes
@@ -27,6 +27,7 @@ from zkpipe.l1 import RollupContract, wait_for_receipt
 from zkpipe.l1.chain import Address, L1Chain, TxHash
 from zkpipe.l1.withdrawals import WithdrawalTree
 from zkpipe.node.config import ProvingConfig
+from zkpipe.node.recovery import compute_state_at
 from zkpipe.node.store import Store, StoredBatch
 from zkpipe.node.withdrawals import compute_claim_proofs, compute_window_payouts
 from zkpipe.proving.aggregator import Aggregator, BatchProving, Window
@@ -195,6 +196,30 @@ def compute_batch_times(
     return out
 
 
+def compute_proven_state(store: Store, genesis: State, consolidated: int, k: int) -> tuple[State, int]:
+    """The state after batch `consolidated` and how many batches were re-applied to reach it: from the
+    stored proven state when it is at most `consolidated` (and matches its batch's root), else from
+    `genesis`; a stored state that does not match is ignored (SNAPSHOT_INVALID, logged)."""
+    state, start = genesis, 0
+    proven = store.proven_state()
+    if proven is not None and 0 < proven[0] <= consolidated:
+        batch, accounts = proven
+        stored = store.batch_by_number(batch)
+        try:
+            if stored is None:
+                raise SnapshotInvalid(f"the proven state is of batch {batch}, which is not stored")
+            state = compute_state_at(stored, accounts, genesis.tree.depth, genesis.chain_id)
+            start = batch
+        except SnapshotInvalid as err:
+            logger.warning("event=proven_state_ignored code=%s reason=%s", err.code, err.message)
+    for number in range(start + 1, consolidated + 1):
+        stored = store.batch_by_number(number)
+        if stored is None:
+            raise StorageError(f"batch {number} is on L1 but not in the store")
+        state = apply_batch(state, decode_batch(stored.data), k).state
+    return state, consolidated - start
+
+
 class ProvingPipeline:
     """Proves the node's batches and consolidates them on L1 (see the module docstring)."""
 
@@ -232,6 +257,8 @@ class ProvingPipeline:
         self.record = ProvingRecord()
         self._state = initial_state(fee_public_key, chain_id=ChainId(rollup.chain_id()))
         self._next_batch = 1
+        self.reapplied = 0
+        """Consolidated batches `catch_up` re-applied (those after the stored proven state)."""
 
     @property
     def k(self) -> int:
@@ -241,22 +268,14 @@ class ProvingPipeline:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def catch_up(self) -> None:
-        """Re-applies the batches L1 already consolidated, to stand at the state after them."""
+        """Stands at the state after the batches L1 already consolidated (see `compute_proven_state`)."""
         consolidated = self.rollup.last_verified_batch()
-        for number in range(1, consolidated + 1):
-            stored = self._stored(number)
-            self._state = apply_batch(self._state, decode_batch(stored.data), self.k).state
+        self._state, self.reapplied = compute_proven_state(self.store, self._state, consolidated, self.k)
         self._next_batch = consolidated + 1
 
     def close(self) -> None:
         """Stops the backend's workers."""
         self.backend.close()
-
-    def _stored(self, number: int) -> StoredBatch:
-        stored = self.store.batch_by_number(number)
-        if stored is None:
-            raise StorageError(f"batch {number} is on L1 but not in the store")
-        return stored
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -344,6 +363,8 @@ class ProvingPipeline:
         if not receipt.success:
             raise ProvingFailed(f"verifyBatches for batch {final} reverted: {receipt.revert_reason}")
         self.record.consolidations.append(Consolidation(window, tx_hash, receipt.gas_used, tree))
+        # Why after the receipt: the snapshot must be of a consolidated batch (a restart starts there).
+        self.store.store_proven_state(final, batches[-1].result.state.accounts)
         logger.info(
             "event=window_verified final=%d segments=%d gas=%d",
             final,

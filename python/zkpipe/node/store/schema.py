@@ -47,6 +47,12 @@ CREATE TABLE IF NOT EXISTS accounts (   -- every account as of the last closed b
     balance TEXT NOT NULL,              -- u64 as decimal (SQLite integers are signed 64-bit)
     nonce INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS proven_accounts (  -- every account after batch meta 'proven_batch', consolidated
+    idx INTEGER PRIMARY KEY,                   -- on L1 (the proving pipeline's start-up snapshot)
+    public_key BLOB NOT NULL,
+    balance TEXT NOT NULL,
+    nonce INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS deposits (   -- the L1 deposit queue as the syncer saw it
     queue_index INTEGER PRIMARY KEY,
     recipient INTEGER NOT NULL,
