@@ -62,6 +62,7 @@ $(IPROUTE):
 
 test: setup $(CHROMIUM) $(IPROUTE)
 	cargo test --release --manifest-path native/engine/Cargo.toml --quiet
+	cd wrap && GOFLAGS=-mod=readonly go test -count=1 ./...
 	$(BIN)/pytest
 
 bench: setup

@@ -9,7 +9,6 @@ import (
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/hash/sha2"
 	"github.com/consensys/gnark/std/math/uints"
-	"github.com/succinctlabs/gnark-plonky2-verifier/challenger"
 	"github.com/succinctlabs/gnark-plonky2-verifier/fri"
 	gl "github.com/succinctlabs/gnark-plonky2-verifier/goldilocks"
 	"github.com/succinctlabs/gnark-plonky2-verifier/poseidon"
@@ -32,55 +31,43 @@ type WrapCircuit struct {
 // Define lays out the verification as qp-plonky2 verifies: its transcript (FRI parameters
 // first), its Goldilocks generators and its coset interpolation gate (plonk.go).
 func (c *WrapCircuit) Define(api frontend.API) error {
-	glAPI := gl.New(api)
-	rangeCheckProof(glAPI, &c.Proof)
-	for _, pi := range c.PublicInputs {
-		glAPI.RangeCheck(pi)
+	if counter != nil {
+		counter.api = api
 	}
+	glAPI := gl.New(api)
+	stage("range checks of the proof and inputs", api, func() {
+		rangeCheckProof(glAPI, &c.Proof)
+		for _, pi := range c.PublicInputs {
+			glAPI.RangeCheck(pi)
+		}
+	})
 
-	publicInputsHash := poseidon.NewGoldilocksChip(api).HashNoPad(c.PublicInputs)
+	var publicInputsHash poseidon.GoldilocksHashOut
+	stage("public inputs hash (Goldilocks Poseidon)", api, func() {
+		publicInputsHash = poseidon.NewGoldilocksChip(api).HashNoPad(c.PublicInputs)
+	})
 	friChip := fri.NewChip(api, &c.common, &c.common.FriParams)
 	openings := friChip.ToOpenings(c.Proof.Openings)
 
-	ch := challenger.NewChip(api)
-	for _, e := range c.prefix {
-		ch.ObserveElement(gl.NewVariable(e))
-	}
-	ch.ObserveBN254Hash(c.verifier.CircuitDigest)
-	ch.ObserveHash(publicInputsHash)
-	n := c.common.Config.NumChallenges
-	ch.ObserveCap(c.Proof.WiresCap)
-	betas := ch.GetNChallenges(n)
-	gammas := ch.GetNChallenges(n)
-	ch.ObserveCap(c.Proof.PlonkZsPartialProductsCap)
-	alphas := ch.GetNChallenges(n)
-	ch.ObserveCap(c.Proof.QuotientPolysCap)
-	zeta := ch.GetExtensionChallenge()
-	ch.ObserveOpenings(openings)
-	friChallenges := ch.GetFriChallenges(
-		c.Proof.OpeningProof.CommitPhaseMerkleCaps,
-		c.Proof.OpeningProof.FinalPoly,
-		c.Proof.OpeningProof.PowWitness,
-		c.common.Config.FriConfig,
-	)
-	challenges := variables.ProofChallenges{
-		PlonkBetas:    betas,
-		PlonkGammas:   gammas,
-		PlonkAlphas:   alphas,
-		PlonkZeta:     zeta,
-		FriChallenges: friChallenges,
-	}
+	var challenges variables.ProofChallenges
+	stage("challenger (Poseidon-BN254 transcript)", api, func() {
+		challenges = proofChallenges(api, c, openings, publicInputsHash)
+	})
 
-	verifyPlonk(api, &c.common, challenges, c.Proof.Openings, publicInputsHash)
+	stage("plonk", api, func() { verifyPlonk(api, &c.common, challenges, c.Proof.Openings, publicInputsHash) })
 	caps := []variables.FriMerkleCap{
 		c.verifier.ConstantSigmasCap,
 		c.Proof.WiresCap,
 		c.Proof.PlonkZsPartialProductsCap,
 		c.Proof.QuotientPolysCap,
 	}
-	friChip.VerifyFriProof(friChip.GetInstance(zeta), openings, &challenges.FriChallenges, caps, &c.Proof.OpeningProof)
+	stage("fri", api, func() {
+		friChip.VerifyFriProof(friChip.GetInstance(challenges.PlonkZeta), openings, &challenges.FriChallenges, caps, &c.Proof.OpeningProof)
+	})
 
-	return c.assertStatementHash(api)
+	var err error
+	stage("statement hash (SHA-256)", api, func() { err = c.assertStatementHash(api) })
+	return err
 }
 
 // assertStatementHash binds the public input to the proof's public inputs.

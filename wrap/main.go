@@ -3,6 +3,7 @@
 //	zkpipe-wrap check  -in DIR            solve the circuit with gnark's test engine (no keys)
 //	zkpipe-wrap setup  -in DIR            compile and set up once per outer circuit (cached)
 //	zkpipe-wrap prove  -in DIR -out FILE  prove one outer proof (sets up first if needed)
+//	zkpipe-wrap count  -in DIR [-pprof F] where the constraints go, by stage and gate type (compiles, no keys)
 //	zkpipe-wrap sample -out DIR           a small circuit's key and proof, for the contract's tests
 //
 // DIR holds common_circuit_data.json, verifier_only_circuit_data.json and
@@ -39,7 +40,7 @@ import (
 )
 
 // circuitVersion changes whenever WrapCircuit's constraints change, so cached keys are rebuilt.
-const circuitVersion = "zkpipe-wrap-2"
+const circuitVersion = "zkpipe-wrap-3"
 
 // outerFiles is one outer proof and its circuit as read from DIR.
 type outerFiles struct {
@@ -322,6 +323,7 @@ func main() {
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	in := fs.String("in", "", "directory of the outer proof's JSON files")
 	out := fs.String("out", "", "result file (default stdout)")
+	pprofPath := fs.String("pprof", "", "count: also write gnark's constraint profile (pprof) here")
 	_ = fs.Parse(os.Args[2:])
 	progress("start", map[string]any{"command": os.Args[1], "cpus": runtime.NumCPU()})
 	if os.Args[1] == "sample" {
@@ -336,6 +338,8 @@ func main() {
 		switch os.Args[1] {
 		case "check":
 			err = cmdCheck(o)
+		case "count":
+			err = cmdCount(o, *pprofPath)
 		case "setup":
 			err = cmdSetup(o, *out)
 		case "prove":

@@ -103,6 +103,9 @@ func gateList(common *types.CommonCircuitData, wires []gl.QuadraticExtensionVari
 			degree, _ := strconv.ParseUint(m[2], 10, 64)
 			gate = &cosetGate{inner: gate, shift: wires[0], shiftInv: wires[shiftInverseWire(bits, degree)]}
 		}
+		if counter != nil {
+			gate = countedGate{Gate: gate, api: counter.api}
+		}
 		list = append(list, gate)
 	}
 	return list
@@ -122,14 +125,37 @@ func verifyPlonk(api frontend.API, common *types.CommonCircuitData, ch variables
 	l0, ok := glAPI.DivExtension(zH, glAPI.ScalarMulExtension(glAPI.SubExtension(zeta, gl.OneExtension()), n))
 	api.AssertIsEqual(ok, 1)
 
-	evaluator := gates.NewEvaluateGatesChip(api, gateList(common, o.Wires), common.NumGateConstraints, common.SelectorsInfo)
-	constraints := evaluator.EvaluateGateConstraints(*gates.NewEvaluationVars(o.Constants, o.Wires, piHash))
+	var constraints []gl.QuadraticExtensionVariable
+	stage("plonk/gates", api, func() {
+		evaluator := gates.NewEvaluateGatesChip(api, gateList(common, o.Wires), common.NumGateConstraints, common.SelectorsInfo)
+		constraints = evaluator.EvaluateGateConstraints(*gates.NewEvaluationVars(o.Constants, o.Wires, piHash))
+	})
 
-	routed := common.Config.NumRoutedWires
 	chunk := common.QuotientDegreeFactor
 	numChallenges := common.Config.NumChallenges
 	var z1Terms, productTerms []gl.QuadraticExtensionVariable
-	for i := uint64(0); i < numChallenges; i++ {
+	stage("plonk/permutation", api, func() { z1Terms, productTerms = permutationTerms(glAPI, common, ch, o, l0) })
+	terms := append(append(z1Terms, productTerms...), constraints...)
+
+	stage("plonk/vanishing = Z_H * quotient", api, func() {
+		for i := uint64(0); i < numChallenges; i++ {
+			// Σ_t terms[t]·α_i^t, by Horner from the last term.
+			vanishing := gl.ZeroExtension()
+			for t := len(terms) - 1; t >= 0; t-- {
+				vanishing = glAPI.AddExtension(glAPI.ScalarMulExtension(vanishing, ch.PlonkAlphas[i]), terms[t])
+			}
+			quotient := glAPI.ReduceWithPowers(o.QuotientPolys[i*chunk:(i+1)*chunk], zetaPowN)
+			glAPI.AssertIsEqualExtension(vanishing, glAPI.MulExtension(zH, quotient))
+		}
+	})
+}
+
+// permutationTerms are the copy-constraint terms: L_0(ζ)·(Z(ζ) − 1) and one running-product step per chunk of routed wires.
+func permutationTerms(glAPI *gl.Chip, common *types.CommonCircuitData, ch variables.ProofChallenges, o variables.OpeningSet, l0 gl.QuadraticExtensionVariable) (z1Terms, productTerms []gl.QuadraticExtensionVariable) {
+	zeta := ch.PlonkZeta
+	routed := common.Config.NumRoutedWires
+	chunk := common.QuotientDegreeFactor
+	for i := uint64(0); i < common.Config.NumChallenges; i++ {
 		z1Terms = append(z1Terms, glAPI.MulExtension(l0, glAPI.SubExtension(o.PlonkZs[i], gl.OneExtension())))
 		beta := gl.NewQuadraticExtensionVariable(ch.PlonkBetas[i], gl.Zero())
 		gamma := gl.NewQuadraticExtensionVariable(ch.PlonkGammas[i], gl.Zero())
@@ -151,15 +177,5 @@ func verifyPlonk(api frontend.API, common *types.CommonCircuitData, ch variables
 			productTerms = append(productTerms, glAPI.SubExtension(glAPI.MulExtension(accs[step], num), glAPI.MulExtension(accs[step+1], den)))
 		}
 	}
-	terms := append(append(z1Terms, productTerms...), constraints...)
-
-	for i := uint64(0); i < numChallenges; i++ {
-		// Σ_t terms[t]·α_i^t, by Horner from the last term.
-		vanishing := gl.ZeroExtension()
-		for t := len(terms) - 1; t >= 0; t-- {
-			vanishing = glAPI.AddExtension(glAPI.ScalarMulExtension(vanishing, ch.PlonkAlphas[i]), terms[t])
-		}
-		quotient := glAPI.ReduceWithPowers(o.QuotientPolys[i*chunk:(i+1)*chunk], zetaPowN)
-		glAPI.AssertIsEqualExtension(vanishing, glAPI.MulExtension(zH, quotient))
-	}
+	return z1Terms, productTerms
 }

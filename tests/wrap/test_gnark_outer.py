@@ -1,6 +1,7 @@
 """gnark's verifier circuit (our `zkpipe-wrap`) accepts qp-plonky2 outer proofs, and only those.
 
 The sample outer proof (fixtures/sample_outer/) is a small circuit in the outer configuration
+(Poseidon-BN254 Merkle trees and Fiat-Shamir transcript)
 with the gates where qp-plonky2 and gnark-plonky2-verifier differ (coset interpolation) or could
 (random access, Poseidon, arithmetic), at 4 FRI queries so gnark's test engine solves it in
 seconds. The engine writes it (`wrap::write_sample_outer`); regenerate it with
@@ -69,3 +70,14 @@ def test_the_program_refuses_other_field_generators(sample: Path, tmp_path: Path
     done = _check(_edited(sample, tmp_path, COMMON, old_generators))
     assert done.returncode != 0
     assert "generators" in done.stderr
+
+
+def test_gnark_rejects_an_outer_proof_with_another_proof_of_work_witness(sample: Path, tmp_path: Path) -> None:
+    """The Poseidon-BN254 transcript binds the grinding: another witness gives another response."""
+
+    def bump(doc: dict[str, Any]) -> None:
+        opening = doc["proof"]["opening_proof"]
+        opening["pow_witness"] = (opening["pow_witness"] + 1) % native.GOLDILOCKS_P
+
+    done = _check(_edited(sample, tmp_path, PROOF, bump))
+    assert done.returncode != 0

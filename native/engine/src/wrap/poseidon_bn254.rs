@@ -7,8 +7,10 @@
 //! digest in state[0]) is what gnark-plonky2-verifier's `BN254Chip` computes, so
 //! the Go circuit recomputes exactly these Merkle caps and paths.
 //!
-//! Fiat-Shamir stays on Goldilocks Poseidon (`Permutation` below): the gnark
-//! verifier's challenger is the Goldilocks one, observing BN254 digests as 7-byte chunks.
+//! Fiat-Shamir runs on the same BN254 permutation (`Bn254Permutation`): a Goldilocks-Poseidon
+//! transcript costs the gnark circuit emulated Goldilocks arithmetic for every permutation,
+//! which was the largest part of that circuit; BN254 is its native field. BN254 digests are
+//! still observed as 7-byte chunks, as the gnark verifier reads them.
 
 use std::sync::OnceLock;
 
@@ -20,7 +22,8 @@ use plonky2::field::extension::quadratic::QuadraticExtension;
 use plonky2::field::goldilocks_field::GoldilocksField;
 use plonky2::field::types::PrimeField64;
 use plonky2::hash::hash_types::BytesHash;
-use plonky2::hash::poseidon::{PoseidonHash, PoseidonPermutation};
+use plonky2::hash::hashing::PlonkyPermutation;
+use plonky2::hash::poseidon::PoseidonHash;
 use plonky2::plonk::config::{GenericConfig, Hasher};
 
 /// State width of the BN254 permutation.
@@ -83,6 +86,70 @@ fn pack(limbs: &[GoldilocksField]) -> Fr {
     limbs.iter().rev().fold(Fr::ZERO, |acc, l| acc * shift + Fr::from(l.to_canonical_u64()))
 }
 
+/// Goldilocks elements of the challenger's sponge state (rate 8, capacity 4, as plonky2's).
+const SPONGE_WIDTH: usize = 12;
+const SPONGE_RATE: usize = 8;
+
+/// The challenger's pseudo-permutation of twelve Goldilocks elements: each three are packed
+/// into one BN254 element (64-bit limbs, as `pack`), the four are permuted by Poseidon-BN254,
+/// and each output yields its three low 64-bit limbs, reduced mod p. (Not one-to-one, which a
+/// sponge does not need; a reduced 64-bit limb is at most twice as likely as uniform, i.e. a
+/// challenge loses at most one bit of soundness, and the proof-of-work response keeps its bits.)
+/// The Go circuit (`wrap/challenger.go`) computes exactly this.
+#[derive(Copy, Clone, Default, Debug, PartialEq, Eq)]
+pub struct Bn254Permutation {
+    state: [GoldilocksField; SPONGE_WIDTH],
+}
+
+impl AsRef<[GoldilocksField]> for Bn254Permutation {
+    fn as_ref(&self) -> &[GoldilocksField] {
+        &self.state
+    }
+}
+
+impl PlonkyPermutation<GoldilocksField> for Bn254Permutation {
+    const RATE: usize = SPONGE_RATE;
+    const WIDTH: usize = SPONGE_WIDTH;
+
+    fn new<I: IntoIterator<Item = GoldilocksField>>(elts: I) -> Self {
+        let mut perm = Self::default();
+        perm.set_from_iter(elts, 0);
+        perm
+    }
+
+    fn set_elt(&mut self, elt: GoldilocksField, idx: usize) {
+        self.state[idx] = elt;
+    }
+
+    fn set_from_slice(&mut self, elts: &[GoldilocksField], start_idx: usize) {
+        self.state[start_idx..start_idx + elts.len()].copy_from_slice(elts);
+    }
+
+    fn set_from_iter<I: IntoIterator<Item = GoldilocksField>>(&mut self, elts: I, start_idx: usize) {
+        for (s, e) in self.state[start_idx..].iter_mut().zip(elts) {
+            *s = e;
+        }
+    }
+
+    fn permute(&mut self) {
+        let mut packed = [Fr::ZERO; WIDTH];
+        for (p, limbs) in packed.iter_mut().zip(self.state.chunks(LIMBS_PER_ELEMENT)) {
+            *p = pack(limbs);
+        }
+        permute(&mut packed);
+        for (x, out) in packed.iter().zip(self.state.chunks_mut(LIMBS_PER_ELEMENT)) {
+            let limbs = x.into_bigint().0;
+            for (o, &limb) in out.iter_mut().zip(&limbs) {
+                *o = <GoldilocksField as plonky2::field::types::Field>::from_noncanonical_u64(limb);
+            }
+        }
+    }
+
+    fn squeeze(&self) -> &[GoldilocksField] {
+        &self.state[..Self::RATE]
+    }
+}
+
 /// Poseidon-BN254 hashing of Goldilocks data, as gnark-plonky2-verifier computes it.
 #[derive(Copy, Clone, Debug, Eq, PartialEq)]
 pub struct PoseidonBn254Hash;
@@ -111,7 +178,7 @@ impl PoseidonBn254Hash {
 impl Hasher<GoldilocksField> for PoseidonBn254Hash {
     const HASH_SIZE: usize = 32;
     type Hash = Bn254Hash;
-    type Permutation = PoseidonPermutation<GoldilocksField>;
+    type Permutation = Bn254Permutation;
 
     fn hash_no_pad(input: &[GoldilocksField]) -> Self::Hash {
         to_hash(Self::sponge(input))
@@ -133,7 +200,8 @@ impl Hasher<GoldilocksField> for PoseidonBn254Hash {
     }
 }
 
-/// The outer layer's configuration: Merkle trees over Poseidon-BN254, challenges over Goldilocks Poseidon.
+/// The outer layer's configuration: Merkle trees and challenges over Poseidon-BN254 (the public
+/// inputs hash, which the circuit computes itself, stays Goldilocks Poseidon).
 #[derive(Debug, Copy, Clone, Default, Eq, PartialEq)]
 pub struct PoseidonBn254Config;
 
