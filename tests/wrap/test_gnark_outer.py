@@ -72,7 +72,7 @@ def test_the_program_refuses_other_field_generators(sample: Path, tmp_path: Path
     assert "generators" in done.stderr
 
 
-def test_gnark_rejects_an_outer_proof_with_another_proof_of_work_witness(sample: Path, tmp_path: Path) -> None:
+def test_gnark_rejects_another_proof_of_work_witness(sample: Path, tmp_path: Path) -> None:
     """The Poseidon-BN254 transcript binds the grinding: another witness gives another response."""
 
     def bump(doc: dict[str, Any]) -> None:
