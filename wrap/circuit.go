@@ -62,7 +62,7 @@ func (c *WrapCircuit) Define(api frontend.API) error {
 		c.Proof.QuotientPolysCap,
 	}
 	stage("fri", api, func() {
-		friChip.VerifyFriProof(friChip.GetInstance(challenges.PlonkZeta), openings, &challenges.FriChallenges, caps, &c.Proof.OpeningProof)
+		verifyFri(api, &c.common.FriParams, friChip.GetInstance(challenges.PlonkZeta), openings, &challenges.FriChallenges, caps, &c.Proof.OpeningProof)
 	})
 
 	var err error

@@ -40,7 +40,7 @@ import (
 )
 
 // circuitVersion changes whenever WrapCircuit's constraints change, so cached keys are rebuilt.
-const circuitVersion = "zkpipe-wrap-3"
+const circuitVersion = "zkpipe-wrap-4"
 
 // outerFiles is one outer proof and its circuit as read from DIR.
 type outerFiles struct {

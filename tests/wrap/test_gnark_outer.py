@@ -81,3 +81,26 @@ def test_gnark_rejects_another_proof_of_work_witness(sample: Path, tmp_path: Pat
 
     done = _check(_edited(sample, tmp_path, PROOF, bump))
     assert done.returncode != 0
+
+
+def test_gnark_rejects_one_folding_value_changed(sample: Path, tmp_path: Path) -> None:
+    """Our FRI query check (wrap/fri.go): a changed value of a folding step breaks its path and the fold."""
+
+    def bump(doc: dict[str, Any]) -> None:
+        value = doc["proof"]["opening_proof"]["query_round_proofs"][1]["steps"][0]["evals"][5]
+        value[1] = (value[1] + 1) % native.GOLDILOCKS_P
+
+    done = _check(_edited(sample, tmp_path, PROOF, bump))
+    assert done.returncode != 0
+
+
+def test_gnark_rejects_one_merkle_sibling_changed(sample: Path, tmp_path: Path) -> None:
+    """Only the Merkle path check sees a changed sibling of an initial tree's path."""
+
+    def bump(doc: dict[str, Any]) -> None:
+        query = doc["proof"]["opening_proof"]["query_round_proofs"][1]
+        path = query["initial_trees_proof"]["evals_proofs"][2][1]
+        path["siblings"][3] = str(int(path["siblings"][3]) + 1)
+
+    done = _check(_edited(sample, tmp_path, PROOF, bump))
+    assert done.returncode != 0
