@@ -225,6 +225,8 @@ class EmbeddedChain:
             outcomes = self._execute_block(parent.number + 1, ts, included)
             record["results"] = [[o.success, o.gas_used] for o in outcomes]
             record["receipts"] = [_receipt_to_record(o) for o in outcomes]
+            block_hash = _block_hash(parent, ts, included)
+            record["hash"] = block_hash.hex()  # why logged: a start from a snapshot need not recompute it
             if self._log is not None:
                 # Why after executing and before publishing: a block is visible only once it is durable.
                 try:
@@ -235,7 +237,7 @@ class EmbeddedChain:
                     raise StorageError(f"cannot persist block {parent.number + 1}: {exc}") from exc
             included_hashes = {tx.hash for tx in included}
             self._mempool = [tx for tx in self._mempool if tx.hash not in included_hashes]
-            block = self._publish_block(parent, ts, included, outcomes)
+            block = self._publish_block(parent, ts, included, outcomes, block_hash)
             if self.snapshot_every > 0 and block.number % self.snapshot_every == 0:
                 self.write_snapshot()
             return block
@@ -350,11 +352,12 @@ class EmbeddedChain:
         self._apply_genesis(records[0], fund=False)
         for record in records[1 : snapshot.block + 1]:
             self._check_order(record)
-            txs = self._logged_txs(record)
+            txs = self._logged_txs(record, logged_hashes=True)
             outcomes = [
                 _receipt_from_record(r, o) for r, o in zip(record["results"], record["receipts"], strict=True)
             ]
-            self._publish_block(self._blocks[-1], record["timestamp"], txs, outcomes)
+            logged = bytes.fromhex(record["hash"]) if "hash" in record else None
+            self._publish_block(self._blocks[-1], record["timestamp"], txs, outcomes, logged)
         if self._blocks[-1].hash != snapshot.block_hash:
             raise SnapshotInvalid(f"block {snapshot.block} of the log is not the snapshot's")
         restore_evm(self._evm, snapshot.accounts)
@@ -399,8 +402,16 @@ class EmbeddedChain:
             txs = self._logged_txs(record)
             outcomes = self._execute_block(record["number"], record["timestamp"], txs)
             replayed = [[o.success, o.gas_used] for o in outcomes]
-            if replayed != record["results"] or (
-                "receipts" in record and [_receipt_to_record(o) for o in outcomes] != record["receipts"]
+            if (
+                replayed != record["results"]
+                or ("receipts" in record and [_receipt_to_record(o) for o in outcomes] != record["receipts"])
+                or (
+                    "hash" in record and _block_hash(parent, record["timestamp"], txs).hex() != record["hash"]
+                )
+                or any(
+                    "hash" in r and r["hash"] != tx.hash.hex()
+                    for r, tx in zip(record["txs"], txs, strict=True)
+                )
             ):
                 # Why check: a different EVM or contract build would silently fork the chain otherwise.
                 raise StorageError(f"replaying block {record['number']} gave different results")
@@ -413,9 +424,10 @@ class EmbeddedChain:
         if record.get("kind") != "block" or record["number"] != parent.number + 1:
             raise StorageError(f"block log out of order after block {parent.number}")
 
-    def _logged_txs(self, record: dict[str, Any]) -> list[Transaction]:
-        """A logged block's transactions; their senders' next nonces follow them."""
-        txs = [_tx_from_record(self.chain_id, r) for r in record["txs"]]
+    def _logged_txs(self, record: dict[str, Any], *, logged_hashes: bool = False) -> list[Transaction]:
+        """A logged block's transactions (with their logged hashes, or recomputed); their senders' next
+        nonces follow them."""
+        txs = [_tx_from_record(self.chain_id, r, logged_hash=logged_hashes) for r in record["txs"]]
         for tx in txs:
             self._next_nonce[tx.sender] = max(self._next_nonce.get(tx.sender, 0), tx.nonce + 1)
         return txs
@@ -451,14 +463,18 @@ class EmbeddedChain:
         return _Outcome(bool(result.is_success), int(result.gas_used), logs, contract, None)
 
     def _publish_block(
-        self, parent: Block, timestamp: int, txs: list[Transaction], outcomes: list[_Outcome]
+        self,
+        parent: Block,
+        timestamp: int,
+        txs: list[Transaction],
+        outcomes: list[_Outcome],
+        block_hash: bytes | None = None,
     ) -> Block:
-        """Record a mined block's header, receipts and logs."""
+        """Record a mined block's header (its hash computed unless given), receipts and logs."""
         number = parent.number + 1
         hashes = tuple(tx.hash for tx in txs)
-        block_hash = keccak256(
-            encode(["bytes32", "uint256", "uint256", "bytes32[]"], [parent.hash, number, timestamp, hashes])
-        )
+        if block_hash is None:
+            block_hash = _block_hash(parent, timestamp, txs)
         block = Block(number, timestamp, block_hash, parent.hash, hashes)
         block_logs: list[Log] = []
         for tx, outcome in zip(txs, outcomes, strict=True):
@@ -494,9 +510,20 @@ def _make_transaction(
     return Transaction(TxHash(tx_hash), sender, to, data, value, gas, nonce)
 
 
+def _block_hash(parent: Block, timestamp: int, txs: list[Transaction]) -> bytes:
+    """A block's hash: keccak256(abi.encode(parent hash, number, timestamp, tx hashes))."""
+    return keccak256(
+        encode(
+            ["bytes32", "uint256", "uint256", "bytes32[]"],
+            [parent.hash, parent.number + 1, timestamp, [tx.hash for tx in txs]],
+        )
+    )
+
+
 def _tx_to_record(tx: Transaction) -> dict[str, Any]:
     """The block-log form of a transaction."""
     return {
+        "hash": tx.hash.hex(),
         "sender": tx.sender,
         "to": tx.to,
         "data": tx.data.hex(),
@@ -506,11 +533,10 @@ def _tx_to_record(tx: Transaction) -> dict[str, Any]:
     }
 
 
-def _tx_from_record(chain_id: int, record: dict[str, Any]) -> Transaction:
-    """A transaction read back from the block log."""
+def _tx_from_record(chain_id: int, record: dict[str, Any], *, logged_hash: bool = False) -> Transaction:
+    """A transaction read back from the block log, with its logged hash if told to (else recomputed)."""
     to = record["to"]
-    return _make_transaction(
-        chain_id,
+    fields = (
         Address(record["sender"]),
         Address(to) if to is not None else None,
         bytes.fromhex(record["data"]),
@@ -518,6 +544,9 @@ def _tx_from_record(chain_id: int, record: dict[str, Any]) -> Transaction:
         int(record["gas"]),
         int(record["nonce"]),
     )
+    if logged_hash and "hash" in record:
+        return Transaction(TxHash(bytes.fromhex(record["hash"])), *fields)
+    return _make_transaction(chain_id, *fields)
 
 
 def _receipt_to_record(outcome: _Outcome) -> list[Any]:
