@@ -13,6 +13,7 @@ pub mod gates;
 pub mod membership;
 pub mod plain_hash;
 pub mod segment;
+pub mod serialize;
 pub mod sha256;
 pub mod statement;
 pub mod system;

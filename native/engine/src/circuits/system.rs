@@ -13,10 +13,10 @@ use std::time::Instant;
 
 use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::CircuitData;
-use plonky2::util::serialization::{DefaultGateSerializer, DefaultGeneratorSerializer};
 
 use super::aggregate::Aggregation;
 use super::segment::{SegmentCircuit, SegmentWitness};
+use super::serialize::{ZkpipeGateSerializer, ZkpipeGeneratorSerializer};
 use super::statement::Statement;
 use super::{C, D, F};
 use crate::field::to_u64;
@@ -34,12 +34,12 @@ pub struct ProvingSystem {
 }
 
 fn serialize(data: &CircuitData<F, C, D>) -> Result<Vec<u8>> {
-    data.to_bytes(&DefaultGateSerializer, &DefaultGeneratorSerializer::<C, D>::default())
+    data.to_bytes(&ZkpipeGateSerializer, &ZkpipeGeneratorSerializer::default())
         .map_err(|e| Error::ProvingFailed(format!("cannot serialize circuit: {e:?}")))
 }
 
 fn deserialize(bytes: &[u8]) -> Result<CircuitData<F, C, D>> {
-    CircuitData::from_bytes(bytes, &DefaultGateSerializer, &DefaultGeneratorSerializer::<C, D>::default())
+    CircuitData::from_bytes(bytes, &ZkpipeGateSerializer, &ZkpipeGeneratorSerializer::default())
         .map_err(|e| Error::ProvingFailed(format!("cannot read cached circuit: {e:?}")))
 }
 

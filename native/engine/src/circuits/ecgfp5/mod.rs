@@ -380,7 +380,7 @@ fn read_fp5(src: &mut Buffer) -> IoResult<Fp5Target> {
 
 /// Fills `out = num / den`.
 #[derive(Debug, Default)]
-struct QuotientGenerator {
+pub(crate) struct QuotientGenerator {
     num: Fp5Target,
     den: Fp5Target,
     out: Fp5Target,
@@ -410,7 +410,7 @@ impl SimpleGenerator<F, D> for QuotientGenerator {
 
 /// Fills a key's validity flag and whichever witness shows it (`claim` overrides the flag in tests).
 #[derive(Debug)]
-struct KeyValidityGenerator {
+pub(crate) struct KeyValidityGenerator {
     w: Fp5Target,
     nz: BoolTarget,
     valid: BoolTarget,

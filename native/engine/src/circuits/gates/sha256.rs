@@ -351,7 +351,7 @@ fn sigma_native(x: u32, r: [u32; 3], last_is_shift: bool) -> u64 {
 
 /// Fills one row: every slot's split, and the outputs.
 #[derive(Debug)]
-struct Sha256Generator<F> {
+pub(crate) struct Sha256Generator<F> {
     row: usize,
     op: Sha256Op,
     k: u64,
