@@ -29,8 +29,10 @@ from zkpipe.spec import (
     Nonce,
     PublicKey,
     State,
+    TxError,
     TxStatus,
     apply_segment,
+    is_valid_public_key,
     compute_tx_elements,
     set_account,
 )
@@ -103,8 +105,9 @@ def test_refunds_for_each_checked_reason_prove(prover: Prover, state: State) -> 
     set_account(state, AccountIndex(2), Account(pk(2), Amount(MAX_AMOUNT - 3), Nonce(0)))
     mismatch, overflow = refund(state, 1, pk(3), 5), refund(state, 2, pk(2), 4)
     fee = refund(state, FEE_ACCOUNT_INDEX, pk(3), 5)
+    invalid = refund(state, 3, invalid_key(), 5)  # an occupied slot: the key's validity decides first
     n = state.next_deposit_index
-    prove(prover, forge(state, [at(mismatch, n), at(overflow, n + 1), at(fee, n + 2)]))
+    prove(prover, forge(state, [at(mismatch, n), at(overflow, n + 1), at(fee, n + 2), at(invalid, n + 3)]))
     # The spec's own witness of a refund (key mismatch) proves too.
     segment = apply_segment(state, [make_deposit(state, 1, pk(2), 5)]).witness
     assert segment.txs[0].receipt.status is TxStatus.REFUNDED
@@ -117,41 +120,61 @@ def test_invalid_refund_of_a_creditable_deposit(prover: Prover, state: State) ->
     refuse(prover, forge(state, [refund(state, 2, pk(2), 3)]))  # fits exactly: no overflow
 
 
-def test_invalid_key_refund_into_an_empty_slot_cannot_be_proven(prover: Prover) -> None:
-    # "Invalid public key" needs curve arithmetic in the circuit (issue 10); until then such a
-    # refund is refused rather than trusted (docs/security.md: the liveness consequence).
+def invalid_key(first_limb: int = 0) -> bytes:
+    """A canonical key that is not a curve point, with the given first u64 limb."""
+    keys = (first_limb.to_bytes(8, "little") + i.to_bytes(8, "little") + bytes(24) for i in range(1, 99))
+    return next(key for key in keys if not is_valid_public_key(PublicKey(key)))
+
+
+def test_invalid_key_refund_into_an_empty_slot_proves(prover: Prover) -> None:
+    # The circuit decides key validity itself, so this refund (once unprovable: a stalled queue)
+    # proves, with the spec's statement.
     state = funded_state(accounts=2)
-    bad_key = bytes([1]) + bytes(39)
-    segment = apply_segment(state, [make_deposit(state, 5, bad_key, 5)]).witness
-    assert segment.txs[0].receipt.status is TxStatus.REFUNDED
-    refuse(prover, compute_segment_witness(segment))
+    segment = apply_segment(state, [make_deposit(state, 5, invalid_key(), 5)]).witness
+    assert segment.txs[0].receipt.code is TxError.INVALID_PUBLIC_KEY
+    assert statement_of(prover, compute_segment_witness(segment)) == Statement.of_segment(segment)
+
+
+def test_invalid_credit_of_an_invalid_key(prover: Prover, state: State) -> None:
+    valid, invalid = credit(state, 9, pk(4), 5), credit(state, 9, invalid_key(), 5)
+    prove(prover, forge(state, [valid]))
+    refuse(prover, forge(state, [invalid]))  # a new account holding a key nobody can sign for
+    set_account(state, AccountIndex(9), Account(PublicKey(invalid_key()), Amount(1), Nonce(0)))
+    refuse(prover, forge(state, [credit(state, 9, invalid_key(), 5)]))  # even into its own slot
+
+
+def test_invalid_refund_of_a_valid_key_into_an_empty_slot(prover: Prover, state: State) -> None:
+    prove(prover, forge(state, [read_empty(compute_tx_elements(make_deposit(state, 9, invalid_key(), 5)))]))
+    refuse(prover, forge(state, [read_empty(compute_tx_elements(make_deposit(state, 9, pk(4), 5)))]))
+
+
+def read_empty(elements: list[int]) -> Slot:
+    """A refunded deposit into the empty slot 9: the empty leaf is read."""
+    return Slot(KIND_DEPOSIT_REFUND, elements, Write(9, None))
 
 
 # -- canonical encodings -----------------------------------------------------------------------
 
 
-def new_account_credit(state: State, key_limbs: list[int], key_after: list[int]) -> Slot:
-    """A credit to empty slot 9 whose key elements are `key_limbs`; the forged leaf keeps `key_after`."""
-    deposit = Deposit(DepositIndex(state.next_deposit_index), AccountIndex(9), pk(4), Amount(5), L1)
-    elements = compute_tx_elements(deposit)
-    elements[KEY : KEY + 10] = key_limbs
-    return Slot(KIND_DEPOSIT_CREDIT, elements, Write(9, [*key_after, 5, 0, 0]))
+def refund_with_key_limbs(state: State, key: bytes, first_limbs: list[int]) -> Slot:
+    """A refund of an invalid key into empty slot 9, its first two key elements replaced."""
+    elements = compute_tx_elements(make_deposit(state, 9, key, 5))
+    elements[KEY : KEY + 2] = first_limbs
+    return read_empty(elements)
 
 
 def test_invalid_key_limb_not_below_p(prover: Prover, state: State) -> None:
-    limbs = compute_tx_elements(make_deposit(state, 9, pk(4), 5))[KEY : KEY + 10]
-    rest = [limbs[2 * i] + (limbs[2 * i + 1] << 32) for i in range(1, 5)]
-    prove(prover, forge(state, [new_account_credit(state, [0, 0, *limbs[2:]], [0, *rest])]))
-    # lo = 1, hi = 2^32 - 1 packs to exactly p, which the field reads as 0.
-    refuse(prover, forge(state, [new_account_credit(state, [1, 2**32 - 1, *limbs[2:]], [0, *rest])]))
+    key = invalid_key(0)
+    prove(prover, forge(state, [refund_with_key_limbs(state, key, [0, 0])]))
+    # lo = 1, hi = 2^32 - 1 packs to exactly p, which the field reads as 0 (the same invalid key).
+    refuse(prover, forge(state, [refund_with_key_limbs(state, key, [1, 2**32 - 1])]))
 
 
 def test_invalid_limbs_and_chunks_out_of_range(prover: Prover, state: State) -> None:
-    limbs = compute_tx_elements(make_deposit(state, 9, pk(4), 5))[KEY : KEY + 10]
-    rest = [limbs[2 * i] + (limbs[2 * i + 1] << 32) for i in range(1, 5)]
-    prove(prover, forge(state, [new_account_credit(state, [0, 1, *limbs[2:]], [2**32, *rest])]))
+    key = invalid_key(2**32)
+    prove(prover, forge(state, [refund_with_key_limbs(state, key, [0, 1])]))
     # A u32 key limb of 2^32 packs to the same key as (0, 1).
-    refuse(prover, forge(state, [new_account_credit(state, [2**32, 0, *limbs[2:]], [2**32, *rest])]))
+    refuse(prover, forge(state, [refund_with_key_limbs(state, key, [2**32, 0])]))
     for position, value in ((L1_AT, 2**56), (L1_AT + 2, 2**48)):
         slot = withdraw(state, 3, 10)
         elements = list(slot.elements)
@@ -160,9 +183,9 @@ def test_invalid_limbs_and_chunks_out_of_range(prover: Prover, state: State) -> 
         elements[position] = value
         refuse(prover, forge(state, [replace(slot, elements=elements)]))
     slot = transfer(state, 1, 2, 10)
-    elements = list(slot.elements)
-    elements[SIGNATURE] = 2**32
-    refuse(prover, forge(state, [replace(slot, elements=elements)]))
+    elements = forge(state, [slot])[4][0][1]  # signed
+    elements[SIGNATURE] += 2**32  # the same bits of s, if limbs were not 32-bit
+    refuse(prover, forge(state, [replace(slot, elements=elements, signer=None)]))
     elements = list(credit(state, 1, pk(1), 5).elements)
     # lo + 2^32·hi is the right index modulo p, with both limbs out of range.
     elements[QUEUE : QUEUE + 2] = [state.next_deposit_index + 2**32, P - 1]

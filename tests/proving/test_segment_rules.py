@@ -8,10 +8,12 @@ that proves, which shows the forge itself is sound.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from tests.proving.forge import Slot, Write, add_limbs, fields_of, forge, sub_limbs, with_balance
-from tests.spec.helpers import INITIAL_BALANCE, funded_state, make_transfer, pk, sequence_txs
+from tests.proving.forge import Slot, Write, add_limbs, fields_of, forge, signed, sub_limbs, with_balance
+from tests.spec.helpers import KEYS, INITIAL_BALANCE, funded_state, make_transfer, pk, sequence_txs
 from zkpipe import native
 from zkpipe.errors import ProvingFailed
 from zkpipe.native import SegmentWitnessTuple
@@ -63,16 +65,22 @@ def transfer_elements(sender: int, recipient: int, amount: int, fee: int, nonce:
     return compute_tx_elements(tx)
 
 
+def signer(index: int) -> bytes:
+    """The secret key of the test account `index` (its owner signs its transactions)."""
+    return KEYS[index][0]
+
+
 def transfer(
     state: State, sender: int, recipient: int, amount: int, fee: int = 1, nonce: int | None = None
 ) -> Slot:
-    """A transfer slot whose writes are what a circuit without checks would compute."""
+    """A transfer slot, signed by its sender, whose writes are what a circuit without checks would compute."""
     sf, rf = fields_of(state, sender), fields_of(state, recipient)
     return Slot(
         KIND_TRANSFER,
         transfer_elements(sender, recipient, amount, fee, sf[7] if nonce is None else nonce),
         Write(sender, with_balance(sf, *sub_limbs(sf, amount + fee), nonce=sf[7] + 1)),
         Write(recipient, with_balance(rf, *add_limbs(rf, amount))),
+        signer(sender),
     )
 
 
@@ -85,6 +93,7 @@ def withdraw(state: State, sender: int, amount: int, l1: bytes = L1, fee: int = 
         KIND_WITHDRAW,
         compute_tx_elements(tx),
         Write(sender, with_balance(sf, *sub_limbs(sf, amount + fee), nonce=sf[7] + 1)),
+        signer(sender),
     )
 
 
@@ -158,7 +167,7 @@ def test_invalid_self_transfer(prover: Prover, state: State) -> None:
     sender_after = slot.a.after if slot.a else []
     # The recipient write reads the sender's after-state: a consistent self-transfer.
     receiver_after = with_balance(sender_after, *add_limbs(sender_after, 10))
-    refuse(prover, forge(state, [Slot(slot.kind, slot.elements, slot.a, Write(1, receiver_after))]))
+    refuse(prover, forge(state, [replace(slot, b=Write(1, receiver_after))]))
 
 
 def test_invalid_transfer_to_fee_account(prover: Prover, state: State) -> None:
@@ -174,7 +183,7 @@ def test_invalid_unknown_recipient(prover: Prover, state: State) -> None:
     slot = transfer(state, 1, 2, 10)
     elements = transfer_elements(1, 9, 10, 1, 0)
     ghost = Write(9, with_balance([0] * 8, 10, 0))  # an empty slot written as if it existed
-    refuse(prover, forge(state, [Slot(slot.kind, elements, slot.a, ghost)]))
+    refuse(prover, forge(state, [replace(slot, elements=elements, b=ghost)]))
 
 
 def test_invalid_account_index_out_of_range(prover: Prover, state: State) -> None:
@@ -182,7 +191,7 @@ def test_invalid_account_index_out_of_range(prover: Prover, state: State) -> Non
     slot = transfer(state, 1, 2, 10)
     elements = list(slot.elements)
     elements[1] = 2**32 + 1
-    refuse(prover, forge(state, [Slot(slot.kind, elements, slot.a, slot.b)]))
+    refuse(prover, forge(state, [replace(slot, elements=elements)]))
 
 
 def test_invalid_withdraw_to_zero_address(prover: Prover, state: State) -> None:
@@ -208,7 +217,7 @@ def test_invalid_type_tag_for_kind(prover: Prover, state: State) -> None:
     slot = transfer(state, 1, 2, 10)
     elements = list(slot.elements)
     elements[0] = 3  # says withdraw, witnessed as a transfer
-    refuse(prover, forge(state, [Slot(slot.kind, elements, slot.a, slot.b)]))
+    refuse(prover, forge(state, [replace(slot, elements=elements)]))
 
 
 def test_invalid_merkle_path(prover: Prover, state: State) -> None:
@@ -233,7 +242,7 @@ def test_invalid_withdrawal_dropped_from_its_commitment(prover: Prover, state: S
     # The withdrawal's elements presented as a pad: no debit and no withdrawal record. The data
     # chain would still name the withdrawal, so the circuit must tie the tag to the kind.
     honest = withdraw(state, 3, 10)
-    refuse(prover, forge(state, [Slot(0, honest.elements)]))
+    refuse(prover, forge(state, [Slot(0, signed(honest.elements, signer(3), state.chain_id))]))
 
 
 def test_withdrawal_record_is_in_the_statement(prover: Prover, state: State) -> None:

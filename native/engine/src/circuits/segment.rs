@@ -9,13 +9,20 @@
 //!   amount + fee, the recipient's balance stays within u64;
 //! - **withdraw**: the same for the sender, a non-zero L1 address, and one record
 //!   appended to the withdrawals chain;
-//! - **deposit credit**: the recipient is not the fee account, an empty slot is
-//!   created with the deposit's key, an occupied one must hold the same key, no
-//!   overflow; the deposit is appended to the deposits chain;
-//! - **deposit refund**: no state change; the recipient's leaf is read and the
-//!   reason checked: the fee account, another key in the slot, or a balance that
-//!   would overflow; the deposit is appended to the deposits chain and a refund
-//!   record to the withdrawals chain;
+//! - **deposit credit**: the recipient is not the fee account, the key is valid (a
+//!   non-neutral curve point), an empty slot is created with the deposit's key, an
+//!   occupied one must hold the same key, no overflow; the deposit is appended to the
+//!   deposits chain;
+//! - **deposit refund**: exactly when a credit is impossible (the circuit decides, as
+//!   the spec does): the fee account, an invalid key, another key in the slot, or a
+//!   balance that would overflow; the recipient's leaf (possibly empty) is read and
+//!   left as it is; the deposit is appended to the deposits chain and a refund record
+//!   to the withdrawals chain;
+//! - **every user transaction** (transfer, withdraw) is signed: an ECgFp5 Schnorr
+//!   signature under the key in the sender's leaf, over the spec's signing digest of
+//!   the slot's own elements and the statement's chain id
+//!   (`zkpipe.spec.signing.compute_signing_digest`); other slots verify a fixed valid
+//!   signature in its place, chosen by the slot's kind (itself bound to the type tag);
 //! - **every deposit** (credit or refund) carries the next L1 priority-queue index:
 //!   the slots consume the queue in order from the statement's `queue_in`;
 //! - **every slot** is canonical: each u32 limb (key, queue index, signature) and
@@ -24,10 +31,6 @@
 //!   posted bytes;
 //! - every real transaction is appended to the data chain; fees are summed and
 //!   credited to the fee account once, at the segment's end (lazy update).
-//!
-//! Not enforced yet (see docs/security.md): signatures, and the refund reason
-//! "invalid public key" (needs in-circuit curve arithmetic): such a refund into an
-//! empty slot cannot be proven, and a credit of an invalid key is not detected.
 
 use plonky2::field::types::Field;
 use plonky2::hash::hash_types::HashOutTarget;
@@ -37,6 +40,7 @@ use plonky2::iop::witness::{PartialWitness, WitnessWrite};
 use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
 
+use super::ecgfp5::{verify_signature, Backend, Fp5Builder, Fp5Target};
 use super::gadgets::{assert_nonzero_if, assert_zero_if, select_hash, update_leaf, U64Target};
 use super::statement::StatementTarget;
 use super::{prove_with_threads, C, D, F};
@@ -60,6 +64,28 @@ const fn domain(tag: &[u8; 7]) -> u64 {
 pub const DOMAIN_DATA: u64 = domain(b"zkp/dat");
 pub const DOMAIN_WITHDRAWALS: u64 = domain(b"zkp/wdr");
 pub const DOMAIN_DEPOSITS: u64 = domain(b"zkp/dep");
+pub const DOMAIN_TX_SIGNATURE: u64 = domain(b"zkp/sig");
+
+/// The signature a slot that is not a user transaction verifies instead: a fixed, valid one.
+struct DummySignature {
+    key: [u64; 5],
+    message: Digest,
+    limbs: [u64; 20],
+}
+
+impl DummySignature {
+    fn new() -> Result<Self> {
+        let (secret, public) = crate::sig::keygen(Some(b"zkpipe segment: dummy signature!"))?;
+        let message = [1, 2, 3, 4];
+        let signature = crate::sig::sign(&secret, &message)?;
+        let word = |chunk: &[u8]| chunk.iter().rev().fold(0u64, |acc, &byte| acc << 8 | u64::from(byte));
+        Ok(Self {
+            key: core::array::from_fn(|i| word(&public[8 * i..8 * i + 8])),
+            message,
+            limbs: core::array::from_fn(|i| word(&signature[4 * i..4 * i + 4])),
+        })
+    }
+}
 
 /// Offsets into a slot's elements.
 mod el {
@@ -238,6 +264,7 @@ impl SegmentCircuit {
         let mut queue = queue_in;
         let mut pending = U64Target::zero(&mut b);
         let mut slots = Vec::with_capacity(k);
+        let dummy = DummySignature::new()?;
         for _ in 0..k {
             let is_transfer = b.add_virtual_bool_target_safe();
             let is_withdraw = b.add_virtual_bool_target_safe();
@@ -258,8 +285,9 @@ impl SegmentCircuit {
             b.connect(e[el::TYPE], tag);
 
             // Verify the encoding is canonical: every u32 limb and L1 chunk in range, key limbs < p
-            // (indices are range-checked by their Merkle paths), and fields the kind does not use zero.
-            for i in (el::QUEUE..el::L1).chain(el::SIGNATURE..TX_ELEMENTS) {
+            // (indices are range-checked by their Merkle paths, signature limbs by the signature
+            // check's bit split), and fields the kind does not use zero.
+            for i in el::QUEUE..el::L1 {
                 b.range_check(e[i], 32);
             }
             for (i, bits) in el::L1_CHUNK_BITS.iter().enumerate() {
@@ -308,9 +336,9 @@ impl SegmentCircuit {
             let a = add_account(&mut b);
             let writes_a = bool_sum(&mut b, &[is_user, is_credit]);
             let active_a = bool_sum(&mut b, &[is_user, is_deposit]);
-            // Verify only a credited deposit may find an empty slot, and an empty slot holds zeros.
-            let not_credit = b.not(is_credit);
-            let empty_misuse = b.mul(a.empty.target, not_credit.target);
+            // Verify only a deposit may find an empty slot, and an empty slot holds zeros.
+            // (A refund may find one: an invalid key's deposit into an empty slot.)
+            let empty_misuse = b.mul(a.empty.target, not_deposit.target);
             b.assert_zero(empty_misuse);
             for &field in &a.account {
                 assert_zero_if(&mut b, a.empty, field);
@@ -332,13 +360,17 @@ impl SegmentCircuit {
             // The deposit's key, from its ten u32 limbs; an occupied slot must already hold it.
             let tx_key: Vec<Target> =
                 (0..5).map(|i| b.mul_const_add(two_32, e[el::KEY + 2 * i + 1], e[el::KEY + 2 * i])).collect();
-            let existing_credit = BoolTarget::new_unsafe(b.sub(is_credit.target, a.empty.target));
+            let occupied = b.not(a.empty);
+            let existing_credit = b.and(is_credit, occupied);
             for (&stored, &key) in a.account.iter().zip(&tx_key) {
                 b.conditional_assert_eq(existing_credit.target, stored, key);
             }
             let key_after: Vec<Target> = (0..5).map(|i| b.select(a.empty, tx_key[i], a.account[i])).collect();
-            // Verify a refund has a reason: the fee account, another key in the slot, or an overflow.
-            // (A refund leaves leaf A as it is: no debit, no credit, no nonce step, the slot exists.)
+            // Verify a deposit is credited exactly when the spec credits it: not to the fee account,
+            // a valid key (a non-neutral curve point), and an empty slot or one holding the same key
+            // with room for the amount. Otherwise it is refunded, which leaves leaf A as it is.
+            let key_limbs: Fp5Target = core::array::from_fn(|i| tx_key[i]);
+            let (key_valid, _) = Fp5Builder { builder: &mut b, backend: Backend::EcGate }.key_validity(key_limbs);
             let to_fee_account = b.is_equal(e[el::A], zero);
             let mut same_key = b._true();
             for (&stored, &key) in a.account.iter().zip(&tx_key) {
@@ -348,14 +380,41 @@ impl SegmentCircuit {
             let overflow = U64Target::overflows(&mut b, balance_a, amount);
             let not_fee = b.not(to_fee_account);
             let no_overflow = b.not(overflow);
-            let creditable = b.and(not_fee, same_key);
-            let creditable = b.and(creditable, no_overflow);
-            let false_refund = b.and(is_refund, creditable);
-            b.assert_zero(false_refund.target);
+            let fits = b.and(same_key, no_overflow);
+            let slot_takes_it = b.or(a.empty, fits);
+            let creditable = b.and(not_fee, key_valid);
+            let creditable = b.and(creditable, slot_takes_it);
+            b.conditional_assert_eq(is_deposit.target, is_credit.target, creditable.target);
             let stored_a = leaf_hash(&mut b, &a.account[..5], balance_a, a.account[7]);
             let leaf_before_a = select_hash(&mut b, a.empty, zero_hash, stored_a);
-            let leaf_after_a = leaf_hash(&mut b, &key_after, balance_a_after, nonce_after);
+            let leaf_written_a = leaf_hash(&mut b, &key_after, balance_a_after, nonce_after);
+            let leaf_after_a = select_hash(&mut b, is_refund, leaf_before_a, leaf_written_a);
             root = update_leaf(&mut b, active_a, root, e[el::A], leaf_before_a, leaf_after_a, &a.siblings);
+
+            // --- The signature of a user transaction, under the sender's key from leaf A, over the
+            // spec's signing digest of this slot's elements and the statement's chain id
+            // (`zkpipe.spec.signing.compute_signing_digest`). Other slots verify a fixed valid
+            // signature instead: the choice is the slot's kind, itself fixed by the type tag.
+            let tag_sig = b.constant(F::from_canonical_u64(DOMAIN_TX_SIGNATURE));
+            let head = [tag_sig, chain_id, e[el::TYPE], e[el::A]];
+            let tail = [e[el::AMOUNT], e[el::AMOUNT + 1], e[el::FEE], e[el::FEE + 1], e[el::NONCE]];
+            let transfer_digest = b.hash_n_to_hash_no_pad::<PoseidonHash>([&head[..], &[e[el::B]], &tail].concat());
+            let withdraw_digest = b.hash_n_to_hash_no_pad::<PoseidonHash>([&head[..], &e[el::L1..el::SIGNATURE], &tail].concat());
+            let digest = select_hash(&mut b, is_withdraw, withdraw_digest, transfer_digest);
+            let constant = |b: &mut CircuitBuilder<F, D>, v: u64| b.constant(F::from_canonical_u64(v));
+            let key: Fp5Target = core::array::from_fn(|i| {
+                let fixed = constant(&mut b, dummy.key[i]);
+                b.select(is_user, a.account[i], fixed)
+            });
+            let message: [Target; 4] = core::array::from_fn(|i| {
+                let fixed = constant(&mut b, dummy.message[i]);
+                b.select(is_user, digest.elements[i], fixed)
+            });
+            // A non-user slot's signature limbs are zero (checked above), so adding the dummy's selects.
+            let signature: [Target; 20] = core::array::from_fn(|i| {
+                b.mul_const_add(F::from_canonical_u64(dummy.limbs[i]), not_user.target, e[el::SIGNATURE + i])
+            });
+            verify_signature(&mut b, Backend::EcGate, key, message, &signature);
 
             // --- Leaf B: the recipient of a transfer (must exist).
             let rb = add_account(&mut b);
