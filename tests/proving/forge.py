@@ -103,7 +103,9 @@ def forge(state: State, slots: list[Slot]) -> SegmentWitnessTuple:
             if write.after is not None:
                 tree.update([(write.index % 2**32, poseidon_hash(write.after))])
                 fields[write.index] = write.after
-        elements = slot.elements if slot.signer is None else signed(slot.elements, slot.signer, state.chain_id)
+        elements = (
+            slot.elements if slot.signer is None else signed(slot.elements, slot.signer, state.chain_id)
+        )
         forged.append((slot.kind, elements, leaves[0], leaves[1]))
     heads = state.commitments
     fee_account = (False, fields[0], tree.proof(0))

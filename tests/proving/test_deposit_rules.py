@@ -32,8 +32,8 @@ from zkpipe.spec import (
     TxError,
     TxStatus,
     apply_segment,
-    is_valid_public_key,
     compute_tx_elements,
+    is_valid_public_key,
     set_account,
 )
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 
 from tests.proving.forge import Slot, Write, add_limbs, fields_of, forge, signed, sub_limbs, with_balance
-from tests.spec.helpers import KEYS, INITIAL_BALANCE, funded_state, make_transfer, pk, sequence_txs
+from tests.spec.helpers import INITIAL_BALANCE, KEYS, funded_state, make_transfer, pk, sequence_txs
 from zkpipe import native
 from zkpipe.errors import ProvingFailed
 from zkpipe.native import SegmentWitnessTuple
@@ -80,7 +80,7 @@ def transfer(
         transfer_elements(sender, recipient, amount, fee, sf[7] if nonce is None else nonce),
         Write(sender, with_balance(sf, *sub_limbs(sf, amount + fee), nonce=sf[7] + 1)),
         Write(recipient, with_balance(rf, *add_limbs(rf, amount))),
-        signer(sender),
+        signer=signer(sender),
     )
 
 
@@ -93,7 +93,7 @@ def withdraw(state: State, sender: int, amount: int, l1: bytes = L1, fee: int = 
         KIND_WITHDRAW,
         compute_tx_elements(tx),
         Write(sender, with_balance(sf, *sub_limbs(sf, amount + fee), nonce=sf[7] + 1)),
-        signer(sender),
+        signer=signer(sender),
     )
 
 

@@ -93,7 +93,8 @@ def test_invalid_signature_of_other_fields(
     other = list(honest.elements)
     other[position] += delta
     signature = signed(other, signer(honest.elements[A]), state.chain_id)[SIGNATURE:]
-    refuse(prover, forge(state, [replace(honest, elements=[*honest.elements[:SIGNATURE], *signature], signer=None)]))
+    elements = [*honest.elements[:SIGNATURE], *signature]
+    refuse(prover, forge(state, [replace(honest, elements=elements, signer=None)]))
 
 
 def test_invalid_signature_for_another_chain(prover: Prover, state: State) -> None:
@@ -111,13 +112,13 @@ def test_invalid_s_plus_the_group_order(prover: Prover, state: State) -> None:
 
 
 def test_invalid_non_canonical_e(prover: Prover, state: State) -> None:
-    # e's first element written as (e0 + p): its limbs are refused as non-canonical before the
-    # challenge is even compared (the rule is checked alone in the engine's gadget test).
+    # e's first element as the limbs (1, 2^32 - 1): p + 1 as an integer, 1 as a field element.
+    # Refused (a forger cannot make it verify either; the rule alone is checked by the engine's
+    # `a_non_canonical_challenge_element_is_refused`).
     slot = transfer(state, 1, 2, 10)
     honest = signature_of(state, slot)
-    e0 = int.from_bytes(honest[40:48], "little")
-    bad = (e0 + 2**64 - 2**32 + 1) % 2**64
-    refuse(prover, forge(state, [with_signature(slot, honest[:40] + bad.to_bytes(8, "little") + honest[48:])]))
+    bad = (1 + ((2**32 - 1) << 32)).to_bytes(8, "little")
+    refuse(prover, forge(state, [with_signature(slot, honest[:40] + bad + honest[48:])]))
 
 
 def test_invalid_sender_key_not_a_point(prover: Prover, state: State) -> None:

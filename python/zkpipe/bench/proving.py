@@ -20,7 +20,7 @@ from zkpipe.bench.contention import measure_contention, to_contention
 from zkpipe.bench.isolated import measure_in_subprocess
 from zkpipe.errors import InvalidProof, ProvingFailed
 from zkpipe.kpi.machine import describe_machine
-from zkpipe.native import aggregate_proofs, library_versions
+from zkpipe.native import aggregate_proofs, bench_signatures, library_versions
 from zkpipe.planner.measurements import Measurements, SegmentCost, default_assumption
 from zkpipe.proving import Proof, Prover
 from zkpipe.proving.statement import STATEMENT_LEN
@@ -47,7 +47,9 @@ def measure_segment(k: int, threads: int) -> dict[str, Any]:
     segment = apply_batch(state, next_batch(state, txs, 1_700_000_000), k).segments[0]
     prover = Prover(k, threads=threads)
     setup = prover.setup
+    before = resource.getrusage(resource.RUSAGE_SELF)
     proof = prover.prove_segment(segment)
+    after = resource.getrusage(resource.RUSAGE_SELF)
     prove_s = proof.provenance.wall_seconds
     cores = threads or (os.cpu_count() or 1)
     return {
@@ -58,6 +60,7 @@ def measure_segment(k: int, threads: int) -> dict[str, Any]:
         "segment_degree_bits": setup.segment_degree_bits,
         "aggregation_degree_bits": setup.aggregation_degree_bits,
         "prove_s": prove_s,
+        "prove_cpu_s": round((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), 2),
         "segment_s": proof.provenance.extra["segment_seconds"],
         "normalize_s": proof.provenance.extra["normalize_seconds"],
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -141,9 +144,27 @@ def measure_aggregation(k: int, batches: Sequence[int], threads: int) -> dict[st
     }
 
 
-def run_proving(quick: bool, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
-    """The whole benchmark; `quick` limits segment sizes to 8 and 16 and batches to 4."""
-    sizes = QUICK_SIZES if quick else SEGMENT_SIZES
+def compute_cpu_s_per_tx(segments: Sequence[dict[str, Any]], aggregation_layer_s: float) -> dict[str, Any]:
+    """Prover CPU-seconds per sound transfer end to end, at the cheapest measured segment size.
+
+    A segment's share is its proof and normalization (one thread: CPU seconds) plus one
+    aggregation, since n segments fold in n - 1 two-to-one aggregations.
+    """
+    per_k = {
+        int(s["k"]): (float(s["prove_cpu_s"]) + aggregation_layer_s) / int(s["k"])
+        for s in segments
+        if s["threads"] == 1
+    }
+    best = min(per_k, key=per_k.__getitem__)
+    return {"transfer": round(per_k[best], 3), "k": best, "by_k": {k: round(v, 3) for k, v in per_k.items()}}
+
+
+def run_proving(
+    quick: bool, progress: Callable[[str], None] = lambda _: None, sizes: Sequence[int] | None = None
+) -> dict[str, Any]:
+    """The whole benchmark; `quick` limits segment sizes to 8 and 16 and batches to 4; `sizes` picks them."""
+    if sizes is None:
+        sizes = QUICK_SIZES if quick else SEGMENT_SIZES
     segments = []
     for k in sizes:
         for threads in (1, 0):
@@ -153,16 +174,22 @@ def run_proving(quick: bool, progress: Callable[[str], None] = lambda _: None) -
     aggregation = measure_aggregation(8, QUICK_BATCHES if quick else FULL_BATCHES, threads=1)
     contention = measure_contention(8, progress=progress)
     one_thread = {int(str(s["k"])): s for s in segments if s["threads"] == 1}
+    (rows_by_backend, _) = bench_signatures([], threads=1)
     result: dict[str, Any] = {
         "quick": quick,
         "segments": segments,
         "aggregation": aggregation,
+        # The verifier each segment slot holds (user transactions verify theirs, other slots a dummy).
+        "rows_per_signature": dict(rows_by_backend)["ec_gate"],
+        "cpu_s_per_tx": compute_cpu_s_per_tx(segments, float(aggregation["aggregation_layer_s"])),
         "soundness_checks_passed": aggregation["soundness_checks_passed"],
         "contention": contention,
         "targets": TARGETS,
         "machine": describe_machine(),
         "versions": library_versions(),
-        "command": "zkpipe bench proving --json" + (" --quick" if quick else ""),
+        "command": "zkpipe bench proving --json"
+        + (" --quick" if quick else "")
+        + (f" --sizes {','.join(map(str, sizes))}" if sizes not in (QUICK_SIZES, SEGMENT_SIZES) else ""),
     }
     if 64 in one_thread:
         result["segment_64_prove_s"] = one_thread[64]["prove_s"]
@@ -223,6 +250,9 @@ def to_markdown(result: dict[str, Any]) -> str:
         f"layer, verify {agg['verify_ms']} ms, final proof bytes by number of batches "
         f"{agg['final_proof_bytes_by_batches']} (constant: {agg['constant_size']}); "
         f"soundness checks passed: {result['soundness_checks_passed']}.",
+        "",
+        f"Rows per signature: {result['rows_per_signature']}; prover CPU s per transfer end to end: "
+        f"{result['cpu_s_per_tx']['transfer']} (k = {result['cpu_s_per_tx']['k']}).",
     ]
     if "contention" in result:
         c = result["contention"]

@@ -72,6 +72,9 @@ def signatures(as_json: bool, quick: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--quick", is_flag=True, help="Segment sizes 8 and 16 only, and up to 4 batches aggregated.")
 @click.option(
+    "--sizes", help="Comma-separated segment sizes to measure (default: all, or 8,16 with --quick)."
+)
+@click.option(
     "--markdown",
     type=click.Path(dir_okay=False, writable=True),
     help="Also write the results table (Markdown) to this file.",
@@ -81,7 +84,9 @@ def signatures(as_json: bool, quick: bool) -> None:
     type=click.Path(dir_okay=False, writable=True),
     help="Also write the planner's measurement table (zkpipe.measurements/1) for `zkpipe plan`.",
 )
-def proving(as_json: bool, quick: bool, markdown: str | None, measurements_out: str | None) -> None:
+def proving(
+    as_json: bool, quick: bool, sizes: str | None, markdown: str | None, measurements_out: str | None
+) -> None:
     """Segment proving by segment size (time, peak memory, size), aggregation and verification.
 
     Each segment size is proven with one thread and with all threads, each in a fresh process so
@@ -97,7 +102,8 @@ def proving(as_json: bool, quick: bool, markdown: str | None, measurements_out: 
 
     console = Console(stderr=True)
     with console.status("proving") as status:
-        result = run_proving(quick, progress=lambda step: status.update(f"proving: {step}"))
+        chosen = [int(k) for k in sizes.split(",") if k.strip()] if sizes else None
+        result = run_proving(quick, progress=lambda step: status.update(f"proving: {step}"), sizes=chosen)
     if markdown:
         Path(markdown).write_text(to_markdown(result) + "\n")
     if measurements_out:
