@@ -287,8 +287,8 @@ impl SegmentCircuit {
             // Verify the encoding is canonical: every u32 limb and L1 chunk in range, key limbs < p
             // (indices are range-checked by their Merkle paths, signature limbs by the signature
             // check's bit split), and fields the kind does not use zero.
-            for i in el::QUEUE..el::L1 {
-                b.range_check(e[i], 32);
+            for &x in &e[el::QUEUE..el::L1] {
+                b.range_check(x, 32);
             }
             for (i, bits) in el::L1_CHUNK_BITS.iter().enumerate() {
                 b.range_check(e[el::L1 + i], *bits);
