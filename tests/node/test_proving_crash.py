@@ -168,6 +168,9 @@ def test_node_killed_while_aggregating_finishes_after_restart(tmp_path: Path) ->
             assert stored is not None
             state = apply_batch(state, decode_batch(stored.data), 8).state
         assert digest_bytes(state.tree.root) == rollup.consolidated_state_root()
+        # What a restart of the proving pipeline starts from: the state after the last consolidated batch.
+        proven = store.proven_state()
+        assert proven is not None and proven == (rollup.last_verified_batch(), state.accounts)
         assert chain.balance_by_address(to_address(RECIPIENT)) == 7 * 10**9  # paid once
     finally:
         chain.close()
