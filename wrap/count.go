@@ -95,7 +95,7 @@ func gateName(id string) string {
 	return id
 }
 
-func cmdCount(o *outerFiles, pprofPath string) error {
+func cmdCount(o *outerFiles, pprofPath, out string) error {
 	counter = &stageCounter{direct: map[string]int{}, ranges: map[string]int{}, checks: map[string]int{}}
 	defer func() { counter = nil }()
 	var whole *profile.Profile
@@ -132,5 +132,5 @@ func cmdCount(o *outerFiles, pprofPath string) error {
 		"num_routed_wires": o.common.Config.NumRoutedWires, "num_constants": o.common.NumConstants,
 		"public_inputs": len(o.inputs), "gates": o.common.GateIds, "stages": rows,
 		"note": "range-check lookups are laid out after Define; each stage is charged for the checks it collected",
-	}, "")
+	}, out)
 }

@@ -3,7 +3,7 @@
 //	zkpipe-wrap check  -in DIR            solve the circuit with gnark's test engine (no keys)
 //	zkpipe-wrap setup  -in DIR            compile and set up once per outer circuit (cached)
 //	zkpipe-wrap prove  -in DIR -out FILE  prove one outer proof (sets up first if needed)
-//	zkpipe-wrap count  -in DIR [-pprof F] where the constraints go, by stage and gate type (compiles, no keys)
+//	zkpipe-wrap count  -in DIR [-out F] [-pprof F] where the constraints go, by stage and gate type (compiles, no keys)
 //	zkpipe-wrap sample -out DIR           a small circuit's key and proof, for the contract's tests
 //
 // DIR holds common_circuit_data.json, verifier_only_circuit_data.json and
@@ -339,7 +339,7 @@ func main() {
 		case "check":
 			err = cmdCheck(o)
 		case "count":
-			err = cmdCount(o, *pprofPath)
+			err = cmdCount(o, *pprofPath, *out)
 		case "setup":
 			err = cmdSetup(o, *out)
 		case "prove":
