@@ -18,9 +18,11 @@ from tests.spec.helpers import funded_state, make_transfer, make_withdraw, seque
 from zkpipe.proving import Prover
 from zkpipe.proving.witness import compute_segment_witness
 from zkpipe.spec import (
+    CHAIN_ID,
     Account,
     AccountIndex,
     Amount,
+    ChainId,
     Nonce,
     PublicKey,
     State,
@@ -98,8 +100,11 @@ def test_invalid_signature_of_other_fields(
 
 
 def test_invalid_signature_for_another_chain(prover: Prover, state: State) -> None:
+    # Signed for the default chain id, proven in a segment whose statement names another.
     slot = transfer(state, 1, 2, 10)
-    refuse(prover, forge(state, [signed_by(state, slot, signer(1), chain_id=state.chain_id + 1)]))
+    state.chain_id = ChainId(99)
+    prove(prover, forge(state, [slot]))
+    refuse(prover, forge(state, [signed_by(state, slot, signer(1), chain_id=CHAIN_ID)]))
 
 
 def test_invalid_s_plus_the_group_order(prover: Prover, state: State) -> None:
