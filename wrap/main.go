@@ -210,7 +210,9 @@ func loadOrSetup(o *outerFiles) (*keys, error) {
 	}
 	progress("compile", map[string]any{"key": o.key})
 	start := time.Now()
+	stop := heartbeat("compiling")
 	k.ccs, err = compile(o)
+	stop()
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +220,9 @@ func loadOrSetup(o *outerFiles) (*keys, error) {
 	progress("compiled", map[string]any{"constraints": k.ccs.GetNbConstraints(), "seconds": k.times["compile_s"]})
 	progress("setup", map[string]any{"constraints": k.ccs.GetNbConstraints(), "note": "single-party development setup"})
 	start = time.Now()
+	stop = heartbeat("setting up")
 	k.pk, k.vk, err = groth16.Setup(k.ccs)
+	stop()
 	if err != nil {
 		return nil, err
 	}
@@ -238,6 +242,33 @@ func loadOrSetup(o *outerFiles) (*keys, error) {
 		return nil, err
 	}
 	return k, nil
+}
+
+// heartbeatEvery is how often heartbeat reports.
+var heartbeatEvery = 30 * time.Second
+
+// heartbeat reports every heartbeatEvery that a long step is still running (gnark's compile and setup
+// report nothing themselves); the returned function stops it (no report follows its return).
+func heartbeat(stage string) func() {
+	done, exited := make(chan struct{}), make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(exited)
+		tick := time.NewTicker(heartbeatEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				progress(stage, map[string]any{"elapsed_s": int(time.Since(start).Seconds()), "peak_rss_mib": int(peakRSSMiB())})
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+	}
 }
 
 func readInto(path string, read func(r io.Reader) (int64, error)) error {
@@ -267,7 +298,9 @@ func cmdProve(o *outerFiles, out string) error {
 	}
 	progress("prove", nil)
 	start := time.Now()
+	stop := heartbeat("proving")
 	proof, err := groth16.Prove(k.ccs, k.pk, w)
+	stop()
 	if err != nil {
 		return err
 	}
