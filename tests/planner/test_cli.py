@@ -102,6 +102,9 @@ def test_infeasible_targets_say_why() -> None:
         (["--target-tps", "10"], "--max-delay"),
         (["--target-tps", "-1", "--max-delay", "60"], "target_tps"),
         (["--plots", "x", "--calibrate", "y"], "one of"),
+        (["--validate", "--calibrate", "y"], "one of"),
+        (["--validate", "--plots", "x"], "one of"),
+        (["--quick"], "--quick goes with --validate"),
     ],
 )
 def test_bad_arguments_are_usage_errors(args: list[str], message: str) -> None:

@@ -91,8 +91,14 @@ class MemorySize(click.ParamType[int]):
     "--calibrate",
     "calibrate_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Re-predict a recorded run (JSON, schema zkpipe.run/1) and report the error per KPI.",
+    help="Diagnostic: replay a recorded run's own job times (JSON, schema zkpipe.run/1), error per KPI.",
 )
+@click.option(
+    "--validate",
+    is_flag=True,
+    help="Run a grid of live pipelines, each predicted beforehand from the cost table; error per KPI.",
+)
+@click.option("--quick", is_flag=True, help="With --validate: a two-point grid (minutes, not an hour).")
 @click.option(
     "--plots",
     "plots_dir",
@@ -126,6 +132,8 @@ def plan(
     sim_hours: float,
     seed: int,
     calibrate_file: Path | None,
+    validate: bool,
+    quick: bool,
     plots_dir: Path | None,
     program_cycles: float | None,
     segments: int | None,
@@ -140,7 +148,9 @@ def plan(
       --target-tps T --max-delay D   plan a deployment (segment size, provers with
                                      redundancy, aggregation N, batch size and policy)
       --program-cycles C / --segments S   plan proving one segmented program
-      --calibrate RUN.json           re-predict a recorded run, error per KPI
+      --validate [--quick]           predict live runs from the cost table, then run
+                                     them: error per KPI, per-stage times of misses
+      --calibrate RUN.json           diagnostic: replay a run's own job times
       --plots DIR                    write the model's PNG plots
 
     Without --measurements the numbers come from a labelled default assumption,
@@ -149,18 +159,26 @@ def plan(
     from zkpipe.planner.measurements import default_assumption, load_measurements
 
     modes = [
-        calibrate_file is not None,
+        calibrate_file is not None or validate,
         plots_dir is not None,
         program_cycles is not None or segments is not None,
     ]
     if sum(modes) > 1:
-        raise click.UsageError("use one of --calibrate, --plots, --program-cycles/--segments at a time")
+        raise click.UsageError(
+            "use one of --validate, --calibrate, --plots, --program-cycles/--segments at a time"
+        )
+    if validate and calibrate_file is not None:
+        raise click.UsageError("use one of --validate, --calibrate at a time")
+    if quick and not validate:
+        raise click.UsageError("--quick goes with --validate")
     try:
         require("simpy", needed_for="zkpipe plan (the simulator)")
         if plots_dir is not None:
             require("matplotlib", needed_for="zkpipe plan --plots")
         m = load_measurements(measurements) if measurements is not None else default_assumption()
-        if calibrate_file is not None:
+        if validate:
+            _emit(_validate(measurements, quick=quick), as_json)
+        elif calibrate_file is not None:
             _emit(_calibrate(calibrate_file, seed, progress=not as_json), as_json)
         elif plots_dir is not None:
             from zkpipe.planner.plots import write_plots
@@ -240,6 +258,19 @@ def _program(
         nodes=nodes,
     )
     return {"program": result.to_dict(), "measurements_are_assumption": m.is_assumption}
+
+
+def _validate(measurements: Path | None, *, quick: bool) -> dict[str, Any]:
+    from zkpipe.plan_validation import full_grid, quick_grid, validate
+    from zkpipe.planner.measurements import load_default_measurements, load_measurements
+
+    # The measured table (zkpipe bench proving --measurements-out), never the run being predicted.
+    table = load_measurements(measurements) if measurements is not None else load_default_measurements()
+    report = validate(
+        quick_grid() if quick else full_grid(), table, progress=lambda line: click.echo(line, err=True)
+    )
+    report["command"] = "zkpipe plan --validate" + (" --quick" if quick else "") + " --json"
+    return {"validation": report}
 
 
 def _calibrate(path: Path, seed: int, *, progress: bool) -> dict[str, Any]:
