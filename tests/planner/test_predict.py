@@ -168,3 +168,14 @@ def test_the_proving_bench_writes_contention_into_the_table() -> None:
     assert table.segment_cost(3).prove_seconds == 4.0
     del result["contention"]  # an older benchmark result: no contention, no slowdown
     assert to_measurements(result).contention is None
+
+
+def test_at_scale_rows_price_the_load_from_the_table() -> None:
+    from zkpipe.planner.scale import compute_at_scale
+
+    rows = compute_at_scale(load_default_measurements(), duration_s=240.0, provers_list=(10,))
+    assert [(r["provers"], r["arrivals"]) for r in rows] == [(10, "poisson"), (10, "bursty")]
+    steady = rows[0]
+    # 70 % of the provers' priced capacity: every offered transaction is consolidated.
+    assert steady["simulated"]["throughput"] == pytest.approx(steady["offered_tps"], rel=0.2)
+    assert steady["simulated"]["delay_consolidated_p95"] >= steady["simulated"]["delay_consolidated_p50"]

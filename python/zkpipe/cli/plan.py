@@ -100,6 +100,11 @@ class MemorySize(click.ParamType[int]):
 )
 @click.option("--quick", is_flag=True, help="With --validate: a two-point grid (minutes, not an hour).")
 @click.option(
+    "--at-scale",
+    is_flag=True,
+    help="Simulate 10, 100 and 1,000 provers (own hosts) from the cost table, steady and bursty.",
+)
+@click.option(
     "--plots",
     "plots_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -134,6 +139,7 @@ def plan(
     calibrate_file: Path | None,
     validate: bool,
     quick: bool,
+    at_scale: bool,
     plots_dir: Path | None,
     program_cycles: float | None,
     segments: int | None,
@@ -151,6 +157,7 @@ def plan(
       --validate [--quick]           predict live runs from the cost table, then run
                                      them: error per KPI, per-stage times of misses
       --calibrate RUN.json           diagnostic: replay a run's own job times
+      --at-scale                     10/100/1,000 provers simulated from the cost table
       --plots DIR                    write the model's PNG plots
 
     Without --measurements the numbers come from a labelled default assumption,
@@ -159,7 +166,7 @@ def plan(
     from zkpipe.planner.measurements import default_assumption, load_measurements
 
     modes = [
-        calibrate_file is not None or validate,
+        calibrate_file is not None or validate or at_scale,
         plots_dir is not None,
         program_cycles is not None or segments is not None,
     ]
@@ -167,8 +174,8 @@ def plan(
         raise click.UsageError(
             "use one of --validate, --calibrate, --plots, --program-cycles/--segments at a time"
         )
-    if validate and calibrate_file is not None:
-        raise click.UsageError("use one of --validate, --calibrate at a time")
+    if validate + (calibrate_file is not None) + at_scale > 1:
+        raise click.UsageError("use one of --validate, --calibrate, --at-scale at a time")
     if quick and not validate:
         raise click.UsageError("--quick goes with --validate")
     try:
@@ -178,6 +185,14 @@ def plan(
         m = load_measurements(measurements) if measurements is not None else default_assumption()
         if validate:
             _emit(_validate(measurements, quick=quick), as_json)
+        elif at_scale:
+            from zkpipe.planner.measurements import load_default_measurements
+            from zkpipe.planner.scale import compute_at_scale
+
+            table = (
+                load_measurements(measurements) if measurements is not None else load_default_measurements()
+            )
+            _emit({"at_scale": compute_at_scale(table, honest_fraction=honest_fraction)}, as_json)
         elif calibrate_file is not None:
             _emit(_calibrate(calibrate_file, seed, progress=not as_json), as_json)
         elif plots_dir is not None:

@@ -73,6 +73,10 @@ class Deployment(BaseModel):
     l1: L1Kind = "embedded"
     co_located: bool = True
     """Provers and the sequencer share one host's cores (the cost table's contention applies)."""
+    honest_fraction: float = Field(default=1.0, gt=0, le=1)
+    """Share of provers that return valid proofs."""
+    redundancy: int = Field(default=1, gt=0)
+    """Copies of each segment job issued at once (5 for one honest prover in five)."""
 
     @model_validator(mode="after")
     def _complete(self) -> Deployment:
@@ -228,7 +232,13 @@ def predict(
         block_time=deployment.block_time,
         aggregation_n=deployment.aggregation_n,
         proving=proving,
-        pool=ProverPool(provers=deployment.provers, contention=contention, sequencer_busy=busy),
+        pool=ProverPool(
+            provers=deployment.provers,
+            honest_fraction=deployment.honest_fraction,
+            redundancy=deployment.redundancy,
+            contention=contention,
+            sequencer_busy=busy,
+        ),
         gas=measurements.gas,
         tx_bytes=measurements.tx_bytes,
         execute_seconds_per_tx=measurements.execute_seconds_per_tx,
@@ -284,7 +294,7 @@ def _model(
     seg_s = m.segment_cost(d.segment_size.bit_length() - 1).prove_seconds
     if m.contention is not None and d.co_located:
         seg_s *= m.contention.compute_slowdown(min(d.provers, segments), 0.0)
-    prove = math.ceil(segments / d.provers) * seg_s
+    prove = math.ceil(segments / max(1, d.provers // d.redundancy)) * seg_s
     aggregation = compute_aggregation_levels(segments * d.aggregation_n) * m.aggregate_pair_seconds
     times = StageTimes(
         close_a_batch_time=close,
