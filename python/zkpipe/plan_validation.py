@@ -46,6 +46,7 @@ __all__ = [
     "quick_grid",
     "run_point",
     "validate",
+    "with_contention",
 ]
 
 VALIDATED_KPIS = ("throughput", "delay_virtual_p50", "delay_consolidated_p50", "delay_consolidated_p95")
@@ -260,6 +261,20 @@ def run_point(
     )
 
 
+def with_contention(
+    measurements: Measurements, *, progress: Callable[[str], None] = lambda _: None
+) -> tuple[Measurements, str]:
+    """The table with contention: its own, or measured now on this machine (no run involved)."""
+    if measurements.contention is not None:
+        return measurements, "the cost table"
+    progress("measuring contention first (zkpipe bench proving's contention step, k = 8)")
+    measured = to_contention(measure_contention(8, progress=progress))
+    return (
+        measurements.model_copy(update={"contention": measured}),
+        "measured before the runs by zkpipe bench proving's contention step (k = 8)",
+    )
+
+
 def validate(
     grid: tuple[GridPoint, ...],
     measurements: Measurements,
@@ -271,12 +286,7 @@ def validate(
     A table without contention gets it measured first (`zkpipe bench proving`'s contention step,
     provers alone on this machine, before any run), so the report says what the model was fed.
     """
-    contention_source = "the cost table"
-    if measurements.contention is None:
-        progress("measuring contention first (zkpipe bench proving's contention step, k = 8)")
-        measured = to_contention(measure_contention(8, progress=progress))
-        measurements = measurements.model_copy(update={"contention": measured})
-        contention_source = "measured before the runs by zkpipe bench proving's contention step (k = 8)"
+    measurements, contention_source = with_contention(measurements, progress=progress)
     results = []
     for i, point in enumerate(grid, 1):
         progress(f"[{i}/{len(grid)}] {point.name}: predicting, then running live")
