@@ -105,6 +105,9 @@ def _together(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
             if p.poll() is None:
                 p.kill()
             p.wait()
+            for pipe in (p.stdin, p.stdout, p.stderr):
+                if pipe is not None:
+                    pipe.close()
 
 
 def _mean(values: list[float]) -> float:
