@@ -84,9 +84,9 @@ def test_deposit_records_the_hash_of_its_batch_data_record(devnet: Devnet) -> No
 
 
 def test_sequence_batches_accepts_the_maximum_data(devnet: Devnet) -> None:
-    fill = (MAX_SEQUENCE_DATA_BYTES // 2 - 68) // 109
+    fill = (MAX_SEQUENCE_DATA_BYTES // 2 - 68) // 112
     batches = make_batches(devnet, (now(devnet), 0, fill), (now(devnet), 0, fill))
-    assert MAX_SEQUENCE_DATA_BYTES - 2 * 109 < sum(len(b.data) for b in batches) <= MAX_SEQUENCE_DATA_BYTES
+    assert MAX_SEQUENCE_DATA_BYTES - 2 * 112 < sum(len(b.data) for b in batches) <= MAX_SEQUENCE_DATA_BYTES
     receipt = devnet.mine_receipt(devnet.rollup.sequence_batches(batches, sender=devnet.sequencer))
     assert receipt.success
     assert devnet.rollup.acc_input_hash(2) == compute_batch_input_hash(

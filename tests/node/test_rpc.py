@@ -202,7 +202,7 @@ def test_invalid_batch_too_many_calls(funded: FundedNode) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["0x", "zz", "0xabc", "0x" + "gg" * 109, "0x09" + "00" * 108, "0x02" + "00" * 10, "0x" + "02" * 200],
+    ["0x", "zz", "0xabc", "0x" + "gg" * 112, "0x09" + "00" * 111, "0x02" + "00" * 10, "0x" + "02" * 200],
 )
 def test_invalid_hex_and_encodings_are_malformed(funded: FundedNode, value: str) -> None:
     assert error_code(send_hex(funded, value)) == (-32002, "MALFORMED_ENCODING")

@@ -47,7 +47,8 @@ SETTINGS = settings(max_examples=200, deadline=None)
 def test_binary_round_trip(tx: Transaction) -> None:
     data = encode_tx(tx)
     assert len(data) == TX_ENCODING_BYTES[get_tx_type(tx)]
-    assert data[0] == get_tx_type(tx)
+    assert data[:4] == get_tx_type(tx).to_bytes(4, "little")
+    assert len(data) % 16 == 0  # whole chunks of the data chain (ADR 26)
     assert decode_tx(data) == tx
 
 
@@ -59,7 +60,7 @@ def test_json_round_trip(tx: Transaction) -> None:
 
 
 def test_encoding_sizes() -> None:
-    assert TX_ENCODING_BYTES == {TxType.DEPOSIT: 81, TxType.TRANSFER: 109, TxType.WITHDRAW: 125}
+    assert TX_ENCODING_BYTES == {TxType.DEPOSIT: 96, TxType.TRANSFER: 112, TxType.WITHDRAW: 128}
 
 
 @settings(max_examples=500, deadline=None)
@@ -73,7 +74,7 @@ def test_decode_never_crashes(data: bytes) -> None:
 
 
 @SETTINGS
-@given(transactions, st.integers(0, 124), st.integers(0, 255))
+@given(transactions, st.integers(0, 127), st.integers(0, 255))
 def test_decode_mutated_encodings(tx: Transaction, position: int, value: int) -> None:
     data = bytearray(encode_tx(tx))
     data[position % len(data)] = value
@@ -84,10 +85,18 @@ def test_decode_mutated_encodings(tx: Transaction, position: int, value: int) ->
     assert encode_tx(decoded) == bytes(data)
 
 
-@pytest.mark.parametrize("tag", [0, 4, 255])
+@pytest.mark.parametrize("tag", [0, 4, 255, 2 + 256, 2 + 2**24])
 def test_invalid_decode_unknown_tag(tag: int) -> None:
     with pytest.raises(DecodeError):
-        decode_tx(bytes([tag]) + bytes(108))
+        decode_tx(tag.to_bytes(4, "little") + bytes(108))
+
+
+def test_invalid_decode_deposit_with_nonzero_padding() -> None:
+    data = bytearray(bytes([1]) + bytes(95))
+    assert decode_tx(bytes(data)).amount == 0  # type: ignore[union-attr]
+    data[-1] = 1
+    with pytest.raises(DecodeError, match="padding"):
+        decode_tx(bytes(data))
 
 
 @pytest.mark.parametrize("kind", list(TxType))
@@ -104,7 +113,7 @@ def test_invalid_decode_empty_and_not_bytes() -> None:
     with pytest.raises(DecodeError):
         decode_tx(b"")
     with pytest.raises(DecodeError):
-        decode_tx("02" * 109)  # type: ignore[arg-type]
+        decode_tx("02" * 112)  # type: ignore[arg-type]
 
 
 def test_invalid_encode_out_of_range() -> None:

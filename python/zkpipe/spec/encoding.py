@@ -1,12 +1,17 @@
 """Canonical forms of transactions: binary encoding, JSON form, field elements and hash.
 
 The binary encoding is the one form that is signed over (through its field elements), posted to L1,
-committed to and fed to circuits. It is fixed-size per type, the type tag byte first, integers
-little-endian, no padding:
+committed to and fed to circuits. It is fixed-size per type, the type tag first (a u32), integers
+little-endian:
 
-    Deposit   81 B: tag | queue_index u64 | recipient u32 | public_key 40 B | amount u64 | l1_sender 20 B
-    Transfer 109 B: tag | sender u32 | recipient u32 | amount u64 | fee u64 | nonce u32 | signature 80 B
-    Withdraw 125 B: tag | sender u32 | l1_address 20 B | amount u64 | fee u64 | nonce u32 | signature 80 B
+    Deposit   96 B: tag u32 | queue_index u64 | recipient u32 | public_key 40 B | amount u64 |
+                    l1_sender 20 B | 12 zero bytes
+    Transfer 112 B: tag u32 | sender u32 | recipient u32 | amount u64 | fee u64 | nonce u32 | signature 80 B
+    Withdraw 128 B: tag u32 | sender u32 | l1_address 20 B | amount u64 | fee u64 | nonce u32 | signature 80 B
+
+Why the u32 tag and the deposit's padding (ADR 26): every encoding is a whole number of 16-byte
+chunks, each four little-endian u32 words that are the transaction's field elements themselves, so
+the segment circuit chains the posted chunks without splitting bytes.
 
 The JSON form is an object with a "type" ("deposit", "transfer", "withdraw") and one key per field:
 u32 fields as JSON numbers, u64 fields as decimal strings (JSON numbers lose precision above 2**53
@@ -48,10 +53,15 @@ from zkpipe.spec.types import (
     Withdraw,
 )
 
+TAG_BYTES = 4
+"""Bytes of the type tag (a little-endian u32) that starts every encoding."""
+DEPOSIT_PADDING_BYTES = 12
+"""Zero bytes that end a deposit's encoding (84 bytes of fields, rounded up to 96)."""
+
 _LAYOUTS: dict[TxType, struct.Struct] = {
-    TxType.DEPOSIT: struct.Struct(f"<BQI{PUBLIC_KEY_BYTES}sQ{L1_ADDRESS_BYTES}s"),
-    TxType.TRANSFER: struct.Struct(f"<BIIQQI{SIGNATURE_BYTES}s"),
-    TxType.WITHDRAW: struct.Struct(f"<BI{L1_ADDRESS_BYTES}sQQI{SIGNATURE_BYTES}s"),
+    TxType.DEPOSIT: struct.Struct(f"<IQI{PUBLIC_KEY_BYTES}sQ{L1_ADDRESS_BYTES}s{DEPOSIT_PADDING_BYTES}x"),
+    TxType.TRANSFER: struct.Struct(f"<IIIQQI{SIGNATURE_BYTES}s"),
+    TxType.WITHDRAW: struct.Struct(f"<II{L1_ADDRESS_BYTES}sQQI{SIGNATURE_BYTES}s"),
 }
 
 TX_ENCODING_BYTES: dict[TxType, int] = {kind: layout.size for kind, layout in _LAYOUTS.items()}
@@ -206,12 +216,13 @@ def encode_tx(tx: Transaction) -> bytes:
 
 def get_tx_type_at(data: bytes, offset: int) -> TxType:
     """The type tag of the encoding starting at `offset`; DecodeError at the end or on an unknown tag."""
-    if offset >= len(data):
+    if offset + TAG_BYTES > len(data):
         raise DecodeError("expected a transaction, found the end of the data")
+    tag = int.from_bytes(data[offset : offset + TAG_BYTES], "little")
     try:
-        return TxType(data[offset])
+        return TxType(tag)
     except ValueError:
-        raise DecodeError(f"unknown transaction type tag {data[offset]}") from None
+        raise DecodeError(f"unknown transaction type tag {tag}") from None
 
 
 def decode_tx_prefix(data: bytes, offset: int = 0) -> tuple[Transaction, int]:
@@ -223,6 +234,8 @@ def decode_tx_prefix(data: bytes, offset: int = 0) -> tuple[Transaction, int]:
         raise DecodeError(f"{kind.name.lower()} needs {layout.size} bytes, {len(data) - offset} left")
     fields = layout.unpack_from(data, offset)[1:]
     tx: Transaction
+    if kind is TxType.DEPOSIT and any(data[end - DEPOSIT_PADDING_BYTES : end]):
+        raise DecodeError("a deposit's padding bytes must be zero")
     if kind is TxType.DEPOSIT:
         queue_index, recipient, key, amount, l1_sender = fields
         tx = Deposit(

@@ -6,7 +6,7 @@ batch must carry is what rebuilds the state from L1 alone and nothing the proof 
 nonce is implied (the sender's next one) and a signature goes only while the circuit does not
 verify it (`SIGNATURES_POSTED`). Integers are little-endian, as in `encoding`:
 
-    Deposit   81 B: its L1 queue record, exactly as `encode_tx` (L1 checks it against its queue)
+    Deposit   96 B: its L1 queue record, exactly as `encode_tx` (L1 checks it against its queue)
     Transfer  16 B: tag | sender u32 | recipient u32 | amount packed 5 B | fee packed 2 B
     Withdraw  35 B: tag | sender u32 | l1_address 20 B | amount u64 | fee packed 2 B
     (+ the 80-byte signature after a transfer or withdrawal while SIGNATURES_POSTED)
@@ -26,7 +26,7 @@ import struct
 from collections.abc import Callable
 
 from zkpipe.errors import DecodeError, InvalidInput
-from zkpipe.spec.encoding import decode_tx_prefix, encode_tx, get_tx_type, get_tx_type_at, is_well_formed
+from zkpipe.spec.encoding import TX_ENCODING_BYTES, decode_tx_prefix, encode_tx, get_tx_type, is_well_formed
 from zkpipe.spec.types import (
     L1_ADDRESS_BYTES,
     MAX_AMOUNT,
@@ -55,7 +55,11 @@ PACKED_FEE_BYTES = (FEE_MANTISSA_BITS + EXPONENT_BITS) // 8
 
 _TRANSFER = struct.Struct(f"<BII{PACKED_AMOUNT_BYTES}s{PACKED_FEE_BYTES}s")
 _WITHDRAW = struct.Struct(f"<BI{L1_ADDRESS_BYTES}sQ{PACKED_FEE_BYTES}s")
-PUBLIC_DATA_BYTES: dict[TxType, int] = {TxType.DEPOSIT: 81, TxType.TRANSFER: 16, TxType.WITHDRAW: 35}
+PUBLIC_DATA_BYTES: dict[TxType, int] = {
+    TxType.DEPOSIT: TX_ENCODING_BYTES[TxType.DEPOSIT],
+    TxType.TRANSFER: 16,
+    TxType.WITHDRAW: 35,
+}
 """Compact size of each operation without its signature."""
 
 
@@ -150,7 +154,13 @@ def decode_public_data_prefix(
 ) -> tuple[Transaction, int]:
     """Decodes the operation at `offset` (its nonce from `nonce_of`, its signature zero when not
     posted); returns it and the offset just past it. DecodeError on a bad tag, length or packing."""
-    kind = get_tx_type_at(data, offset)
+    # The first byte is the tag (a deposit's u32 tag starts with it too).
+    if offset >= len(data):
+        raise DecodeError("expected an operation, found the end of the data")
+    try:
+        kind = TxType(data[offset])
+    except ValueError:
+        raise DecodeError(f"unknown transaction type tag {data[offset]}") from None
     if kind is TxType.DEPOSIT:
         return decode_tx_prefix(data, offset)
     size = PUBLIC_DATA_BYTES[kind] + (SIGNATURE_BYTES if signatures else 0)

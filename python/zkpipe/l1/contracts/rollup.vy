@@ -23,14 +23,19 @@ GOLDILOCKS_P: constant(uint256) = 2**64 - 2**32 + 1
 # The batch data layout of zkpipe.spec (spec/batch.py, spec/encoding.py), little-endian:
 #   header 68 B: number u64 | timestamp u64 | deposit_start u64 | deposit_end u64 |
 #                previous accumulated input hash 4 x u64 | tx_count u32
-#   then tx_count transactions, each tag-first: deposit 81 B, transfer 109 B, withdraw 125 B.
-# A deposit's 81 bytes are its queue entry exactly as queued (tag 1 | index | account | key |
-# amount in gwei | L1 sender): sequencing checks each against the entry's hash, so the posted
-# data -- which the proof is bound to -- carries exactly the queue's entries, in order.
+#   then tx_count transactions, each starting with its tag as a u32: deposit 96 B, transfer 112 B,
+#   withdraw 128 B (whole 16-byte chunks, ADR 26).
+# A deposit's 96 bytes are its queue entry exactly as queued (tag 1 | index | account | key |
+# amount in gwei | L1 sender | 12 zero bytes): sequencing checks each against the entry's hash, so
+# the posted data -- which the proof is bound to -- carries exactly the queue's entries, in order.
 HEADER_BYTES: constant(uint256) = 68
-DEPOSIT_BYTES: constant(uint256) = 81
-TRANSFER_BYTES: constant(uint256) = 109
-WITHDRAW_BYTES: constant(uint256) = 125
+DEPOSIT_BYTES: constant(uint256) = 96
+TRANSFER_BYTES: constant(uint256) = 112
+WITHDRAW_BYTES: constant(uint256) = 128
+# A tag's four little-endian bytes read as a big-endian u32.
+DEPOSIT_TAG: constant(uint256) = 1 * 2**24
+TRANSFER_TAG: constant(uint256) = 2 * 2**24
+WITHDRAW_TAG: constant(uint256) = 3 * 2**24
 MAX_TXS_PER_BATCH: constant(uint256) = MAX_SEQUENCE_DATA_BYTES // DEPOSIT_BYTES
 
 
@@ -87,7 +92,7 @@ claimed: public(HashMap[bytes32, bool])  # withdrawal leaf -> paid
 depositCount: public(uint64)
 depositQueueHash: public(bytes32)
 depositQueueHashAt: public(HashMap[uint64, bytes32])
-# keccak of each entry's 81-byte record as the batch data must carry it.
+# keccak of each entry's 96-byte record as the batch data must carry it.
 depositRecordHash: public(HashMap[uint64, bytes32])
 
 
@@ -135,18 +140,18 @@ def sequenceBatches(batches: DynArray[BatchData, MAX_BATCHES_PER_CALL], data: By
         stop: uint256 = start + length
         for i: uint256 in range(count, bound=MAX_TXS_PER_BATCH):
             assert pos < stop, "fewer transactions than the header says"
-            tag: uint256 = convert(extract32(data, pos - 31), uint256) % 256
-            if tag == 1:
+            tag: uint256 = convert(extract32(data, pos - 28), uint256) % 2**32
+            if tag == DEPOSIT_TAG:
                 assert pos + DEPOSIT_BYTES <= stop, "truncated deposit"
                 w0: bytes32 = extract32(data, pos)
                 w1: bytes32 = extract32(data, pos + 32)
-                w2: bytes32 = extract32(data, pos + DEPOSIT_BYTES - 32)
+                w2: bytes32 = extract32(data, pos + 64)
                 assert self._isQueued(queue, w0, w1, w2), "deposit is not the next queue entry"
                 queue += 1
                 pos += DEPOSIT_BYTES
-            elif tag == 2:
+            elif tag == TRANSFER_TAG:
                 pos += TRANSFER_BYTES
-            elif tag == 3:
+            elif tag == WITHDRAW_TAG:
                 pos += WITHDRAW_BYTES
             else:
                 raise "unknown transaction tag"
@@ -180,9 +185,8 @@ def _le(x: uint256, size: uint256) -> uint256:
 @internal
 @view
 def _isQueued(index: uint256, w0: bytes32, w1: bytes32, w2: bytes32) -> bool:
-    # w0, w1: the record's first 64 bytes; w2: its last 32 (overlapping w1 by 15).
-    record: Bytes[DEPOSIT_BYTES] = concat(w0, w1, slice(w2, 15, 17))
-    return keccak256(record) == self.depositRecordHash[convert(index, uint64)]
+    # w0, w1, w2: the record's three 32-byte words.
+    return keccak256(concat(w0, w1, w2)) == self.depositRecordHash[convert(index, uint64)]
 
 
 @internal
@@ -243,12 +247,13 @@ def deposit(accountIndex: uint32, publicKey: Bytes[PUBLIC_KEY_BYTES]):
     index: uint64 = self.depositCount
     self.depositRecordHash[index] = keccak256(
         concat(
-            b"\x01",
+            b"\x01\x00\x00\x00",
             convert(convert(self._le(convert(index, uint256), 8), uint64), bytes8),
             convert(convert(self._le(convert(accountIndex, uint256), 4), uint32), bytes4),
             publicKey,
             convert(convert(self._le(amount, 8), uint64), bytes8),
             convert(msg.sender, bytes20),
+            empty(bytes12),
         )
     )
     head: bytes32 = keccak256(
