@@ -74,4 +74,4 @@ def test_bench_datahash_reports_rows_per_byte_and_per_compact_transfer() -> None
     data_hash = figures["data_hash"]
     assert abs(data_hash["rows_per_compact_transfer"] - data_hash["rows_per_byte"] * 16) < 0.1
     assert figures["custom_gate"]["sha256_rows_per_block"] < figures["plain_gates"]["sha256_rows_per_block"]
-    assert [c["blocks"] for c in data_hash["circuits"]] == [1, 4]
+    assert [c["blocks"] for c in data_hash["circuits"]] == [2, 4]

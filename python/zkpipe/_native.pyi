@@ -118,14 +118,18 @@ def wrap_outer(
 ) -> tuple[float, float, list[int], int, int]: ...
 
 # ---- data-commitment proofs (SHA-256 of a batch's public data, in circuit) ----
-def data_hash_prove(data: bytes, blocks: int, bytes_per_element: int, *, threads: int = 0) -> bytes:
-    """Proves that `data` hashes to its SHA-256 and its Poseidon commitment."""
+def data_hash_prove(
+    data: bytes, blocks: int, data_in: list[int], acc_in: bytes, chain_id: int, *, threads: int = 0
+) -> bytes:
+    """Proves a batch's SHA-256, L1's accumulated input hash after it and its data chain."""
 
-def data_hash_verify(proof: bytes, blocks: int, bytes_per_element: int) -> tuple[int, bytes, _Digest]:
-    """Verifies a data-commitment proof: (length, SHA-256 digest, Poseidon commitment)."""
+def data_hash_verify(
+    proof: bytes, blocks: int
+) -> tuple[int, bytes, _Digest, _Digest, bytes, bytes, int, int, int]:
+    """Verifies a data proof: (length, SHA-256, data in, data out, acc in, acc out, chain id, queue in, queue out)."""
 
-def data_hash_commitment(data: bytes, bytes_per_element: int) -> _Digest:
-    """The Poseidon commitment a data-commitment proof exposes for `data`."""
+def data_chain(head: list[int], data: bytes) -> _Digest:
+    """The data chain from `head` over whole 16-byte chunks."""
 
 def bench_data_hash(
     blocks: list[int], *, threads: int = 1

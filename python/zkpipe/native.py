@@ -44,7 +44,7 @@ __all__ = [
     "bench_signatures",
     "circuit_cache_folder",
     "data_hash_capacity",
-    "data_hash_commitment",
+    "data_chain",
     "keygen",
     "library_versions",
     "merkle_empty_root",
@@ -539,35 +539,63 @@ def wrap_outer(
 
 @dataclass(frozen=True, slots=True)
 class DataHashStatement:
-    """What a data-commitment proof shows: `length` bytes hash to `sha256` and to `commitment`."""
+    """What a data-commitment proof shows about a batch's `length` posted bytes (ADR 25)."""
 
     length: int
     sha256: bytes
-    commitment: Digest
+    data_in: Digest
+    """The data chain before the batch ..."""
+    data_out: Digest
+    """... and after its transaction chunks."""
+    acc_in: bytes
+    """L1's accumulated input hash before the batch ..."""
+    acc_out: bytes
+    """... and after it (ADR 19)."""
+    chain_id: int
+    queue_in: int
+    queue_out: int
+    """The header's queue range."""
 
 
 def data_hash_capacity(blocks: int) -> int:
-    """The most bytes a data circuit of `blocks` SHA-256 blocks hashes (the padding needs 9)."""
-    return max(64 * blocks - 9, 0)
+    """The most bytes of a batch (header and whole 16-byte chunks) a data circuit of `blocks` proves."""
+    capacity = 64 * blocks - 9
+    return 0 if capacity < 68 else 68 + (capacity - 68) // 16 * 16
 
 
 @_mapped
-def prove_data_hash(data: bytes, *, blocks: int, bytes_per_element: int = 4, threads: int = 0) -> bytes:
-    """Proves that `data` hashes to its SHA-256 and its Poseidon commitment (circuit of `blocks`)."""
-    return bytes(_native.data_hash_prove(bytes(data), blocks, bytes_per_element, threads=threads))
+def prove_data_hash(
+    data: bytes, *, blocks: int, data_in: Digest, acc_in: bytes, chain_id: int, threads: int = 0
+) -> bytes:
+    """Proves batch `data`'s SHA-256, L1's input hash after it and its data chain (circuit of `blocks`)."""
+    return bytes(
+        _native.data_hash_prove(bytes(data), blocks, list(data_in), bytes(acc_in), chain_id, threads=threads)
+    )
 
 
 @_mapped
-def verify_data_hash(proof: bytes, *, blocks: int, bytes_per_element: int = 4) -> DataHashStatement:
+def verify_data_hash(proof: bytes, *, blocks: int) -> DataHashStatement:
     """Verifies a data-commitment proof and returns its statement."""
-    length, digest, commitment = _native.data_hash_verify(bytes(proof), blocks, bytes_per_element)
-    return DataHashStatement(length, bytes(digest), _digest(commitment))
+    length, digest, data_in, data_out, acc_in, acc_out, chain_id, queue_in, queue_out = _native.data_hash_verify(
+        bytes(proof), blocks
+    )
+    return DataHashStatement(
+        length,
+        bytes(digest),
+        _digest(data_in),
+        _digest(data_out),
+        bytes(acc_in),
+        bytes(acc_out),
+        chain_id,
+        queue_in,
+        queue_out,
+    )
 
 
 @_mapped
-def data_hash_commitment(data: bytes, *, bytes_per_element: int = 4) -> Digest:
-    """The Poseidon commitment of `data` that a data-commitment proof exposes."""
-    return _digest(_native.data_hash_commitment(bytes(data), bytes_per_element))
+def data_chain(head: Digest, data: bytes) -> Digest:
+    """The data chain from `head` over whole 16-byte chunks (native; `zkpipe.spec.compute_data_chain`)."""
+    return _digest(_native.data_chain(list(head), bytes(data)))
 
 
 @_mapped

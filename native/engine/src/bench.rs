@@ -71,9 +71,8 @@ pub struct DataHashFigures {
     pub circuits: Vec<(usize, usize, usize, f64, f64, usize)>,
 }
 
-/// Measures the in-circuit hashes: plain gates against the custom gate, and a data proof
-/// (4 bytes per element) for each capacity in `blocks`, proven with `threads` threads on data
-/// that fills it.
+/// Measures the in-circuit hashes: plain gates against the custom gate, and a data proof for
+/// each capacity in `blocks` (at least 2), proven with `threads` threads on a batch that fills it.
 pub fn data_hash(blocks: &[usize], threads: usize) -> Result<DataHashFigures> {
     use crate::circuits::{datahash, plain_hash, sha256};
     let (plain_sha256_block_rows, plain_keccak_f_rows) = plain_hash::plain_rows();
@@ -84,10 +83,12 @@ pub fn data_hash(blocks: &[usize], threads: usize) -> Result<DataHashFigures> {
     });
     let mut circuits = Vec::new();
     for &n in blocks {
-        let circuit = datahash::DataHashCircuit::build(n, 4)?;
-        let data: Vec<u8> = (0..datahash::capacity(n)).map(|i| (i * 131 + 7) as u8).collect();
+        let circuit = datahash::DataHashCircuit::build(n)?;
+        // A full batch whose header's queue counts are zero (they must stay below 2^62).
+        let data: Vec<u8> = (0..datahash::batch_capacity(n)).map(|i| if i < 32 { 0 } else { (i * 131 + 7) as u8 }).collect();
+        let batch = datahash::BatchStart { data_in: [0; 4], acc_in: [0; 32], chain_id: 1 };
         let start = Instant::now();
-        let proof = circuit.prove(&data, threads)?;
+        let proof = circuit.prove(&data, &batch, threads)?;
         let prove_s = start.elapsed().as_secs_f64();
         let start = Instant::now();
         circuit.verify(&proof)?;

@@ -10,7 +10,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use zkpipe_engine::circuits::{datahash, membership};
+use zkpipe_engine::circuits::{datachain, datahash, membership};
 use zkpipe_engine::circuits::segment::{AccountWitness, SegmentWitness, SlotKind, SlotWitness, TX_ELEMENTS};
 use zkpipe_engine::circuits::system::{self, ProvingSystem};
 use zkpipe_engine::hash::{self, Digest};
@@ -425,27 +425,38 @@ impl ExecutionEngine {
 
 // ---- data-commitment proofs (SHA-256 of a batch's public data, in circuit) ----
 
-/// Proves that `data` hashes to its SHA-256 and Poseidon commitment; returns the proof bytes.
+/// Proves that batch `data` hashes to its SHA-256, L1's accumulated input hash and the data chain,
+/// starting from `data_in`, `acc_in` and `chain_id`; returns the proof bytes.
 #[pyfunction]
-#[pyo3(signature = (data, blocks, bytes_per_element, *, threads = 0))]
-fn data_hash_prove<'py>(py: Python<'py>, data: Vec<u8>, blocks: usize, bytes_per_element: usize, threads: usize) -> PyResult<Bound<'py, PyBytes>> {
-    let proof = py
-        .detach(|| datahash::circuit(blocks, bytes_per_element)?.prove(&data, threads))
-        .map_err(to_py)?;
+#[pyo3(signature = (data, blocks, data_in, acc_in, chain_id, *, threads = 0))]
+fn data_hash_prove<'py>(
+    py: Python<'py>,
+    data: Vec<u8>,
+    blocks: usize,
+    data_in: Digest,
+    acc_in: Vec<u8>,
+    chain_id: u64,
+    threads: usize,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let acc_in: [u8; 32] = acc_in.as_slice().try_into().map_err(|_| to_py(Error::WrongLength { expected: 32, got: acc_in.len() }))?;
+    let start = datahash::BatchStart { data_in, acc_in, chain_id };
+    let proof = py.detach(|| datahash::circuit(blocks)?.prove(&data, &start, threads)).map_err(to_py)?;
     Ok(bytes(py, &proof))
 }
 
-/// Verifies a data-commitment proof; returns (length, sha256 digest, Poseidon commitment).
+type DataHashFields<'py> = (u64, Bound<'py, PyBytes>, Digest, Digest, Bound<'py, PyBytes>, Bound<'py, PyBytes>, u64, u64, u64);
+
+/// Verifies a data-commitment proof; returns its statement's fields in layout order.
 #[pyfunction]
-fn data_hash_verify<'py>(py: Python<'py>, proof: Vec<u8>, blocks: usize, bytes_per_element: usize) -> PyResult<(u64, Bound<'py, PyBytes>, Digest)> {
-    let s = py.detach(|| datahash::circuit(blocks, bytes_per_element)?.verify(&proof)).map_err(to_py)?;
-    Ok((s.length, bytes(py, &s.sha256), s.commitment))
+fn data_hash_verify<'py>(py: Python<'py>, proof: Vec<u8>, blocks: usize) -> PyResult<DataHashFields<'py>> {
+    let s = py.detach(|| datahash::circuit(blocks)?.verify(&proof)).map_err(to_py)?;
+    Ok((s.length, bytes(py, &s.sha256), s.data_in, s.data_out, bytes(py, &s.acc_in), bytes(py, &s.acc_out), s.chain_id, s.queue_in, s.queue_out))
 }
 
-/// The Poseidon commitment a data-commitment proof exposes for `data`.
+/// The data chain from `head` over whole 16-byte chunks.
 #[pyfunction]
-fn data_hash_commitment(data: Vec<u8>, bytes_per_element: usize) -> PyResult<Digest> {
-    datahash::commitment(&data, bytes_per_element).map_err(to_py)
+fn data_chain(head: Digest, data: Vec<u8>) -> PyResult<Digest> {
+    datachain::chain(&head, &data).map_err(to_py)
 }
 
 type DataHashRow = (usize, usize, usize, f64, f64, usize);
@@ -532,7 +543,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wrap_outer, m)?)?;
     m.add_function(wrap_pyfunction!(data_hash_prove, m)?)?;
     m.add_function(wrap_pyfunction!(data_hash_verify, m)?)?;
-    m.add_function(wrap_pyfunction!(data_hash_commitment, m)?)?;
+    m.add_function(wrap_pyfunction!(data_chain, m)?)?;
     m.add_function(wrap_pyfunction!(bench_data_hash, m)?)?;
     m.add_function(wrap_pyfunction!(bench_signatures, m)?)?;
     m.add_function(wrap_pyfunction!(circuit_cache_folder, m)?)?;

@@ -3,9 +3,11 @@
 Each chain has one step function (`compute_*_chain_step`) that the executor, the circuits, the
 aggregator and the L1 code all reuse. The chains start at ZERO_DIGEST at genesis and run on across
 batches, so the proofs of consecutive batches join end to end and an aggregate's (in, out) heads
-commit to every batch it covers. Steps hash a domain tag, the previous head and the item as
-canonical field elements: transactions in their `compute_tx_elements` form, L1 addresses packed
-7 bytes per element, u64 values as two 32-bit limbs.
+commit to every batch it covers. The data chain absorbs the posted bytes themselves, 16 bytes per
+step (`compute_data_chain`), so the data-commitment proof can compute it from what L1 hashed; the
+other steps hash a domain tag, the previous head and the item as canonical field elements:
+transactions in their `compute_tx_elements` form, L1 addresses packed 7 bytes per element, u64
+values as two 32-bit limbs.
 
 Batch data (what is posted to L1, enough to rebuild the state and re-check every signature):
 
@@ -35,7 +37,6 @@ from zkpipe.spec.encoding import (
     encode_tx,
 )
 from zkpipe.spec.types import (
-    DOMAIN_DATA,
     DOMAIN_DEPOSITS,
     DOMAIN_INPUT,
     DOMAIN_WITHDRAWALS,
@@ -57,15 +58,32 @@ INITIAL_COMMITMENTS = Commitments(data=ZERO_DIGEST, withdrawals=ZERO_DIGEST, dep
 """The chain heads at genesis."""
 
 _HEADER = struct.Struct("<QQQQQQQQI")
+DATA_CHUNK_BYTES = 16
+"""Bytes the data chain absorbs per step."""
 
 # ---------------------------------------------------------------------------
 # Chain steps
 # ---------------------------------------------------------------------------
 
 
+def compute_data_chain(head: Commitment, data: bytes) -> Commitment:
+    """The data chain from `head` over posted transaction bytes, a whole number of 16-byte chunks.
+
+    Each chunk is absorbed as its four little-endian u32 words: `Poseidon(head ‖ w0 ‖ w1 ‖ w2 ‖ w3)`,
+    one permutation (ADR 25). Every encoding is whole chunks, so the chain over a batch's posted
+    transactions is the chain over each transaction in turn, whoever cuts the bytes.
+    """
+    if len(data) % DATA_CHUNK_BYTES:
+        raise InvalidInput(f"{len(data)} bytes are not whole {DATA_CHUNK_BYTES}-byte chunks")
+    for start in range(0, len(data), DATA_CHUNK_BYTES):
+        chunk = data[start : start + DATA_CHUNK_BYTES]
+        head = poseidon_hash([*head, *struct.unpack("<4I", chunk)])
+    return head
+
+
 def compute_data_chain_step(head: Commitment, tx: Transaction) -> Commitment:
-    """Appends a transaction (any type, in its field-element form) to the data chain."""
-    return poseidon_hash([DOMAIN_DATA, *head, *compute_tx_elements(tx)])
+    """Appends a transaction (its posted encoding, as chunks) to the data chain."""
+    return compute_data_chain(head, encode_tx(tx))
 
 
 def compute_withdrawals_chain_step(head: Commitment, record: WithdrawalRecord) -> Commitment:

@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod auth;
+pub mod datachain;
 pub mod datahash;
 pub mod ecgfp5;
 pub mod gadgets;

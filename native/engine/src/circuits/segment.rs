@@ -29,7 +29,8 @@
 //!   each 7-byte chunk (L1 address) is range-checked, key limbs are < p, and the
 //!   fields a kind does not use are zero, so the elements are a bijection with the
 //!   posted bytes;
-//! - every real transaction is appended to the data chain; fees are summed and
+//! - every real transaction's posted encoding, as 16-byte chunks of its own elements, is appended
+//!   to the data chain (ADR 25: the chain the data-commitment proof computes over L1's bytes); fees are summed and
 //!   credited to the fee account once, at the segment's end (lazy update).
 
 use plonky2::field::types::Field;
@@ -40,6 +41,7 @@ use plonky2::iop::witness::{PartialWitness, WitnessWrite};
 use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
 
+use super::datachain;
 use super::ecgfp5::{verify_signature, Backend, Fp5Builder, Fp5Target};
 use super::gadgets::{assert_nonzero_if, assert_zero_if, select_hash, update_leaf, U64Target};
 use super::statement::StatementTarget;
@@ -231,6 +233,48 @@ fn chain_step(builder: &mut CircuitBuilder<F, D>, tag: u64, head: HashOutTarget,
     inputs.extend_from_slice(&head.elements);
     inputs.extend_from_slice(items);
     builder.hash_n_to_hash_no_pad::<PoseidonHash>(inputs)
+}
+
+/// The data chain over a slot's posted encoding (ADR 25): its chunks' u32 words are its elements
+/// (limbs range-checked by the slot's canonical-encoding checks, the L1 address re-cut into words)
+/// — 6 chunks for a deposit, 7 for a transfer, 8 for a withdrawal, none for a pad.
+fn data_chain_step(b: &mut CircuitBuilder<F, D>, head: HashOutTarget, e: &[Target], kinds: [BoolTarget; 4]) -> HashOutTarget {
+    let [is_credit, is_refund, is_transfer, is_withdraw] = kinds;
+    let zero = b.zero();
+    let l1 = datachain::l1_address_words(b, [e[el::L1], e[el::L1 + 1], e[el::L1 + 2]]);
+    let sig = &e[el::SIGNATURE..TX_ELEMENTS];
+    let (amount, fee) = (&e[el::AMOUNT..el::AMOUNT + 2], &e[el::FEE..el::FEE + 2]);
+    let deposit: Vec<Target> = [&[e[el::TYPE], e[el::QUEUE], e[el::QUEUE + 1], e[el::A]], &e[el::KEY..el::L1], amount, &l1, &[zero; 3]].concat();
+    let transfer: Vec<Target> = [&[e[el::TYPE], e[el::A], e[el::B]], amount, fee, &[e[el::NONCE]], sig].concat();
+    let withdraw: Vec<Target> = [&[e[el::TYPE], e[el::A]], &l1[..], amount, fee, &[e[el::NONCE]], sig].concat();
+    let is_deposit = b.add(is_credit.target, is_refund.target);
+    let words: Vec<Target> = (0..withdraw.len())
+        .map(|j| {
+            let w = b.mul(is_withdraw.target, withdraw[j]);
+            let w = transfer.get(j).map_or(w, |&t| b.mul_add(is_transfer.target, t, w));
+            deposit.get(j).map_or(w, |&d| b.mul_add(is_deposit, d, w))
+        })
+        .collect();
+    let mut heads = vec![head];
+    for chunk in words.chunks(datachain::CHUNK_WORDS) {
+        let last = heads[heads.len() - 1];
+        heads.push(datachain::step(b, last, chunk));
+    }
+    // The kinds are exclusive: the head after the slot's own chunks, or `head` for a pad.
+    let chunks = |words: &[Target]| words.len() / datachain::CHUNK_WORDS;
+    let picks = [(is_deposit, chunks(&deposit)), (is_transfer.target, chunks(&transfer)), (is_withdraw.target, chunks(&withdraw))];
+    let none = b.add_many([is_deposit, is_transfer.target, is_withdraw.target]);
+    let one = b.one();
+    let pad = b.sub(one, none);
+    HashOutTarget {
+        elements: core::array::from_fn(|i| {
+            let mut out = b.mul(pad, head.elements[i]);
+            for &(flag, n) in &picks {
+                out = b.mul_add(flag, heads[n].elements[i], out);
+            }
+            out
+        }),
+    }
 }
 
 impl SegmentCircuit {
@@ -431,8 +475,7 @@ impl SegmentCircuit {
 
             // --- Fees join the pending sum; chains absorb what the transaction is.
             pending = U64Target::add(&mut b, pending, fee);
-            let data_next = chain_step(&mut b, DOMAIN_DATA, data, &e);
-            data = select_hash(&mut b, is_real, data_next, data);
+            data = data_chain_step(&mut b, data, &e, [is_credit, is_refund, is_transfer, is_withdraw]);
             let deposits_next = chain_step(&mut b, DOMAIN_DEPOSITS, deposits, &e);
             deposits = select_hash(&mut b, is_deposit, deposits_next, deposits);
             // A record is (kind, account, L1 address, amount): kind 3 for a withdrawal, 1 for a refund.
@@ -575,6 +618,47 @@ mod tests {
         assert_eq!(statement.root_before, tree.root());
         assert_eq!(statement.root_after, tree.root());
         assert_eq!(statement.fee_total, 0);
+    }
+
+    /// A segment crediting one deposit (queue index 0) into empty slot 1, and the deposit's posted bytes.
+    fn deposit_segment(l1: [u8; 20]) -> (SegmentWitness, Vec<u8>) {
+        let (mut tree, mut witness) = empty_segment_witness();
+        let key: [u64; 5] = [11, 12 << 32 | 13, 14, 15, u64::from(u32::MAX - 1) << 32 | 16];
+        let amount: u64 = 5 << 32 | 9;
+        let mut e = [0u64; TX_ELEMENTS];
+        e[el::TYPE] = 1;
+        e[el::A] = 1;
+        (e[el::AMOUNT], e[el::AMOUNT + 1]) = (amount & 0xffff_ffff, amount >> 32);
+        for (i, limb) in key.iter().enumerate() {
+            (e[el::KEY + 2 * i], e[el::KEY + 2 * i + 1]) = (limb & 0xffff_ffff, limb >> 32);
+        }
+        for (i, chunk) in l1.chunks(7).enumerate() {
+            e[el::L1 + i] = chunk.iter().rev().fold(0, |acc, &b| acc << 8 | u64::from(b));
+        }
+        let a = AccountWitness { empty: true, account: [0; ACCOUNT_FIELDS], siblings: tree.proof(1).unwrap() };
+        witness.slots.push(SlotWitness { kind: SlotKind::DepositCredit, elements: e, a, b: AccountWitness::unused() });
+        let leaf = crate::hash::hash(&[key[0], key[1], key[2], key[3], key[4], amount & 0xffff_ffff, amount >> 32, 0]).unwrap();
+        tree.update(&[(1, leaf)]).unwrap();
+        witness.fee_account.siblings = tree.proof(0).unwrap();
+        // zkpipe.spec.encode_tx: tag u32 | queue u64 | recipient u32 | key | amount u64 | L1 sender | 12 zeros.
+        let mut bytes = [1u32.to_le_bytes(), [0; 4], [0; 4], 1u32.to_le_bytes()].concat();
+        bytes.extend(key.iter().flat_map(|l| l.to_le_bytes()));
+        bytes.extend(amount.to_le_bytes());
+        bytes.extend(l1);
+        bytes.extend([0; 12]);
+        (witness, bytes)
+    }
+
+    #[test]
+    fn a_slot_chains_its_posted_bytes_into_the_data_chain() {
+        let circuit = SegmentCircuit::build(8).unwrap();
+        let l1: [u8; 20] = core::array::from_fn(|i| 0xa0 + i as u8);
+        let (witness, bytes) = deposit_segment(l1);
+        assert_eq!(bytes.len(), 96);
+        let proof = circuit.prove(&witness, 0).unwrap();
+        let statement = Statement::from_public_inputs(&verify_bytes(&circuit.data, &proof).unwrap()).unwrap();
+        assert_eq!(statement.data_in, witness.data_in);
+        assert_eq!(statement.data_out, datachain::chain(&witness.data_in, &bytes).unwrap());
     }
 
     #[test]
