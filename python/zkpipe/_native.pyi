@@ -126,7 +126,7 @@ def data_hash_prove(
 def data_hash_verify(
     proof: bytes, blocks: int
 ) -> tuple[int, bytes, _Digest, _Digest, bytes, bytes, int, int, int]:
-    """Verifies a data proof: (length, SHA-256, data in, data out, acc in, acc out, chain id, queue in, queue out)."""
+    """Verifies a data proof: its statement's fields in layout order (`DataHashStatement`)."""
 
 def data_chain(head: list[int], data: bytes) -> _Digest:
     """The data chain from `head` over whole 16-byte chunks."""

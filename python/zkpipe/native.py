@@ -43,8 +43,8 @@ __all__ = [
     "bench_primitive",
     "bench_signatures",
     "circuit_cache_folder",
-    "data_hash_capacity",
     "data_chain",
+    "data_hash_capacity",
     "keygen",
     "library_versions",
     "merkle_empty_root",
@@ -576,8 +576,8 @@ def prove_data_hash(
 @_mapped
 def verify_data_hash(proof: bytes, *, blocks: int) -> DataHashStatement:
     """Verifies a data-commitment proof and returns its statement."""
-    length, digest, data_in, data_out, acc_in, acc_out, chain_id, queue_in, queue_out = _native.data_hash_verify(
-        bytes(proof), blocks
+    length, digest, data_in, data_out, acc_in, acc_out, chain_id, queue_in, queue_out = (
+        _native.data_hash_verify(bytes(proof), blocks)
     )
     return DataHashStatement(
         length,

@@ -22,7 +22,9 @@ from zkpipe.spec import (
 
 
 def test_a_data_proof_shows_l1s_hashes_and_the_data_chain_the_spec_computes() -> None:
-    header = BatchHeader(BatchNumber(3), Timestamp(1_700_000_000), DepositIndex(5), DepositIndex(5), (1, 2, 3, 4))
+    header = BatchHeader(
+        BatchNumber(3), Timestamp(1_700_000_000), DepositIndex(5), DepositIndex(5), (1, 2, 3, 4)
+    )
     data = encode_batch(Batch(header, ())) + bytes(range(32))  # a header and two chunks
     head, acc, chain_id = (7, 8, 9, 10), hashlib.sha256(b"previous").digest(), ChainId(31337)
     proof = native.prove_data_hash(data, blocks=2, data_in=head, acc_in=acc, chain_id=chain_id, threads=1)

@@ -44,8 +44,10 @@ from zkpipe.spec import (
     Withdraw,
     WithdrawalRecord,
     apply_segment,
+    compute_data_chain,
     compute_tx_elements,
     compute_withdrawals_chain_step,
+    encode_tx,
     set_account,
 )
 
@@ -251,3 +253,24 @@ def test_withdrawal_record_is_in_the_statement(prover: Prover, state: State) -> 
     record = WithdrawalRecord(TxType.WITHDRAW, AccountIndex(3), L1, Amount(10))
     expected = compute_withdrawals_chain_step(state.commitments.withdrawals, record)
     assert tuple(statement[20:24]) == expected
+
+
+def test_the_data_chain_is_the_posted_bytes_of_every_kind(prover: Prover, state: State) -> None:
+    """A segment's data chain is the chain over its transactions' posted encodings (ADR 25), so a
+    slot whose elements differ from what was posted — here a signature limb, which the circuit does
+    not verify yet — proves a data chain that is not L1's data's."""
+    slots = [transfer(state, 1, 2, 100), withdraw(state, 3, 10), credit(state, 4, pk(4), 5)]
+    nonce = {i: Nonce(fields_of(state, i)[7]) for i in (1, 3)}
+    txs = [
+        Transfer(AccountIndex(1), AccountIndex(2), Amount(100), Fee(1), nonce[1], Signature(bytes(80))),
+        Withdraw(AccountIndex(3), L1, Amount(10), Fee(1), nonce[3], Signature(bytes(80))),
+        Deposit(DepositIndex(state.next_deposit_index), AccountIndex(4), PublicKey(pk(4)), Amount(5), L1),
+    ]
+    posted = b"".join(encode_tx(tx) for tx in txs)
+    head = state.commitments.data
+    statement = native.verify_proof(K, prove(prover, forge(state, slots)), False, cache_dir=prover.cache_dir)
+    assert tuple(statement[8:12]) == head
+    assert tuple(statement[12:16]) == compute_data_chain(head, posted)
+    slots[0].elements[23] = 1  # the first signature limb: 01 00 00 00 instead of the posted zeros
+    statement = native.verify_proof(K, prove(prover, forge(state, slots)), False, cache_dir=prover.cache_dir)
+    assert tuple(statement[12:16]) != compute_data_chain(head, posted)

@@ -149,7 +149,7 @@ def measure_gas() -> dict[str, Any]:
         report["claim"] = claims
         report["note"] = (
             "gas used per L1 transaction, including the 21000 base and calldata; batches hold transfers "
-            "in the spec's full encoding (109 bytes, the 80-byte signature included); *_projected: the "
+            "in the spec's full encoding (112 bytes, the 80-byte signature included); *_projected: the "
             "same batches' gas with the calldata of the compact encodings (96 / 16 bytes per transfer) "
             "instead, which the contract does not parse yet"
         )
