@@ -539,7 +539,7 @@ def wrap_outer(
 
 @dataclass(frozen=True, slots=True)
 class DataHashStatement:
-    """What a data-commitment proof shows about a batch's `length` posted bytes (ADR 26)."""
+    """What a data-commitment proof shows about a batch's `length` posted bytes (ADR 27)."""
 
     length: int
     sha256: bytes

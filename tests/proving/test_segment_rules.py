@@ -256,7 +256,7 @@ def test_withdrawal_record_is_in_the_statement(prover: Prover, state: State) -> 
 
 
 def test_the_data_chain_is_the_posted_bytes_of_every_kind(prover: Prover, state: State) -> None:
-    """A segment's data chain is the chain over its transactions' posted encodings (ADR 26), so a
+    """A segment's data chain is the chain over its transactions' posted encodings (ADR 27), so a
     slot whose elements differ from what was posted — here a signature limb, which the circuit does
     not verify yet — proves a data chain that is not L1's data's."""
     slots = [transfer(state, 1, 2, 100), withdraw(state, 3, 10), credit(state, 4, pk(4), 5)]

@@ -48,7 +48,7 @@ def test_binary_round_trip(tx: Transaction) -> None:
     data = encode_tx(tx)
     assert len(data) == TX_ENCODING_BYTES[get_tx_type(tx)]
     assert data[:4] == get_tx_type(tx).to_bytes(4, "little")
-    assert len(data) % 16 == 0  # whole chunks of the data chain (ADR 26)
+    assert len(data) % 16 == 0  # whole chunks of the data chain (ADR 27)
     assert decode_tx(data) == tx
 
 

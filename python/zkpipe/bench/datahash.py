@@ -34,7 +34,7 @@ def run_datahash(quick: bool = False) -> dict[str, object]:
         },
         "data_hash": {
             "hash": "sha256",
-            "data_chain": "poseidon per 16-byte chunk (ADR 26)",
+            "data_chain": "poseidon per 16-byte chunk (ADR 27)",
             "rows_per_byte": round(rows_per_byte, 2),
             "rows_per_compact_transfer": round(rows_per_byte * COMPACT_TRANSFER_BYTES, 1),
             "compact_transfer_bytes": COMPACT_TRANSFER_BYTES,

@@ -70,7 +70,7 @@ def compute_data_chain(head: Commitment, data: bytes) -> Commitment:
     """The data chain from `head` over posted transaction bytes, a whole number of 16-byte chunks.
 
     Each chunk is absorbed as its four little-endian u32 words: `Poseidon(head ‖ w0 ‖ w1 ‖ w2 ‖ w3)`,
-    one permutation (ADR 26). Every encoding is whole chunks, so the chain over a batch's posted
+    one permutation (ADR 27). Every encoding is whole chunks, so the chain over a batch's posted
     transactions is the chain over each transaction in turn, whoever cuts the bytes.
     """
     if len(data) % DATA_CHUNK_BYTES:

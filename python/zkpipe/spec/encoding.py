@@ -9,7 +9,7 @@ little-endian:
     Transfer 112 B: tag u32 | sender u32 | recipient u32 | amount u64 | fee u64 | nonce u32 | signature 80 B
     Withdraw 128 B: tag u32 | sender u32 | l1_address 20 B | amount u64 | fee u64 | nonce u32 | signature 80 B
 
-Why the u32 tag and the deposit's padding (ADR 26): every encoding is a whole number of 16-byte
+Why the u32 tag and the deposit's padding (ADR 27): every encoding is a whole number of 16-byte
 chunks, each four little-endian u32 words that are the transaction's field elements themselves, so
 the segment circuit chains the posted chunks without splitting bytes.
 

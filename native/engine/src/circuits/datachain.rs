@@ -1,4 +1,4 @@
-//! The data chain (ADR 26): one Poseidon permutation per 16-byte chunk of a batch's posted
+//! The data chain (ADR 27): one Poseidon permutation per 16-byte chunk of a batch's posted
 //! transaction bytes, `c' = Poseidon(c ‖ w0 ‖ w1 ‖ w2 ‖ w3)` with `w` the chunk's four
 //! little-endian u32 words. The segment circuit builds the chunks from each slot's elements, the
 //! data-commitment proof from the bytes L1 hashed; equal heads from a common start mean equal bytes.

@@ -1,5 +1,5 @@
 //! The data-commitment proof: a batch's posted bytes hash to the SHA-256 value the L1 contract
-//! chains, and to the data chain the segments expose (ADR 26); it computes L1's accumulated input
+//! chains, and to the data chain the segments expose (ADR 27); it computes L1's accumulated input
 //! hash from them.
 //!
 //! One circuit per capacity (`blocks` SHA-256 blocks, so up to `64·blocks - 9` bytes). Witness:

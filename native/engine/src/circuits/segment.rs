@@ -30,7 +30,7 @@
 //!   fields a kind does not use are zero, so the elements are a bijection with the
 //!   posted bytes;
 //! - every real transaction's posted encoding, as 16-byte chunks of its own elements, is appended
-//!   to the data chain (ADR 26: the chain the data-commitment proof computes over L1's bytes); fees are summed and
+//!   to the data chain (ADR 27: the chain the data-commitment proof computes over L1's bytes); fees are summed and
 //!   credited to the fee account once, at the segment's end (lazy update).
 
 use plonky2::field::types::Field;
@@ -235,7 +235,7 @@ fn chain_step(builder: &mut CircuitBuilder<F, D>, tag: u64, head: HashOutTarget,
     builder.hash_n_to_hash_no_pad::<PoseidonHash>(inputs)
 }
 
-/// The data chain over a slot's posted encoding (ADR 26): its chunks' u32 words are its elements
+/// The data chain over a slot's posted encoding (ADR 27): its chunks' u32 words are its elements
 /// (limbs range-checked by the slot's canonical-encoding checks, the L1 address re-cut into words)
 /// — 6 chunks for a deposit, 7 for a transfer, 8 for a withdrawal, none for a pad.
 fn data_chain_step(b: &mut CircuitBuilder<F, D>, head: HashOutTarget, e: &[Target], kinds: [BoolTarget; 4]) -> HashOutTarget {

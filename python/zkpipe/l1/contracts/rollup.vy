@@ -24,7 +24,7 @@ GOLDILOCKS_P: constant(uint256) = 2**64 - 2**32 + 1
 #   header 68 B: number u64 | timestamp u64 | deposit_start u64 | deposit_end u64 |
 #                previous accumulated input hash 4 x u64 | tx_count u32
 #   then tx_count transactions, each starting with its tag as a u32: deposit 96 B, transfer 112 B,
-#   withdraw 128 B (whole 16-byte chunks, ADR 26).
+#   withdraw 128 B (whole 16-byte chunks, ADR 27).
 # A deposit's 96 bytes are its queue entry exactly as queued (tag 1 | index | account | key |
 # amount in gwei | L1 sender | 12 zero bytes): sequencing checks each against the entry's hash, so
 # the posted data -- which the proof is bound to -- carries exactly the queue's entries, in order.
