@@ -20,7 +20,7 @@ pub const CHUNK_WORDS: usize = CHUNK_BYTES / 4;
 
 /// The chain from `head` over `data` (a whole number of chunks), computed natively.
 pub fn chain(head: &Digest, data: &[u8]) -> Result<Digest> {
-    if data.len() % CHUNK_BYTES != 0 {
+    if !data.len().is_multiple_of(CHUNK_BYTES) {
         return Err(Error::BadParameter(format!("{} bytes are not whole {CHUNK_BYTES}-byte chunks", data.len())));
     }
     let mut c = *head;

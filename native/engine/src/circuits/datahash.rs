@@ -220,7 +220,7 @@ impl DataHashCircuit {
 
     /// Proves the statement for the batch `data` starting at `start`.
     pub fn prove(&self, data: &[u8], start: &BatchStart, threads: usize) -> Result<Vec<u8>> {
-        let fits = data.len() >= HEADER_BYTES && (data.len() - HEADER_BYTES) % CHUNK_BYTES == 0;
+        let fits = data.len() >= HEADER_BYTES && (data.len() - HEADER_BYTES).is_multiple_of(CHUNK_BYTES);
         if !fits || data.len() > batch_capacity(self.blocks) {
             return Err(Error::WrongLength { expected: batch_capacity(self.blocks), got: data.len() });
         }
