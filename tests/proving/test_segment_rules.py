@@ -256,21 +256,21 @@ def test_withdrawal_record_is_in_the_statement(prover: Prover, state: State) -> 
 
 
 def test_the_data_chain_is_the_posted_bytes_of_every_kind(prover: Prover, state: State) -> None:
-    """A segment's data chain is the chain over its transactions' posted encodings (ADR 27), so a
-    slot whose elements differ from what was posted — here a signature limb, which the circuit does
-    not verify yet — proves a data chain that is not L1's data's."""
+    """A segment's data chain is the chain over its transactions' posted encodings (ADR 27): the
+    bytes L1 hashes, as the data-commitment proof chains them."""
     slots = [transfer(state, 1, 2, 100), withdraw(state, 3, 10), credit(state, 4, pk(4), 5)]
+    witness = forge(state, slots)
+    signatures = [
+        Signature(b"".join(limb.to_bytes(4, "little") for limb in forged[1][23:43])) for forged in witness[4]
+    ]
     nonce = {i: Nonce(fields_of(state, i)[7]) for i in (1, 3)}
     txs = [
-        Transfer(AccountIndex(1), AccountIndex(2), Amount(100), Fee(1), nonce[1], Signature(bytes(80))),
-        Withdraw(AccountIndex(3), L1, Amount(10), Fee(1), nonce[3], Signature(bytes(80))),
+        Transfer(AccountIndex(1), AccountIndex(2), Amount(100), Fee(1), nonce[1], signatures[0]),
+        Withdraw(AccountIndex(3), L1, Amount(10), Fee(1), nonce[3], signatures[1]),
         Deposit(DepositIndex(state.next_deposit_index), AccountIndex(4), PublicKey(pk(4)), Amount(5), L1),
     ]
-    posted = b"".join(encode_tx(tx) for tx in txs)
+    assert [list(forged[1]) for forged in witness[4]] == [compute_tx_elements(tx) for tx in txs]
     head = state.commitments.data
-    statement = native.verify_proof(K, prove(prover, forge(state, slots)), False, cache_dir=prover.cache_dir)
+    statement = native.verify_proof(K, prove(prover, witness), False, cache_dir=prover.cache_dir)
     assert tuple(statement[8:12]) == head
-    assert tuple(statement[12:16]) == compute_data_chain(head, posted)
-    slots[0].elements[23] = 1  # the first signature limb: 01 00 00 00 instead of the posted zeros
-    statement = native.verify_proof(K, prove(prover, forge(state, slots)), False, cache_dir=prover.cache_dir)
-    assert tuple(statement[12:16]) != compute_data_chain(head, posted)
+    assert tuple(statement[12:16]) == compute_data_chain(head, b"".join(encode_tx(tx) for tx in txs))

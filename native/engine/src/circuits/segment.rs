@@ -623,7 +623,9 @@ mod tests {
     /// A segment crediting one deposit (queue index 0) into empty slot 1, and the deposit's posted bytes.
     fn deposit_segment(l1: [u8; 20]) -> (SegmentWitness, Vec<u8>) {
         let (mut tree, mut witness) = empty_segment_witness();
-        let key: [u64; 5] = [11, 12 << 32 | 13, 14, 15, u64::from(u32::MAX - 1) << 32 | 16];
+        // A valid key (the circuit credits only those).
+        let (_, public) = crate::sig::keygen(Some(&[7; 32])).unwrap();
+        let key: [u64; 5] = core::array::from_fn(|i| u64::from_le_bytes(public[8 * i..8 * i + 8].try_into().unwrap()));
         let amount: u64 = 5 << 32 | 9;
         let mut e = [0u64; TX_ELEMENTS];
         e[el::TYPE] = 1;
