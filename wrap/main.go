@@ -288,11 +288,13 @@ func cmdCheck(o *outerFiles) error {
 }
 
 func cmdProve(o *outerFiles, out string) error {
-	k, err := loadOrSetup(o)
+	// The witness first: compiling the template (which shares the proof's slices) replaces
+	// their values by circuit variables.
+	w, err := frontend.NewWitness(o.assignment(), ecc.BN254.ScalarField())
 	if err != nil {
 		return err
 	}
-	w, err := frontend.NewWitness(o.assignment(), ecc.BN254.ScalarField())
+	k, err := loadOrSetup(o)
 	if err != nil {
 		return err
 	}
