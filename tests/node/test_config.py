@@ -97,10 +97,11 @@ def test_segment_size_is_chosen_from_the_memory_budget() -> None:
     from zkpipe.node.proving import resolve_segment_size
 
     assert resolve_segment_size(ProvingConfig(segment_size=32)) == 32
-    # The measured table (package data): k=128 needs ~1.3 GiB, k=64 ~690 MiB, k=8 ~390 MiB.
-    assert resolve_segment_size(ProvingConfig(segment_size=0, memory_budget_mib=800)) == 64
+    # The measured table (package data, sound segments): k=128 needs ~2.3 GiB, k=64 ~1.3 GiB,
+    # k=16 ~467 MiB, k=8 ~428 MiB.
+    assert resolve_segment_size(ProvingConfig(segment_size=0, memory_budget_mib=1500)) == 64
     assert resolve_segment_size(ProvingConfig(segment_size=0, memory_budget_mib=4096)) == 128
-    assert resolve_segment_size(ProvingConfig(segment_size=0, memory_budget_mib=400)) == 8
+    assert resolve_segment_size(ProvingConfig(segment_size=0, memory_budget_mib=450)) == 8
     with pytest.raises(InvalidInput):
         resolve_segment_size(ProvingConfig(segment_size=0, memory_budget_mib=100))
 
