@@ -86,11 +86,14 @@ class Aggregator:
         self._close_window()
         now = self._clock()
         for window in self._in_flight:
-            for batch in window.batches:
-                if batch.proven is None and all(
-                    self.scheduler.state_by_id(j.job_id) is JobState.DONE for j in batch.jobs
-                ):
-                    batch.proven = now
+            self._note_proven(window, now)
+
+    def _note_proven(self, window: Window, now: float) -> None:
+        for batch in window.batches:
+            if batch.proven is None and all(
+                self.scheduler.state_by_id(j.job_id) is JobState.DONE for j in batch.jobs
+            ):
+                batch.proven = now
 
     def _close_window(self) -> None:
         if not self._open:
@@ -121,6 +124,8 @@ class Aggregator:
             return None
         now = self._clock()
         window.proof = proof
+        # A one-segment window's aggregate is its segment proof: it can finish between two `step`s.
+        self._note_proven(window, now)
         for batch in window.batches:
             batch.aggregated = batch.aggregated or now
         return window
