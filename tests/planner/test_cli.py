@@ -104,7 +104,8 @@ def test_infeasible_targets_say_why() -> None:
         (["--plots", "x", "--calibrate", "y"], "one of"),
         (["--validate", "--calibrate", "y"], "one of"),
         (["--validate", "--plots", "x"], "one of"),
-        (["--quick"], "--quick goes with --validate"),
+        (["--quick"], "go with --validate"),
+        (["--markdown"], "--markdown goes with"),
     ],
 )
 def test_bad_arguments_are_usage_errors(args: list[str], message: str) -> None:

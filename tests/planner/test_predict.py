@@ -133,6 +133,24 @@ def test_contention_extrapolates_past_the_measured_provers() -> None:
     assert c.compute_slowdown(1, 0.5) == pytest.approx(1.25)
 
 
+def test_the_node_shares_the_cores_and_noise_is_no_speed_up() -> None:
+    c = Contention(cores=2, prover_slowdown=(1.0, 0.9))
+    assert c.compute_slowdown(2, 0.0) == 1.0  # a measured 0.9 is noise: two provers are not faster
+    # Processor sharing: two provers and half a core of node work on two cores: 2.5 / 2.
+    assert c.compute_slowdown(2, 0.5) == pytest.approx(1.25)
+    assert c.compute_slowdown(1, 0.5) == 1.0  # a free core absorbs the node
+    priced = Contention(cores=2, prover_slowdown=(1.0,), node_seconds_per_segment=2.0)
+    assert priced.node_cpu_seconds(txs=4, segments=3, aggregates=2) == pytest.approx(6.0)
+    # In a prediction the node's CPU per segment job is load that slows co-located provers.
+    table = TABLE.model_copy(update={"contention": priced})
+    slow = predict(TWO, TWO_TXS, table, phases=1)
+    assert slow.node_cpu_share > 0
+    assert slow.stages["segment_prove_time"] > 10.0
+    unpriced = TABLE.model_copy(update={"contention": Contention(cores=2, prover_slowdown=(1.0,))})
+    free = predict(TWO, TWO_TXS, unpriced, phases=1)
+    assert free.node_cpu_share == 0 and free.stages["segment_prove_time"] == pytest.approx(10.0)
+
+
 def test_invalid_predictions_are_refused() -> None:
     with pytest.raises(ValidationError, match="power of two"):
         Deployment.model_validate(TWO.model_dump() | {"segment_size": 3})
@@ -165,6 +183,14 @@ def test_the_proving_bench_writes_contention_into_the_table() -> None:
     assert table.contention == Contention(
         cores=2, prover_slowdown=(1.0, 1.6), sequencer_slowdown=1.2, sequencer_seconds_per_tx=0.002
     )
+    result["contention"] |= {
+        "prover_slowdown": [1.0, 0.85],
+        "node_seconds_per_segment": 0.4,
+        "node_seconds_per_aggregate": 0.01,
+    }
+    noisy = to_measurements(result).contention
+    assert noisy is not None and noisy.prover_slowdown == (1.0, 1.0)  # below 1 is noise
+    assert (noisy.node_seconds_per_segment, noisy.node_seconds_per_aggregate) == (0.4, 0.01)
     assert table.segment_cost(3).prove_seconds == 4.0
     del result["contention"]  # an older benchmark result: no contention, no slowdown
     assert to_measurements(result).contention is None

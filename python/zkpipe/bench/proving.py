@@ -260,7 +260,9 @@ def to_markdown(result: dict[str, Any]) -> str:
             "",
             f"Contention (k = {c['k']}, {c['cores']} cores): slowdown of a segment proof with 1…"
             f"{len(c['prover_slowdown'])} provers at once {c['prover_slowdown']}; beside a busy sequencer "
-            f"{c['sequencer_slowdown']} (the sequencer: {c['sequencer_seconds_per_tx']} CPU s per tx).",
+            f"{c['sequencer_slowdown']} (the sequencer: {c['sequencer_seconds_per_tx']} CPU s per tx); "
+            f"the node's CPU per segment job {c.get('node_seconds_per_segment', '–')} s, per join "
+            f"{c.get('node_seconds_per_aggregate', '–')} s.",
         ]
     return "\n".join(lines)
 

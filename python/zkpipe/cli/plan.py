@@ -98,7 +98,28 @@ class MemorySize(click.ParamType[int]):
     is_flag=True,
     help="Run a grid of live pipelines, each predicted beforehand from the cost table; error per KPI.",
 )
-@click.option("--quick", is_flag=True, help="With --validate: a two-point grid (minutes, not an hour).")
+@click.option("--quick", is_flag=True, help="With --validate: the two-point grid (same as --grid quick).")
+@click.option(
+    "--grid",
+    type=click.Choice(["quick", "full"]),
+    help="With --validate: the grid (full: 24 points, ~40 min idle; default full, or quick with --quick).",
+)
+@click.option(
+    "--save",
+    "save_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --validate: the file the live runs' raw measurements go to (default validation-GRID.json).",
+)
+@click.option("--resume", is_flag=True, help="With --validate: skip the points already in the --save file.")
+@click.option(
+    "--rescore",
+    "rescore_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Re-predict the live runs saved by --validate from the current model and table, and score them.",
+)
+@click.option(
+    "--markdown", is_flag=True, help="With --validate or --rescore: print the docs' error tables (Markdown)."
+)
 @click.option(
     "--at-scale",
     is_flag=True,
@@ -139,6 +160,11 @@ def plan(
     calibrate_file: Path | None,
     validate: bool,
     quick: bool,
+    grid: str | None,
+    save_file: Path | None,
+    resume: bool,
+    rescore_file: Path | None,
+    markdown: bool,
     at_scale: bool,
     plots_dir: Path | None,
     program_cycles: float | None,
@@ -154,8 +180,11 @@ def plan(
       --target-tps T --max-delay D   plan a deployment (segment size, provers with
                                      redundancy, aggregation N, batch size and policy)
       --program-cycles C / --segments S   plan proving one segmented program
-      --validate [--quick]           predict live runs from the cost table, then run
-                                     them: error per KPI, per-stage times of misses
+      --validate [--grid quick|full] [--save F] [--resume]
+                                     predict live runs from the cost table, then run
+                                     them: error per KPI, per-stage times of misses;
+                                     each run's measurements are saved to F
+      --rescore F                    re-predict the runs saved in F (no live run)
       --calibrate RUN.json           diagnostic: replay a run's own job times
       --at-scale                     10/100/1,000 provers simulated from the cost table
       --plots DIR                    write the model's PNG plots
@@ -165,8 +194,9 @@ def plan(
     """
     from zkpipe.planner.measurements import default_assumption, load_measurements
 
+    rescore = rescore_file is not None
     modes = [
-        calibrate_file is not None or validate or at_scale,
+        calibrate_file is not None or validate or at_scale or rescore,
         plots_dir is not None,
         program_cycles is not None or segments is not None,
     ]
@@ -174,17 +204,25 @@ def plan(
         raise click.UsageError(
             "use one of --validate, --calibrate, --plots, --program-cycles/--segments at a time"
         )
-    if validate + (calibrate_file is not None) + at_scale > 1:
-        raise click.UsageError("use one of --validate, --calibrate, --at-scale at a time")
-    if quick and not validate:
-        raise click.UsageError("--quick goes with --validate")
+    if validate + (calibrate_file is not None) + at_scale + rescore > 1:
+        raise click.UsageError("use one of --validate, --rescore, --calibrate, --at-scale at a time")
+    if (quick or grid is not None or save_file is not None or resume) and not validate:
+        raise click.UsageError("--quick, --grid, --save and --resume go with --validate")
+    if quick and grid == "full":
+        raise click.UsageError("--quick is --grid quick")
+    if markdown and not (validate or rescore):
+        raise click.UsageError("--markdown goes with --validate or --rescore")
     try:
         require("simpy", needed_for="zkpipe plan (the simulator)")
         if plots_dir is not None:
             require("matplotlib", needed_for="zkpipe plan --plots")
         m = load_measurements(measurements) if measurements is not None else default_assumption()
         if validate:
-            _emit(_validate(measurements, quick=quick), as_json)
+            name = "quick" if quick else grid or "full"
+            save = save_file or Path(f"validation-{name}.json")
+            _emit_validation(_validate(measurements, grid=name, save=save, resume=resume), as_json, markdown)
+        elif rescore_file is not None:
+            _emit_validation(_rescore(measurements, rescore_file), as_json, markdown)
         elif at_scale:
             from zkpipe.planner.measurements import load_default_measurements
             from zkpipe.planner.scale import compute_at_scale
@@ -275,17 +313,49 @@ def _program(
     return {"program": result.to_dict(), "measurements_are_assumption": m.is_assumption}
 
 
-def _validate(measurements: Path | None, *, quick: bool) -> dict[str, Any]:
-    from zkpipe.plan_validation import full_grid, quick_grid, validate
+def _table(measurements: Path | None) -> Any:
     from zkpipe.planner.measurements import load_default_measurements, load_measurements
 
     # The measured table (zkpipe bench proving --measurements-out), never the run being predicted.
-    table = load_measurements(measurements) if measurements is not None else load_default_measurements()
+    return load_measurements(measurements) if measurements is not None else load_default_measurements()
+
+
+def _validate(measurements: Path | None, *, grid: str, save: Path, resume: bool) -> dict[str, Any]:
+    from zkpipe.plan_validation import grid_named, validate
+
+    if resume and not save.exists():
+        raise click.UsageError(f"--resume: {save} does not exist")
     report = validate(
-        quick_grid() if quick else full_grid(), table, progress=lambda line: click.echo(line, err=True)
+        grid_named("quick" if grid == "quick" else "full"),
+        _table(measurements),
+        progress=lambda line: click.echo(line, err=True),
+        save=save,
+        resume=resume,
+        grid_name=grid,
     )
-    report["command"] = "zkpipe plan --validate" + (" --quick" if quick else "") + " --json"
+    report["command"] = f"zkpipe plan --validate --grid {grid} --save {save}" + (
+        " --resume" if resume else ""
+    )
     return {"validation": report}
+
+
+def _rescore(measurements: Path | None, path: Path) -> dict[str, Any]:
+    from zkpipe.plan_validation import rescore
+
+    report = rescore(path, _table(measurements))
+    report["command"] = f"zkpipe plan --rescore {path}" + (
+        f" --measurements {measurements}" if measurements else ""
+    )
+    return {"validation": report}
+
+
+def _emit_validation(result: dict[str, Any], as_json: bool, markdown: bool) -> None:
+    from zkpipe.plan_validation import markdown_table
+
+    if markdown:
+        click.echo(markdown_table(result["validation"]), nl=False)
+    else:
+        _emit(result, as_json)
 
 
 def _calibrate(path: Path, seed: int, *, progress: bool) -> dict[str, Any]:

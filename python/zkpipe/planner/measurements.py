@@ -70,11 +70,17 @@ class Contention(BaseModel):
     cores: int = Field(gt=0)
     """Cores of the measuring host."""
     prover_slowdown: tuple[float, ...] = Field(min_length=1)
-    """Entry i: a job's time with i + 1 provers proving at once, over its time alone (the first is 1)."""
+    """Entry i: a job's time with i + 1 provers proving at once, over its time alone (the first is 1;
+    a figure below 1 is measurement noise and is read as 1)."""
     sequencer_slowdown: float = Field(default=1.0, ge=1)
     """A lone prover's job time while a sequencer executes flat out beside it, over its time alone."""
     sequencer_seconds_per_tx: float = Field(default=0.0, ge=0)
     """CPU seconds that sequencer spent per transaction (its busy share is rate × this)."""
+    node_seconds_per_segment: float = Field(default=0.0, ge=0)
+    """CPU seconds the node spends per segment job besides proving it: re-applying the batch and
+    building the witness, encoding the job, verifying the returned proof (0: older tables)."""
+    node_seconds_per_aggregate: float = Field(default=0.0, ge=0)
+    """CPU seconds the node spends per aggregation job: encoding it, verifying the returned proof."""
 
     @field_validator("prover_slowdown", mode="after")
     @classmethod
@@ -83,16 +89,32 @@ class Contention(BaseModel):
             raise ValueError("slowdowns must be > 0")
         return values
 
-    def compute_slowdown(self, busy_provers: int, sequencer_busy: float) -> float:
-        """A job's slowdown with ``busy_provers`` proving (itself included) and a sequencer busy
-        ``sequencer_busy`` of the time (0..1). Past the measured range, provers share the cores
-        evenly: the last measured slowdown, scaled by the extra provers per core."""
+    def compute_slowdown(self, busy_provers: int, node_load: float) -> float:
+        """A job's slowdown with ``busy_provers`` proving (itself included) while the node keeps
+        ``node_load`` cores busy on average (sequencer, witnesses, verification).
+
+        Three measured parts multiply: the provers' own table (figures below 1 read as 1; past
+        the measured range provers share the cores evenly); processor sharing of the host's
+        cores between the busy provers and the node's load, beyond the share the table already
+        holds; and the measured slowdown beside a busy sequencer, in proportion to the load."""
         table = self.prover_slowdown
-        if busy_provers <= len(table):
-            provers = table[max(1, busy_provers) - 1]
+        busy = max(1, busy_provers)
+        if busy <= len(table):
+            provers = max(1.0, table[busy - 1])
         else:
-            provers = table[-1] * max(1.0, busy_provers / max(len(table), self.cores))
-        return provers * (1.0 + (self.sequencer_slowdown - 1.0) * min(1.0, max(0.0, sequencer_busy)))
+            provers = max(1.0, table[-1]) * max(1.0, busy / max(len(table), self.cores))
+        load = max(0.0, node_load)
+        sharing = max(1.0, (busy + load) / self.cores) / max(1.0, busy / self.cores)
+        beside = 1.0 + (self.sequencer_slowdown - 1.0) * min(1.0, load)
+        return provers * sharing * beside
+
+    def node_cpu_seconds(self, txs: int, segments: int, aggregates: int) -> float:
+        """CPU seconds the node spends on a run of that many transactions, segment and join jobs."""
+        return (
+            txs * self.sequencer_seconds_per_tx
+            + segments * self.node_seconds_per_segment
+            + aggregates * self.node_seconds_per_aggregate
+        )
 
 
 class Measurements(BaseModel):
@@ -166,15 +188,19 @@ def load_default_measurements() -> Measurements:
     return Measurements.from_dict(json.loads(text))
 
 
+def read_json_file(path: str | Path, what: str) -> Any:
+    """A JSON file's content; PlanInputError naming ``what`` the file is if it cannot be read."""
+    try:
+        return json.loads(Path(path).read_text())
+    except OSError as e:
+        raise PlanInputError(f"cannot read {what} file {path}: {e.strerror}") from e
+    except json.JSONDecodeError as e:
+        raise PlanInputError(f"{what} file {path} is not JSON: {e}") from e
+
+
 def load_measurements(path: str | Path) -> Measurements:
     """Reads a measurements JSON file."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except OSError as e:
-        raise PlanInputError(f"cannot read measurements file {path}: {e.strerror}") from e
-    except json.JSONDecodeError as e:
-        raise PlanInputError(f"measurements file {path} is not JSON: {e}") from e
-    return Measurements.from_dict(data)
+    return Measurements.from_dict(read_json_file(path, "measurements"))
 
 
 # The seed's weak node (2-core i7-5500U, 16 GB) proves a 2^19-cycle segment in about 4 min 9 s and

@@ -21,7 +21,7 @@ from zkpipe.kpi.figures import KpiReport, Percentiles
 from zkpipe.kpi.runrecord import RunSetup
 from zkpipe.modes import ArrivalKind, L1Kind, ProveFrom, ThroughputWindow
 from zkpipe.planner.errors import PlanInputError
-from zkpipe.planner.measurements import Measurements
+from zkpipe.planner.measurements import Contention, Measurements
 from zkpipe.planner.model import StageTimes, compute_aggregation_levels, compute_model_report
 from zkpipe.planner.sim import (
     Arrivals,
@@ -182,6 +182,8 @@ class Prediction:
     """Mean seconds per stage (STAGE_NAMES): batch intervals, elapsed proving and aggregation, job work."""
     measurements_source: str
     phases: int
+    node_cpu_share: float = 0.0
+    """Cores the node keeps busy on average (its CPU seconds for the run over the run's span)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -191,6 +193,7 @@ class Prediction:
             "stages": self.stages,
             "measurements_source": self.measurements_source,
             "block_phases_averaged": self.phases,
+            "node_cpu_share": self.node_cpu_share,
         }
 
 
@@ -213,9 +216,6 @@ def predict(
     k = deployment.segment_size.bit_length() - 1
     segment_s = measurements.segment_cost(k).prove_seconds
     contention = measurements.contention if deployment.co_located else None
-    busy = 0.0
-    if contention is not None:
-        busy = min(1.0, workload.tx_rate * contention.sequencer_seconds_per_tx)
     proving = ProvingSetup(
         segment_log2=None,
         segment_prove_seconds=segment_s,
@@ -237,7 +237,6 @@ def predict(
             honest_fraction=deployment.honest_fraction,
             redundancy=deployment.redundancy,
             contention=contention,
-            sequencer_busy=busy,
         ),
         gas=measurements.gas,
         tx_bytes=measurements.tx_bytes,
@@ -248,6 +247,15 @@ def predict(
         prove_from=deployment.prove_from,
         aggregation_timeout_s=deployment.aggregation_timeout_s,
     )
+    load = 0.0
+    if contention is not None:
+        # The node's CPU is priced per transaction, segment job and join job; how many jobs a run
+        # makes and how long it lasts come from a first simulation with the node's load unknown,
+        # then two more steps to settle (the load slows the jobs, which lengthens the run).
+        for _ in range(3):
+            pilot = run_simulation(_with_load(base, load), deployment.policy())
+            load = _node_load(pilot, contention)
+        base = _with_load(base, load)
     results = [
         run_simulation(
             dataclasses.replace(base, block_phase_s=deployment.block_time * i / phases), deployment.policy()
@@ -267,10 +275,29 @@ def predict(
             [float(np.mean(r.aggregate_pair_times)) for r in results if r.aggregate_pair_times]
         ),
     }
-    model = _model(deployment, workload, measurements, kpis, stages)
+    model = _model(deployment, workload, measurements, kpis, stages, load)
     return Prediction(
-        kpis=kpis, model=model, stages=stages, measurements_source=measurements.source, phases=phases
+        kpis=kpis,
+        model=model,
+        stages=stages,
+        measurements_source=measurements.source,
+        phases=phases,
+        node_cpu_share=load,
     )
+
+
+def _with_load(config: SimConfig, load: float) -> SimConfig:
+    return dataclasses.replace(config, pool=dataclasses.replace(config.pool, node_load=load))
+
+
+def _node_load(result: SimResult, contention: Contention) -> float:
+    """Cores the node keeps busy on average over the simulated run (first arrival → last consolidation)."""
+    txs = result.report.transactions
+    if not txs or not result.run_throughput > 0:
+        return 0.0
+    span = txs / result.run_throughput
+    seconds = contention.node_cpu_seconds(txs, len(result.segment_times), len(result.aggregate_pair_times))
+    return seconds / span
 
 
 def _windowed(result: SimResult, window: ThroughputWindow) -> KpiReport:
@@ -282,7 +309,12 @@ def _windowed(result: SimResult, window: ThroughputWindow) -> KpiReport:
 
 
 def _model(
-    d: Deployment, w: Workload, m: Measurements, simulated: KpiReport, stages: dict[str, float]
+    d: Deployment,
+    w: Workload,
+    m: Measurements,
+    simulated: KpiReport,
+    stages: dict[str, float],
+    node_load: float,
 ) -> KpiReport:
     """The analytic model fed the cost table (the batch interval from the policy, not a run)."""
     fill = d.batch_size / w.tx_rate if d.batch_size is not None else math.inf
@@ -293,7 +325,7 @@ def _model(
     segments = math.ceil(batch / d.segment_size)
     seg_s = m.segment_cost(d.segment_size.bit_length() - 1).prove_seconds
     if m.contention is not None and d.co_located:
-        seg_s *= m.contention.compute_slowdown(min(d.provers, segments), 0.0)
+        seg_s *= m.contention.compute_slowdown(min(d.provers, segments), node_load)
     prove = math.ceil(segments / max(1, d.provers // d.redundancy)) * seg_s
     aggregation = compute_aggregation_levels(segments * d.aggregation_n) * m.aggregate_pair_seconds
     times = StageTimes(

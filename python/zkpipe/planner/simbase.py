@@ -269,7 +269,7 @@ class SimPipeline:
         """Re-times every running copy's end at the rate the new number of copies allows."""
         pool = self.config.pool
         assert pool.contention is not None
-        slowdown = pool.contention.compute_slowdown(len(self.sharing), pool.sequencer_busy)
+        slowdown = pool.contention.compute_slowdown(len(self.sharing), pool.node_load)
         for copy in self.sharing:
             copy.version += 1
             copy.slowdown = slowdown

@@ -78,10 +78,11 @@ class ProverPool:
     straggler_probability: float = 0.0  # chance a job runs straggler_factor times slower
     straggler_factor: float = 4.0
     failure_probability: float = 0.0  # chance a job crashes; noticed when it would have finished
-    # Provers sharing one host's cores (with each other and a sequencer busy `sequencer_busy` of
-    # the time): a copy runs `contention.compute_slowdown(busy provers at its start, …)` slower.
+    # Provers sharing one host's cores (with each other and the node, which keeps `node_load` cores
+    # busy on average): every running copy progresses at 1 / contention.compute_slowdown(copies
+    # running, node_load), re-timed at each start and end (processor sharing).
     contention: Contention | None = None
-    sequencer_busy: float = 0.0
+    node_load: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,7 @@ def validate_sim_config(c: SimConfig) -> None:
         (0 <= c.pool.straggler_probability <= 1, "straggler_probability must be in [0, 1]"),
         (c.pool.straggler_factor >= 1, "straggler_factor must be >= 1"),
         (0 <= c.pool.failure_probability < 1, "failure_probability must be in [0, 1)"),
-        (0 <= c.pool.sequencer_busy <= 1, "sequencer_busy must be in [0, 1]"),
+        (c.pool.node_load >= 0, "node_load must be >= 0"),
         (c.proving.segment_prove_seconds > 0 or bool(c.proving.prove_time_samples), "prove time must be > 0"),
         (all(s >= 0 for s in c.proving.prove_time_samples), "prove_time_samples must be >= 0"),
         (c.proving.aggregate_pair_seconds >= 0, "aggregate_pair_seconds must be >= 0"),

@@ -65,6 +65,11 @@ def error_from_work(err: WorkError) -> ZkpipeError:
     return rebuilt
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 class ProverWorker:
     """Proves jobs with circuits loaded once per k (the warm part of a worker process or actor)."""
 
@@ -97,7 +102,7 @@ class ProverWorker:
         self._load(job.k)
         if self.faults.delay_seconds > 0:
             time.sleep(min(self.faults.delay_seconds, MAX_DELAY_SECONDS))
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         extra: dict[str, object] = {}
         if self.faults.corrupt is Corruption.GARBAGE:
             data = os.urandom(PROOF_BYTES)
@@ -117,6 +122,7 @@ class ProverWorker:
                 cache_dir=self.cache_dir,
             )
         wall = time.perf_counter() - started
+        extra["cpu_seconds"] = round(_cpu_seconds() - cpu, 4)  # below wall: the job waited for a core
         data = self._corrupt(data)
         return ProofResult(
             data=data,
