@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from zkpipe.demo import node_config
+from zkpipe.kpi.machine import describe_machine
 from zkpipe.plan_validation import (
     GridPoint,
     deployment_of,
@@ -27,11 +28,10 @@ from zkpipe.planner.predict import predict
 SAVED = Path(__file__).parents[2] / "docs" / "validation" / "quick-2026-12-01.json"
 """The first idle quick grid's live measurements (docs/kpi-model.md, "Validation")."""
 
-# docs/kpi-model.md, "Validation": a guard against gross errors (a unit slip, contention or a stage
-# dropped from the prediction), not the issue's 15 %: the table prices proofs, not the node's
-# per-job verification, witness and dispatch, and a 12 s run's p50 moves by a 1 s block. It has not
-# been measured idle yet; tighten it from the idle grid. Only on an idle machine.
-TOLERANCE = {"throughput": 0.5, "delay_virtual_p50": 0.5, "delay_consolidated_p50": 0.5}
+# docs/kpi-model.md, "Validation": the idle errors of the steady quick point (15.7 % throughput,
+# 2.8 % virtual p50, 16.5 % consolidated p50: docs/validation/quick-2026-12-01.json re-scored)
+# plus a margin of about 20 points for this VM's spread of job times between runs (±20 %).
+TOLERANCE = {"throughput": 0.35, "delay_virtual_p50": 0.25, "delay_consolidated_p50": 0.35}
 OTHER_WORK_CORES = 0.25
 """Above this many cores of other work on the host (averaged over the run), the tolerance is not asserted."""
 
@@ -100,6 +100,9 @@ def test_a_live_run_is_predicted_before_it_starts(tmp_path: Path) -> None:
     assert json.dumps(result.prediction.to_dict()) == json.dumps(before.to_dict())  # NaN-safe
     assert result.live.consolidated == result.live.transactions == len(point.workload().arrival_times_s or ())
     errors = result.errors()
+    cpu = describe_machine()["cpu"]
+    if str(cpu) not in table.source:
+        pytest.skip(f"the table was not measured on this CPU ({cpu}): {table.source}; errors {errors}")
     others = result.live.cpu_s["other_cores"]
     if not others <= OTHER_WORK_CORES:
         # Other work on the host slows every proof below the table's idle figures: the errors
