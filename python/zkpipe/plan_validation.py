@@ -306,6 +306,7 @@ class PointResult:
             "stages": stages,
             "node_cpu_share": _round(self.prediction.node_cpu_share),
             "measured_cpu_s": self.live.cpu_s,
+            "segment_cpu_over_wall": _round(_cpu_over_wall(self.live.job_wall_cpu_s.get("segment", []))),
             "wall_s": round(self.live.wall_s, 1),
             "load_before_after": list(self.live.load),
             "started_utc": self.live.started_utc,
@@ -485,7 +486,8 @@ def rescore(path: Path, measurements: Measurements) -> dict[str, Any]:
     measured side is the saved live figures, labelled with when and under what load they ran.
     """
     saved = load_saved(path)
-    measurements, contention_source = with_contention(measurements)
+    # No contention measurement here (a rescore runs nothing): a table without one models none.
+    contention_source = "the cost table" if measurements.contention is not None else "none in the table"
     results = [PointResult(live=r, prediction=predict_point(r.point, measurements)) for r in saved["runs"]]
     if not results:
         raise PlanInputError(f"{path} holds no run")
@@ -568,8 +570,9 @@ def markdown_table(report: Mapping[str, Any]) -> str:
         "",
         "Per-stage mean times, predicted / measured (s):",
         "",
-        "| point | batch interval | segment job | pair job | prove a batch | aggregation |",
-        "|---|---|---|---|---|---|",
+        "| point | batch interval | segment job | pair job | prove a batch | aggregation "
+        "| segment CPU / wall |",
+        "|---|---|---|---|---|---|---|",
     ]
     order = (
         "close_a_batch_time",
@@ -582,7 +585,8 @@ def markdown_table(report: Mapping[str, Any]) -> str:
         cells = " | ".join(
             f"{_num(p['stages'][k]['predicted'])} / {_num(p['stages'][k]['measured'])}" for k in order
         )
-        out.append(f"| {p['point']} | {cells} |")
+        ratio = p.get("segment_cpu_over_wall")
+        out.append(f"| {p['point']} | {cells} | {_num(ratio)} |")
     return "\n".join(out) + "\n"
 
 
@@ -592,6 +596,12 @@ def _pct(value: float | None) -> str:
 
 def _num(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
+
+
+def _cpu_over_wall(pairs: list[list[float]]) -> float:
+    """Summed CPU over summed wall seconds of proofs (below 1: they waited for a core)."""
+    wall = sum(w for w, c in pairs if math.isfinite(c))
+    return sum(c for _, c in pairs if math.isfinite(c)) / wall if wall > 0 else math.nan
 
 
 def _cpu(who: int) -> float:
