@@ -554,7 +554,16 @@ def _report(results: list[PointResult], measurements: Measurements, contention_s
 
 def markdown_table(report: Mapping[str, Any]) -> str:
     """The docs' tables from a validation report: errors per point and KPI, then per-stage times."""
+    starts = ", ".join(sorted({str(p.get("started_utc", "")) for p in report["points"]}))
+    live = report.get("live")
+    where = f"saved in {live['file']}" if isinstance(live, Mapping) else "run by this command"
     out = [
+        f"Live (measured): the runs {where}, started {starts or 'at an unrecorded time'} (load per "
+        "point below). Predicted: from the configuration and send schedule only, with the table "
+        f"{report['measurements_source']}",
+        "",
+    ]
+    out += [
         "| point | txs | load | throughput | virtual p50 | consolidated p50 | consolidated p95 "
         "| model (thr / c50) |",
         "|---|---|---|---|---|---|---|---|",
