@@ -229,8 +229,9 @@ def to_measurements(result: dict[str, Any]) -> Measurements:
         | dict(
             source=(
                 f"measured: `{result['command']}` on {machine['cpu']} ({machine['cores']} cores), one "
-                "thread per proof; a cycle is one transaction slot; contention of provers sharing the "
-                "cores at k = 8. Gas and execute_seconds_per_tx: default assumption."
+                "thread per proof, a segment's time the median of a warm prover's repeated proofs; a "
+                "cycle is one transaction slot; contention of provers sharing the cores and the node's "
+                "CPU per job at k = 8. Gas and execute_seconds_per_tx: default assumption."
             ),
             is_assumption=False,
             segments=tuple(
