@@ -59,6 +59,7 @@ __all__ = [
     "proving_setup",
     "public_key",
     "sign",
+    "tx_hashes",
     "validate_public_key",
     "verify",
     "verify_data_hash",
@@ -502,6 +503,13 @@ class ExecutionEngine:
         clone = ExecutionEngine.__new__(ExecutionEngine)
         clone._engine = self._engine.copy()
         return clone
+
+
+@_mapped
+def tx_hashes(domain: int, encodings: Sequence[bytes], *, threads: int = 0) -> list[Digest]:
+    """Poseidon(domain ‖ encoding packed 7 bytes per element) of each encoding, in one native call
+    (GIL released, parallel): `zkpipe.spec.compute_tx_hash` for a chunk, given its DOMAIN_TX_HASH."""
+    return [_digest(d) for d in _native.exec_tx_hashes(domain, list(encodings), threads=threads)]
 
 
 # ---- wrap: the BN254 outer layer (gnark-plonky2-verifier's JSON files) ----

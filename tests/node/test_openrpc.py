@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 
 from tests.node.helpers import FundedNode
 from zkpipe.sequencer.errors import ERROR_TABLE
-from zkpipe.sequencer.rpc import RpcServer
-from zkpipe.wire import update_openrpc
+from zkpipe.sequencer.mempool import Ack
+from zkpipe.sequencer.rpc import RpcServer, _ack_json
+from zkpipe.wire import Ack as WireAck
+from zkpipe.wire import TxTimestamps, update_openrpc
 
 SPEC = json.loads((Path(__file__).parents[2] / "docs" / "openrpc.json").read_text())
 PARAM_NAMES = {m["name"]: [p["name"] for p in m["params"]] for m in SPEC["methods"]}
@@ -32,6 +34,22 @@ def test_openrpc_lists_exactly_the_server_methods() -> None:
 def test_openrpc_result_schemas_are_the_wire_models() -> None:
     """The document's result schemas are generated from zkpipe.wire (`python -m zkpipe.wire FILE`)."""
     assert update_openrpc(copy.deepcopy(SPEC)) == SPEC
+
+
+def test_the_fast_ack_is_the_wire_model() -> None:
+    """`_ack_json` builds the acknowledgement by hand (for speed): it is exactly the model's JSON."""
+    for already_known in (False, True):
+        ack = Ack(b"\x07" * 32, 12, 3, 1700000000.25, 1700000000.5)
+        model = WireAck(
+            hash="0x" + "07" * 32,
+            status="trusted",
+            seq=12,
+            batch=3,
+            timestamps=TxTimestamps(submitted=ack.submitted_at, trusted=ack.trusted_at),
+            already_known=already_known,
+        )
+        assert _ack_json(ack, already_known=already_known) == model.model_dump(mode="json")
+        assert list(_ack_json(ack)) == list(model.model_dump(mode="json"))
 
 
 def _value(schema: dict[str, Any]) -> st.SearchStrategy[Any]:

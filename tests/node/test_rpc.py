@@ -65,8 +65,9 @@ def error_code(answer: Any) -> tuple[int, str]:
 
 
 def test_send_then_receipt_goes_trusted_then_virtual(funded: FundedNode) -> None:
-    sent = funded.client.send_transaction(funded.transfer(1, 2, amount=10))
-    assert sent.status == "trusted"
+    tx = funded.transfer(1, 2, amount=10)
+    sent = funded.client.send_transaction(tx)
+    assert sent.status == "trusted" and sent.hash == "0x" + digest_bytes(compute_tx_hash(tx)).hex()
     receipt = funded.client.wait_for_status(sent.hash, "virtual", timeout=20)
     assert receipt.batch == sent.batch and receipt.l1_block is not None
     ts = receipt.timestamps

@@ -423,6 +423,18 @@ impl ExecutionEngine {
     }
 }
 
+/// Poseidon(domain ‖ encoding packed 7 bytes per element) of each encoding: the spec's transaction
+/// hashes for a whole chunk in one call, in parallel on `threads` (0 = every core).
+#[pyfunction]
+#[pyo3(signature = (domain, encodings, *, threads = 0))]
+fn exec_tx_hashes(py: Python<'_>, domain: u64, encodings: Vec<Vec<u8>>, threads: usize) -> PyResult<Vec<Digest>> {
+    if encodings.len() < exec::txdata::PARALLEL_MIN {
+        // Why on this thread: handing one RPC call's hash to the pool costs more than hashing it.
+        return exec::txdata::packed_hashes(domain, &encodings).map_err(to_py);
+    }
+    py.detach(|| exec::state::pool(threads)?.install(|| exec::txdata::packed_hashes(domain, &encodings))).map_err(to_py)
+}
+
 // ---- data-commitment proofs (SHA-256 of a batch's public data, in circuit) ----
 
 /// Proves that batch `data` hashes to its SHA-256, L1's accumulated input hash and the data chain,
@@ -540,6 +552,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(library_versions, m)?)?;
     m.add_function(wrap_pyfunction!(bench_primitive, m)?)?;
     m.add_class::<ExecutionEngine>()?;
+    m.add_function(wrap_pyfunction!(exec_tx_hashes, m)?)?;
     m.add_function(wrap_pyfunction!(wrap_outer, m)?)?;
     m.add_function(wrap_pyfunction!(data_hash_prove, m)?)?;
     m.add_function(wrap_pyfunction!(data_hash_verify, m)?)?;

@@ -2,14 +2,18 @@
 
 Each workload is one batch of pre-signed transactions from a funded genesis state. A run executes
 it, credits the fees and computes the state root (signatures checked, as the spec's rule demands);
-rates are transactions per second of that whole run, best of `repeats`, measured interleaved in
-one process so the machine's load affects every engine alike.
+rates are transactions per second of that whole run, best of `repeats` rounds; each round runs
+every engine once, so the machine's load affects them alike. `speedup_2_threads` is best over
+best, `speedup_2_threads_median` the median of the per-round ratios, and `cpu_us_per_tx` the
+process CPU (all threads) per transaction: on a shared machine the 2-thread wall time says little,
+but a parallel run's CPU close to the sequential one's says the work did not grow.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import statistics
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -82,13 +86,19 @@ def _workload(
     return txs
 
 
+def _timed(fn: Callable[[], T]) -> tuple[float, float, T]:
+    """Wall and process CPU seconds (every thread) of one call, and its result."""
+    cpu, start = time.process_time(), time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, time.process_time() - cpu, result
+
+
 def _best(fn: Callable[[], T], repeats: int) -> tuple[float, T]:
     """Best wall time of `repeats` calls, and the last result."""
     best = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
+        seconds, _, result = _timed(fn)
+        best = min(best, seconds)
     return best, result
 
 
@@ -133,6 +143,8 @@ def run_execution_bench(
     results: dict[str, dict[str, float]] = {}
     speedups: dict[str, float] = {}
     prepare_us: dict[str, float] = {}
+    cpu_us: dict[str, dict[str, float]] = {}
+    median_speedups: dict[str, float] = {}
     for name in WORKLOADS:
         batch = _workload(name, state, keys, txs, rng)
         start = time.perf_counter()
@@ -140,18 +152,31 @@ def run_execution_bench(
         prepare_us[name] = round((time.perf_counter() - start) / len(batch) * 1e6, 2)
         rates: dict[str, float] = {}
         roots: set[Digest] = set()
-        for label, parallel, threads in (
-            ("native_sequential", False, 1),
-            ("parallel_1_thread", True, 1),
-            ("parallel_2_threads", True, 2),
-        ):
-            seconds, (root, outcomes) = _best(
-                _native_run(state, native, parallel=parallel, threads=threads), repeats
+        engines = {
+            label: _native_run(state, native, parallel=parallel, threads=threads)
+            for label, parallel, threads in (
+                ("native_sequential", False, 1),
+                ("parallel_1_thread", True, 1),
+                ("parallel_2_threads", True, 2),
             )
-            if any(status != 0 for status, _ in outcomes):
-                raise RuntimeError(f"workload {name}: a transaction failed under {label}")
-            roots.add(root)
-            rates[label] = round(len(native) / seconds)
+        }
+        walls: dict[str, list[float]] = {label: [] for label in engines}
+        cpus: dict[str, list[float]] = {label: [] for label in engines}
+        # Why rounds: each round runs every engine once, so a change in the machine's load hits all
+        # of them alike, and the ratio within a round is the figure (its median over rounds too).
+        for _ in range(repeats):
+            for label, run in engines.items():
+                seconds, cpu, (root, outcomes) = _timed(run)
+                if any(status != 0 for status, _ in outcomes):
+                    raise RuntimeError(f"workload {name}: a transaction failed under {label}")
+                roots.add(root)
+                walls[label].append(seconds)
+                cpus[label].append(cpu)
+        for label in engines:
+            rates[label] = round(len(native) / min(walls[label]))
+        cpu_us[name] = {label: round(min(cpus[label]) / len(native) * 1e6, 1) for label in engines}
+        ratios = [s / p for s, p in zip(walls["native_sequential"], walls["parallel_2_threads"], strict=True)]
+        median_speedups[name] = round(statistics.median(ratios), 2)
         subset = batch[:spec_txs]
         for label, threads in (("spec_1_thread", 1), ("spec_2_threads", 2)):
             seconds, _ = _best(_spec_run(state, subset, threads=threads), 1)
@@ -168,6 +193,8 @@ def run_execution_bench(
         "repeats": repeats,
         "tx_per_s": results,
         "speedup_2_threads": speedups,
+        "speedup_2_threads_median": median_speedups,
+        "cpu_us_per_tx": cpu_us,
         "targets": {"independent": 1.8, "hot_receiver": 1.6, "hot_sender": 0.95},
         "prepare_us_per_tx": prepare_us,
         "load_before": [round(x, 2) for x in load_before],

@@ -14,9 +14,11 @@ import itertools
 import multiprocessing
 import os
 import random
+import re
 import resource
 import statistics
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +51,24 @@ class LoadSpec:
     rate: float = 0.0
     """Offered load in tx/s (open loop: requests go out on a schedule, answered or not); 0 sends
     as fast as the answers come back (closed loop, `conns` requests in flight)."""
+
+
+def thread_cpu_s() -> dict[str, float]:
+    """CPU seconds so far per thread of this process, by thread name (numbered pool threads summed
+    under one name); Linux's /proc, so empty elsewhere."""
+    names = {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu: dict[str, float] = {}
+    tasks = Path("/proc/self/task")
+    for task in tasks.iterdir() if tasks.is_dir() else ():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        name = re.sub(r"[-_ ]?\d+$", "", names.get(int(task.name), comm))
+        cpu[name] = cpu.get(name, 0.0) + (int(rest[11]) + int(rest[12])) / ticks
+    return cpu
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -204,9 +224,11 @@ def run_sequencer_bench(
             raise RuntimeError("the load generator did not get ready")
         load_before = os.getloadavg()
         node_cpu = resource.getrusage(resource.RUSAGE_SELF)
+        threads_before = thread_cpu_s()
         go.set()
         result = out.get(timeout=3600)
         node_usage = resource.getrusage(resource.RUSAGE_SELF)
+        threads_after = thread_cpu_s()
         node_cpu_s = node_usage.ru_utime + node_usage.ru_stime - node_cpu.ru_utime - node_cpu.ru_stime
         generator.join(30)
         acked = result["acks"]
@@ -267,6 +289,11 @@ def run_sequencer_bench(
         "max_wait_s": config.mempool.max_wait_s,
         "generator_cpu_s": round(result["cpu_s"], 2),
         "node_cpu_s": round(node_cpu_s, 2),
+        "node_cpu_s_by_thread": {
+            name: round(seconds - threads_before.get(name, 0.0), 2)
+            for name, seconds in sorted(threads_after.items(), key=lambda kv: -kv[1])
+            if seconds - threads_before.get(name, 0.0) >= 0.01
+        },
         "load_before": [round(x, 2) for x in load_before],
         "machine": describe_machine(),
     }

@@ -17,13 +17,14 @@ from collections.abc import Callable, Sequence
 
 from zkpipe.errors import InvalidTransaction, TxError
 from zkpipe.execution.executor import ClosedBatch, ExecutedTx, SequentialExecutor
-from zkpipe.native import ZERO_DIGEST, ExecutionEngine, NativeAccount, NativeTx
+from zkpipe.native import ZERO_DIGEST, ExecutionEngine, NativeAccount, NativeTx, data_chain, tx_hashes
 from zkpipe.spec import (
     CHAIN_ID,
     Account,
     AccountIndex,
     Amount,
     ChainId,
+    Commitments,
     Deposit,
     DepositIndex,
     Fee,
@@ -41,11 +42,14 @@ from zkpipe.spec import (
     Withdraw,
     WithdrawalRecord,
     apply_tx,
+    compute_deposits_chain_step,
     compute_signing_digest,
-    compute_tx_hash,
+    compute_withdrawals_chain_step,
+    encode_tx,
     is_valid_signature,
     is_well_formed,
 )
+from zkpipe.spec.types import DOMAIN_TX_HASH
 
 ExecutorFactory = Callable[[State, SignatureCheck], SequentialExecutor]
 """Builds an executor from a state at a batch boundary and a signature check."""
@@ -171,20 +175,41 @@ class NativeExecutor(SequentialExecutor):
         return results
 
     def _run(self, txs: list[Transaction], native: list[NativeTx]) -> list[ExecutedTx | InvalidTransaction]:
+        """One engine call for a run; its applied transactions are hashed and chained per run, natively."""
         if not txs:
             return []
         outcomes = self._engine.execute(native, parallel=self._parallel, threads=self._threads)
         self._sync_from_engine()
-        results: list[ExecutedTx | InvalidTransaction] = []
+        results: list[ExecutedTx | InvalidTransaction | None] = []
+        applied: list[tuple[int, Transaction, TxStatus, str | None, bytes]] = []
         for tx, (status, code) in zip(txs, outcomes, strict=True):
             if status == 2:
                 error = TxError(str(code))
                 results.append(InvalidTransaction(error, f"{type(tx).__name__.lower()} rejected: {error}"))
                 continue
             tx_status = TxStatus.OK if status == 0 else TxStatus.REFUNDED
-            receipt = Receipt(compute_tx_hash(tx), tx_status, None if code is None else TxError(code))
-            results.append(self._record(tx, receipt, _payout(tx, tx_status)))
-        return results
+            applied.append((len(results), tx, tx_status, code, encode_tx(tx)))
+            results.append(None)
+        if applied:
+            encodings = [encoding for *_, encoding in applied]
+            hashes = tx_hashes(DOMAIN_TX_HASH, encodings, threads=self._threads)
+            heads = self._state.commitments
+            withdrawals, deposits = heads.withdrawals, heads.deposits
+            for (at, tx, tx_status, code, encoding), tx_hash in zip(applied, hashes, strict=True):
+                payout = _payout(tx, tx_status)
+                if payout is not None:
+                    withdrawals = compute_withdrawals_chain_step(withdrawals, payout)
+                if isinstance(tx, Deposit):
+                    deposits = compute_deposits_chain_step(deposits, tx)
+                receipt = Receipt(tx_hash, tx_status, None if code is None else TxError(code))
+                results[at] = self._append(tx, receipt, encoding)
+            # The data chain over the run's encodings in one call: the chain over each in turn (ADR 27).
+            self._state.commitments = Commitments(
+                data_chain(heads.data, b"".join(encodings)), withdrawals, deposits
+            )
+        done = [r for r in results if r is not None]
+        assert len(done) == len(txs), "every applied transaction was recorded"
+        return done
 
     def _sync_from_engine(self) -> None:
         """Copies the engine's changed accounts and counters into the spec `State`."""

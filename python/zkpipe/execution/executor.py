@@ -7,6 +7,7 @@ provers' `apply_batch` with any segment size.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -42,17 +43,19 @@ from zkpipe.spec import (
     process_fee_credit,
 )
 
+_DIGEST = struct.Struct("<4Q")
+
 
 def digest_bytes(digest: Digest) -> bytes:
     """A digest (four u64 field elements) as 32 bytes: each element little-endian, in order."""
-    return b"".join(element.to_bytes(8, "little") for element in digest)
+    return _DIGEST.pack(*digest)
 
 
 def bytes_digest(data: bytes) -> Digest:
     """The inverse of `digest_bytes`."""
     if len(data) != 32:
         raise ValueError("a digest is 32 bytes")
-    a, b, c, d = (int.from_bytes(data[i : i + 8], "little") for i in range(0, 32, 8))
+    a, b, c, d = _DIGEST.unpack(data)
     return (a, b, c, d)
 
 
@@ -154,7 +157,11 @@ class SequentialExecutor:
         # The chains read only the transaction and its payout, so a witness without leaf updates serves.
         step = TxWitness(tx, receipt, (), withdrawal, state.pending_fees, state.pending_fees)
         state.commitments = compute_commitments_step(state.commitments, step)
-        encoding = encode_tx(tx)
+        return self._append(tx, receipt, encode_tx(tx))
+
+    def _append(self, tx: Transaction, receipt: Receipt, encoding: bytes) -> ExecutedTx:
+        """Adds an applied transaction, whose chain steps are done, to the open batch."""
+        state = self._state
         self._open.append(tx)
         self._open_bytes += len(encoding)
         if isinstance(tx, Deposit):

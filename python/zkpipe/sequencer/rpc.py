@@ -20,6 +20,7 @@ from aiohttp import web
 
 from zkpipe.errors import DecodeError, InvalidTransaction, TxError, ZkpipeError
 from zkpipe.execution import digest_bytes
+from zkpipe.native import tx_hashes
 from zkpipe.sequencer.errors import (
     INTERNAL_ERROR,
     DepositNotAllowed,
@@ -31,8 +32,9 @@ from zkpipe.sequencer.errors import (
     to_rpc_error,
 )
 from zkpipe.sequencer.mempool import Ack, Result
-from zkpipe.spec import MAX_CHAIN_ID, Deposit, UserTransaction, compute_tx_hash, decode_tx
+from zkpipe.spec import MAX_CHAIN_ID, Deposit, UserTransaction, decode_tx
 from zkpipe.spec.public_data import FEE_MANTISSA_BITS, is_packable, is_publishable
+from zkpipe.spec.types import DOMAIN_TX_HASH
 from zkpipe.wire import Ack as WireAck
 from zkpipe.wire import Receipt, TxTimestamps
 
@@ -275,7 +277,8 @@ class RpcServer:
     async def send_transaction(self, params: object) -> dict[str, Any]:
         """zk_sendTransaction [tx_hex, chain_id?] → the trusted acknowledgement, once durably stored."""
         raw, chain_id = _params(params, ("tx", "chain_id"), 1)
-        tx = decode_tx(_hex_param(raw, "tx", max_chars=MAX_TX_HEX))
+        encoding = _hex_param(raw, "tx", max_chars=MAX_TX_HEX)
+        tx = decode_tx(encoding)
         if isinstance(tx, Deposit):
             raise DepositNotAllowed("deposits come from the L1 deposit queue, not from RPC")
         # Verify the transaction has a compact encoding, so what is sequenced can be posted packed.
@@ -293,7 +296,8 @@ class RpcServer:
                 raise InvalidTransaction(
                     TxError.WRONG_CHAIN_ID, f"signed for chain {chain_id}, this is chain {self.chain_id}"
                 )
-        tx_hash = digest_bytes(compute_tx_hash(tx))
+        # Decoding is one-to-one, so the submitted bytes are the canonical encoding the hash is over.
+        tx_hash = digest_bytes(tx_hashes(DOMAIN_TX_HASH, (encoding,))[0])
         # Idempotent: a resend of a transaction in flight waits for the same outcome; a resend of a
         # stored one (the duplicate fails on its used nonce) answers with its existing status.
         in_flight = self._in_flight.get(tx_hash)
@@ -432,15 +436,22 @@ class RpcServer:
 
 
 def _ack_json(ack: Ack, *, already_known: bool = False) -> dict[str, Any]:
-    """The acknowledgement of a transaction the sequencer just executed (or one in flight)."""
-    return WireAck(
-        hash="0x" + ack.tx_hash.hex(),
-        status="trusted",
-        seq=ack.seq,
-        batch=ack.batch,
-        timestamps=TxTimestamps(submitted=ack.submitted_at, trusted=ack.trusted_at),
-        already_known=already_known,
-    ).model_dump(mode="json")
+    """The acknowledgement of a transaction the sequencer just executed (or one in flight): the
+    `WireAck` model's JSON form, built directly (building the model cost more than executing)."""
+    return {
+        "hash": "0x" + ack.tx_hash.hex(),
+        "status": "trusted",
+        "seq": ack.seq,
+        "batch": ack.batch,
+        "timestamps": {
+            "submitted": ack.submitted_at,
+            "trusted": ack.trusted_at,
+            "virtual": None,
+            "consolidated": None,
+            "rejected": None,
+        },
+        "already_known": already_known,
+    }
 
 
 def _known_ack_json(receipt: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@
 
 pub mod blockstm;
 pub mod state;
+pub mod txdata;
 
 use crate::hash::Digest;
 use crate::sig;
@@ -124,6 +125,14 @@ impl Tx {
     pub fn sender(&self) -> Option<u64> {
         match self {
             Tx::Transfer { sender, .. } | Tx::Withdraw { sender, .. } => Some(*sender),
+            _ => None,
+        }
+    }
+
+    /// The authorization of a user transaction.
+    pub fn auth(&self) -> Option<&Auth> {
+        match self {
+            Tx::Transfer { auth, .. } | Tx::Withdraw { auth, .. } => Some(auth),
             _ => None,
         }
     }

@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
 
-use super::{blockstm, execute_tx, Account, Effects, Outcome, Tx, TxCode, View, Write, FEE_ACCOUNT};
+use super::{blockstm, execute_tx, Account, Effects, Key, Outcome, Tx, TxCode, View, Write, FEE_ACCOUNT};
 use crate::hash::{self, Digest};
+use crate::sig;
 use crate::smt::SparseMerkleTree;
 use crate::{Error, Result};
 
@@ -243,20 +244,29 @@ impl ExecState {
             .collect()
     }
 
-    /// Verifies user transactions' signatures under their senders' current keys, on every thread.
+    /// Verifies user transactions' signatures under their senders' current keys, on every thread,
+    /// as one call of `sig::batch_verify` (the hook where batch verification plugs in).
     fn verify_ahead(&self, txs: &mut [Tx], pool: &rayon::ThreadPool) {
-        let accounts = &self.accounts;
-        pool.install(|| {
-            txs.par_iter_mut().with_min_len(8).for_each(|tx| {
-                let Some(key) = tx.sender().and_then(|s| accounts.get(&s)).map(|a| a.key) else { return };
-                if let Some(auth) = tx.auth_mut() {
-                    if auth.checked.as_ref().is_none_or(|(k, _)| *k != key) {
-                        let ok = auth.is_valid_under(&key);
-                        auth.checked = Some((key, ok));
-                    }
-                }
-            })
-        });
+        let mut pending: Vec<(usize, Key)> = Vec::new();
+        let mut items: Vec<(Vec<u8>, Digest, Vec<u8>)> = Vec::new();
+        for (i, tx) in txs.iter().enumerate() {
+            let Some(key) = tx.sender().and_then(|s| self.accounts.get(&s)).map(|a| a.key) else { continue };
+            let Some(auth) = tx.auth() else { continue };
+            if auth.checked.as_ref().is_some_and(|(k, _)| *k == key) {
+                continue;
+            }
+            items.push((key.to_vec(), auth.message, auth.signature.clone()));
+            pending.push((i, key));
+        }
+        if items.is_empty() {
+            return;
+        }
+        let verdicts = pool.install(|| sig::batch_verify(&items));
+        for ((i, key), ok) in pending.into_iter().zip(verdicts) {
+            if let Some(auth) = txs[i].auth_mut() {
+                auth.checked = Some((key, ok));
+            }
+        }
     }
 
     /// Credits the pending fees to the fee account (the last step of a batch).
