@@ -11,8 +11,12 @@
 //!   it carries in its public inputs; `verify_cyclic` checks that key against
 //!   the real one. So any number of segments folds into one proof of constant size.
 //!
-//! Public inputs of both: the statement (STATEMENT_LEN elements), then the aggregator's verifier
-//! key (circuit digest and constants/sigmas cap; zeros in normalizer proofs).
+//! Public inputs of both: the statement (`L::LEN` elements of a `Layout`), then the aggregator's
+//! verifier key (circuit digest and constants/sigmas cap; zeros in normalizer proofs).
+//!
+//! The same pair folds two layouts: segment statements (`SegmentLayout`, the 36-element
+//! `Statement`) within a batch, and batch statements (`BatchLayout`) over the joins of whole
+//! batches (`join.rs`).
 
 use plonky2::gates::noop::NoopGate;
 use plonky2::iop::target::{BoolTarget, Target};
@@ -23,7 +27,9 @@ use plonky2::plonk::circuit_data::{
 };
 use plonky2::plonk::proof::{ProofWithPublicInputs, ProofWithPublicInputsTarget};
 
-use super::statement::{StatementTarget, STATEMENT_LEN};
+use std::marker::PhantomData;
+
+use super::statement::{BatchStatementTarget, StatementTarget, BATCH_STATEMENT_LEN, STATEMENT_LEN};
 use super::{parse_proof, prove_with_threads, C, D, F};
 use crate::field::to_u64;
 use crate::{Error, Result};
@@ -31,10 +37,41 @@ use crate::{Error, Result};
 /// Rounds of shape fixing before giving up (it converges in two or three).
 const MAX_SHAPE_ROUNDS: usize = 6;
 
-/// The normalizer: one segment proof in, one aggregator-shaped proof out.
-pub struct Normalizer {
+/// A public-statement layout: its length and how two adjacent statements combine.
+pub trait Layout {
+    /// Field elements of a statement.
+    const LEN: usize;
+    /// Constrains `left` to end where `right` starts; returns the combined statement's targets.
+    fn combine(builder: &mut CircuitBuilder<F, D>, left: &[Target], right: &[Target]) -> Vec<Target>;
+}
+
+/// Segment statements (`statement::Statement`), folded within a batch.
+pub struct SegmentLayout;
+
+impl Layout for SegmentLayout {
+    const LEN: usize = STATEMENT_LEN;
+    fn combine(builder: &mut CircuitBuilder<F, D>, left: &[Target], right: &[Target]) -> Vec<Target> {
+        let (l, r) = (StatementTarget::from_targets(left), StatementTarget::from_targets(right));
+        StatementTarget::combine(builder, &l, &r).to_targets()
+    }
+}
+
+/// Batch statements (`statement::BatchStatement`), folded over joined batches.
+pub struct BatchLayout;
+
+impl Layout for BatchLayout {
+    const LEN: usize = BATCH_STATEMENT_LEN;
+    fn combine(builder: &mut CircuitBuilder<F, D>, left: &[Target], right: &[Target]) -> Vec<Target> {
+        let (l, r) = (BatchStatementTarget::from_targets(left), BatchStatementTarget::from_targets(right));
+        BatchStatementTarget::combine(builder, &l, &r).to_targets()
+    }
+}
+
+/// The normalizer: one inner proof in, one aggregator-shaped proof out.
+pub struct Normalizer<L: Layout = SegmentLayout> {
     pub data: CircuitData<F, C, D>,
     inner: ProofWithPublicInputsTarget<D>,
+    layout: PhantomData<L>,
 }
 
 /// One child slot of the aggregator.
@@ -44,16 +81,17 @@ struct ChildTarget {
 }
 
 /// The cyclic aggregator.
-pub struct Aggregator {
+pub struct Aggregator<L: Layout = SegmentLayout> {
     pub data: CircuitData<F, C, D>,
     children: [ChildTarget; 2],
     own_vd: VerifierCircuitTarget,
+    layout: PhantomData<L>,
 }
 
-/// The normalizer and aggregator built for one segment circuit.
-pub struct Aggregation {
-    pub normalizer: Normalizer,
-    pub aggregator: Aggregator,
+/// The normalizer and aggregator built for one inner (segment or join) circuit.
+pub struct Aggregation<L: Layout = SegmentLayout> {
+    pub normalizer: Normalizer<L>,
+    pub aggregator: Aggregator<L>,
 }
 
 fn vd_len(common: &CommonCircuitData<F, D>) -> usize {
@@ -76,7 +114,7 @@ fn build_fresh(_: &str, builder: CircuitBuilder<F, D>) -> Result<CircuitData<F, 
     Ok(builder.build::<C>())
 }
 
-impl Normalizer {
+impl<L: Layout> Normalizer<L> {
     fn build(
         segment: &CommonCircuitData<F, D>,
         segment_vd: &VerifierOnlyCircuitData<C, D>,
@@ -89,7 +127,7 @@ impl Normalizer {
         // The segment verifier key is a constant: only this segment circuit's proofs are accepted.
         let vd = builder.constant_verifier_data(segment_vd);
         builder.verify_proof::<C>(&inner, &vd, segment);
-        StatementTarget::from_targets(&inner.public_inputs).register(&mut builder);
+        builder.register_public_inputs(&inner.public_inputs[..L::LEN]);
         let zero = builder.zero();
         let padding = shape.map_or(vd_len(segment), vd_len);
         builder.register_public_inputs(&vec![zero; padding]);
@@ -99,10 +137,10 @@ impl Normalizer {
             }
         }
         pad_to_degree(&mut builder, degree_bits);
-        Ok(Self { data: finish("normalizer", builder)?, inner })
+        Ok(Self { data: finish("normalizer", builder)?, inner, layout: PhantomData })
     }
 
-    /// Normalizes a (verified) segment proof.
+    /// Normalizes a (verified) inner proof.
     pub fn prove(&self, segment: &CircuitData<F, C, D>, segment_proof: &[u8], threads: usize) -> Result<Vec<u8>> {
         let parsed = parse_proof(segment_proof, &segment.common)?;
         segment.verify(parsed.clone()).map_err(|e| Error::InvalidProof(e.to_string()))?;
@@ -112,7 +150,7 @@ impl Normalizer {
     }
 }
 
-impl Aggregator {
+impl<L: Layout> Aggregator<L> {
     fn build(
         shape: &CommonCircuitData<F, D>,
         normalizer_vd: &VerifierOnlyCircuitData<C, D>,
@@ -126,11 +164,11 @@ impl Aggregator {
         for _ in 0..2 {
             let proof = builder.add_virtual_proof_with_pis(shape);
             let is_aggregate = builder.add_virtual_bool_target_safe();
-            statements.push(StatementTarget::from_targets(&proof.public_inputs));
+            statements.push(proof.public_inputs[..L::LEN].to_vec());
             children.push(ChildTarget { proof, is_aggregate });
         }
-        let combined = StatementTarget::combine(&mut builder, &statements[0], &statements[1]);
-        combined.register(&mut builder);
+        let combined = L::combine(&mut builder, &statements[0], &statements[1]);
+        builder.register_public_inputs(&combined);
         let own_vd = builder.add_verifier_data_public_inputs();
         let own_vd_targets: Vec<Target> =
             own_vd.circuit_digest.elements.iter().chain(own_vd.constants_sigmas_cap.0.iter().flat_map(|h| h.elements.iter())).copied().collect();
@@ -154,11 +192,11 @@ impl Aggregator {
         pad_to_degree(&mut builder, degree_bits);
         let data = finish("aggregator", builder)?;
         let [left, right]: [ChildTarget; 2] = children.try_into().map_err(|_| Error::ProvingFailed("two children".into()))?;
-        Ok(Self { data, children: [left, right], own_vd })
+        Ok(Self { data, children: [left, right], own_vd, layout: PhantomData })
     }
 
     /// Aggregates two children, each `(proof bytes, is_aggregate)`; both are verified first.
-    pub fn prove(&self, normalizer: &Normalizer, left: (&[u8], bool), right: (&[u8], bool), threads: usize) -> Result<Vec<u8>> {
+    pub fn prove(&self, normalizer: &Normalizer<L>, left: (&[u8], bool), right: (&[u8], bool), threads: usize) -> Result<Vec<u8>> {
         let mut pw = PartialWitness::new();
         for (slot, (bytes, is_aggregate)) in self.children.iter().zip([left, right]) {
             let proof = if is_aggregate { self.check(bytes)? } else { normalizer_check(normalizer, bytes)? };
@@ -178,24 +216,24 @@ impl Aggregator {
     }
 }
 
-fn normalizer_check(normalizer: &Normalizer, bytes: &[u8]) -> Result<ProofWithPublicInputs<F, C, D>> {
+fn normalizer_check<L: Layout>(normalizer: &Normalizer<L>, bytes: &[u8]) -> Result<ProofWithPublicInputs<F, C, D>> {
     let proof = parse_proof(bytes, &normalizer.data.common)?;
     normalizer.data.verify(proof.clone()).map_err(|e| Error::InvalidProof(e.to_string()))?;
     Ok(proof)
 }
 
-impl Aggregation {
-    /// Builds normalizer and aggregator for a segment circuit, iterating until their shapes agree.
+impl<L: Layout> Aggregation<L> {
+    /// Builds normalizer and aggregator for an inner circuit, iterating until their shapes agree.
     pub fn build(segment: &CircuitData<F, C, D>) -> Result<Self> {
         let fresh: Finish<'_> = &mut build_fresh;
-        let first = Normalizer::build(&segment.common, &segment.verifier_only, None, 2, fresh)?;
+        let first = Normalizer::<L>::build(&segment.common, &segment.verifier_only, None, 2, fresh)?;
         let mut degree_bits = first.data.common.degree_bits();
         let mut shape = first.data.common.clone();
         for _ in 0..MAX_SHAPE_ROUNDS {
-            shape.num_public_inputs = STATEMENT_LEN + vd_len(&shape);
+            shape.num_public_inputs = L::LEN + vd_len(&shape);
             let seg = (&segment.common, &segment.verifier_only);
-            let normalizer = Normalizer::build(seg.0, seg.1, Some(&shape), degree_bits, &mut build_fresh)?;
-            let aggregator = Aggregator::build(&shape, &normalizer.data.verifier_only, degree_bits, &mut build_fresh)?;
+            let normalizer = Normalizer::<L>::build(seg.0, seg.1, Some(&shape), degree_bits, &mut build_fresh)?;
+            let aggregator = Aggregator::<L>::build(&shape, &normalizer.data.verifier_only, degree_bits, &mut build_fresh)?;
             let (n, a) = (&normalizer.data.common, &aggregator.data.common);
             if *n == shape && *a == shape {
                 return Ok(Self { normalizer, aggregator });
@@ -211,8 +249,8 @@ impl Aggregation {
     /// `shape` is the cached aggregator's common data; both circuits must come back with exactly it.
     pub fn load(segment: &CircuitData<F, C, D>, shape: &CommonCircuitData<F, D>, load: Finish<'_>) -> Result<Self> {
         let degree_bits = shape.degree_bits();
-        let normalizer = Normalizer::build(&segment.common, &segment.verifier_only, Some(shape), degree_bits, load)?;
-        let aggregator = Aggregator::build(shape, &normalizer.data.verifier_only, degree_bits, load)?;
+        let normalizer = Normalizer::<L>::build(&segment.common, &segment.verifier_only, Some(shape), degree_bits, load)?;
+        let aggregator = Aggregator::<L>::build(shape, &normalizer.data.verifier_only, degree_bits, load)?;
         if normalizer.data.common != *shape || aggregator.data.common != *shape {
             return Err(Error::ProvingFailed("cached aggregation circuits do not share one shape".into()));
         }
@@ -222,17 +260,17 @@ impl Aggregation {
     /// Verifies a proof of either kind and returns its statement's public inputs.
     pub fn verify(&self, bytes: &[u8], is_aggregate: bool) -> Result<Vec<u64>> {
         let proof = if is_aggregate { self.aggregator.check(bytes)? } else { normalizer_check(&self.normalizer, bytes)? };
-        Ok(proof.public_inputs[..STATEMENT_LEN].iter().copied().map(to_u64).collect())
+        Ok(proof.public_inputs[..L::LEN].iter().copied().map(to_u64).collect())
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::circuits::statement::Statement;
 
-    /// A stand-in segment circuit for these tests only: it proves whatever statement it is given.
-    fn free_statement_circuit() -> (CircuitData<F, C, D>, Vec<Target>) {
+    /// A stand-in segment circuit for tests only: it proves whatever statement it is given.
+    pub(crate) fn free_statement_circuit() -> (CircuitData<F, C, D>, Vec<Target>) {
         let mut builder = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
         let targets = builder.add_virtual_targets(STATEMENT_LEN);
         builder.range_check(targets[32], 62);
@@ -244,7 +282,7 @@ mod tests {
         Statement::sample(step, 3)
     }
 
-    fn prove_free(circuit: &CircuitData<F, C, D>, targets: &[Target], s: &Statement) -> Vec<u8> {
+    pub(crate) fn prove_free(circuit: &CircuitData<F, C, D>, targets: &[Target], s: &Statement) -> Vec<u8> {
         let mut pw = PartialWitness::new();
         for (t, v) in targets.iter().zip(s.to_vec()) {
             pw.set_target(*t, crate::field::to_field(v).unwrap()).unwrap();
@@ -255,7 +293,7 @@ mod tests {
     #[test]
     fn three_segments_fold_into_one_constant_size_proof() {
         let (segment, targets) = free_statement_circuit();
-        let agg = Aggregation::build(&segment).unwrap();
+        let agg = Aggregation::<SegmentLayout>::build(&segment).unwrap();
         let normalized: Vec<Vec<u8>> = (0..3)
             .map(|i| agg.normalizer.prove(&segment, &prove_free(&segment, &targets, &statement(i)), 0).unwrap())
             .collect();

@@ -11,6 +11,7 @@ pub mod datahash;
 pub mod ecgfp5;
 pub mod gadgets;
 pub mod gates;
+pub mod join;
 pub mod membership;
 pub mod plain_hash;
 pub mod segment;

@@ -14,10 +14,12 @@ use std::time::Instant;
 use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::CircuitData;
 
-use super::aggregate::Aggregation;
+use super::aggregate::{Aggregation, BatchLayout};
+use super::datahash::{self, BatchStart, DataHashCircuit};
+use super::join::JoinCircuit;
 use super::segment::{SegmentCircuit, SegmentWitness};
 use super::serialize::{ZkpipeGateSerializer, ZkpipeGeneratorSerializer};
-use super::statement::Statement;
+use super::statement::{BatchStatement, Statement};
 use super::{C, D, F};
 use crate::field::to_u64;
 use crate::{Error, Result};
@@ -146,6 +148,100 @@ pub fn system(k: usize, cache: Option<&Path>) -> Result<Arc<ProvingSystem>> {
     }
     let built = Arc::new(ProvingSystem::new(k, cache)?);
     guard.insert(k, built.clone());
+    Ok(built)
+}
+
+/// The batch level for segments of `k` and data proofs of `blocks` SHA-256 blocks (ADR 28): the
+/// data circuit, the join, and the normalizer and aggregator over batch statements.
+pub struct BatchSystem {
+    pub blocks: usize,
+    pub segments: Arc<ProvingSystem>,
+    pub datahash: Arc<DataHashCircuit>,
+    pub join: JoinCircuit,
+    pub aggregation: Aggregation<BatchLayout>,
+    /// Seconds spent building or loading the batch-level circuits (the segment level excluded).
+    pub setup_seconds: f64,
+    /// Whether the join and batch aggregation came from the disk cache.
+    pub from_cache: bool,
+}
+
+impl BatchSystem {
+    /// Builds (or loads from `cache`, storing when absent) the batch level over `segments`.
+    pub fn new(segments: Arc<ProvingSystem>, blocks: usize, cache: Option<&Path>) -> Result<Self> {
+        let start = Instant::now();
+        let datahash = datahash::circuit(blocks)?;
+        let folder = cache.map(|root| cache_folder(root, segments.k).join(format!("data{blocks}")));
+        if let Some(folder) = &folder {
+            match Self::load(&segments, &datahash, folder) {
+                Ok(Some((join, aggregation))) => {
+                    let setup_seconds = start.elapsed().as_secs_f64();
+                    return Ok(Self { blocks, segments, datahash, join, aggregation, setup_seconds, from_cache: true });
+                }
+                Ok(None) => {}
+                Err(_) => {
+                    let _ = fs::remove_dir_all(folder);
+                }
+            }
+        }
+        let join = JoinCircuit::build(&segments.aggregation, &datahash)?;
+        let aggregation = Aggregation::<BatchLayout>::build(&join.data)?;
+        if let Some(folder) = &folder {
+            fs::create_dir_all(folder)?;
+            write_atomic(&folder.join("join.bin"), &serialize(&join.data)?)?;
+            write_atomic(&folder.join("normalizer.bin"), &serialize(&aggregation.normalizer.data)?)?;
+            write_atomic(&folder.join("aggregator.bin"), &serialize(&aggregation.aggregator.data)?)?;
+        }
+        Ok(Self { blocks, segments, datahash, join, aggregation, setup_seconds: start.elapsed().as_secs_f64(), from_cache: false })
+    }
+
+    fn load(segments: &ProvingSystem, datahash: &DataHashCircuit, folder: &Path) -> Result<Option<(JoinCircuit, Aggregation<BatchLayout>)>> {
+        let aggregator_path = folder.join("aggregator.bin");
+        if !aggregator_path.exists() {
+            return Ok(None);
+        }
+        let shape = deserialize(&fs::read(&aggregator_path)?)?.common;
+        let mut load = |name: &str, _: CircuitBuilder<F, D>| deserialize(&fs::read(folder.join(format!("{name}.bin")))?);
+        let join = JoinCircuit::define(&segments.aggregation, datahash, &mut load)?;
+        let aggregation = Aggregation::<BatchLayout>::load(&join.data, &shape, &mut load)?;
+        Ok(Some((join, aggregation)))
+    }
+
+    /// Proves that `data` (a batch as posted) hashes to L1's values from `start`.
+    pub fn prove_data(&self, data: &[u8], start: &BatchStart, threads: usize) -> Result<Vec<u8>> {
+        self.datahash.prove(data, start, threads)
+    }
+
+    /// Joins a batch's segments proof (an aggregate, or one normalized segment proof) with its data
+    /// proof, and normalizes the join: the result is a batch-level leaf of the aggregator's shape.
+    pub fn join(&self, segments: (&[u8], bool), data_proof: &[u8], threads: usize) -> Result<Vec<u8>> {
+        let joined = self.join.prove(&self.segments.aggregation, &self.datahash, segments, data_proof, threads)?;
+        self.aggregation.normalizer.prove(&self.join.data, &joined, threads)
+    }
+
+    /// Aggregates two adjacent batch-level proofs (each with whether it is an aggregate).
+    pub fn aggregate(&self, left: (&[u8], bool), right: (&[u8], bool), threads: usize) -> Result<Vec<u8>> {
+        self.aggregation.aggregator.prove(&self.aggregation.normalizer, left, right, threads)
+    }
+
+    /// Verifies a batch-level proof (a normalized join, or an aggregate) and returns its statement.
+    pub fn verify(&self, proof: &[u8], is_aggregate: bool) -> Result<BatchStatement> {
+        BatchStatement::from_public_inputs(&self.aggregation.verify(proof, is_aggregate)?)
+    }
+}
+
+type BatchSystems = Mutex<HashMap<(usize, usize), Arc<BatchSystem>>>;
+
+/// The process-wide batch level for `(k, blocks)`, built (or loaded from `cache`) on first use.
+pub fn batch_system(k: usize, blocks: usize, cache: Option<&Path>) -> Result<Arc<BatchSystem>> {
+    static SYSTEMS: OnceLock<BatchSystems> = OnceLock::new();
+    let segments = system(k, cache)?;
+    let systems = SYSTEMS.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut guard = systems.lock().map_err(|_| Error::ProvingFailed("batch system lock poisoned".into()))?;
+    if let Some(found) = guard.get(&(k, blocks)) {
+        return Ok(found.clone());
+    }
+    let built = Arc::new(BatchSystem::new(segments, blocks, cache)?);
+    guard.insert((k, blocks), built.clone());
     Ok(built)
 }
 
