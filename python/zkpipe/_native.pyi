@@ -138,6 +138,50 @@ def bench_data_hash(
 ) -> tuple[int, int, int, list[tuple[int, int, int, float, float, int]]]:
     """Rows of plain SHA-256 and keccak-f, of the custom-gate SHA-256, and data proofs per capacity."""
 
+# ---- the batch level: joins of segments with data proofs (ADR 28) ----
+def batch_level_prove_data(
+    k: int,
+    blocks: int,
+    data: bytes,
+    data_in: list[int],
+    acc_in: bytes,
+    chain_id: int,
+    *,
+    threads: int = 0,
+    cache_dir: Path | None = None,
+) -> bytes:
+    """Proves a batch's data proof with the data circuit of the `(k, blocks)` batch level."""
+
+def batch_level_join(
+    k: int,
+    blocks: int,
+    segments: bytes,
+    segments_is_aggregate: bool,
+    data_proof: bytes,
+    *,
+    threads: int = 0,
+    cache_dir: Path | None = None,
+) -> bytes:
+    """Joins a batch's segments proof with its data proof; a normalized batch-level proof."""
+
+def batch_level_aggregate(
+    k: int,
+    blocks: int,
+    left: bytes,
+    left_is_aggregate: bool,
+    right: bytes,
+    right_is_aggregate: bool,
+    *,
+    threads: int = 0,
+    cache_dir: Path | None = None,
+) -> bytes:
+    """Aggregates two adjacent batch-level proofs."""
+
+def batch_level_verify(
+    k: int, blocks: int, proof: bytes, is_aggregate: bool, *, cache_dir: Path | None = None
+) -> list[int]:
+    """Verifies a batch-level proof; its batch statement's elements."""
+
 # ---- signatures verified in circuit (ECgFp5 Schnorr) ----
 def bench_signatures(
     counts: list[int], *, threads: int = 1

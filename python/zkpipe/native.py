@@ -37,6 +37,7 @@ __all__ = [
     "ProvingSetup",
     "SegmentWitnessTuple",
     "SparseMerkleTree",
+    "aggregate_batches",
     "aggregate_proofs",
     "batch_verify",
     "bench_data_hash",
@@ -45,6 +46,7 @@ __all__ = [
     "circuit_cache_folder",
     "data_chain",
     "data_hash_capacity",
+    "join_batch",
     "keygen",
     "library_versions",
     "merkle_empty_root",
@@ -52,6 +54,7 @@ __all__ = [
     "poseidon_hash_to_many",
     "poseidon_permute",
     "poseidon_two_to_one",
+    "prove_batch_data",
     "prove_data_hash",
     "prove_membership",
     "prove_segment",
@@ -62,6 +65,7 @@ __all__ = [
     "tx_hashes",
     "validate_public_key",
     "verify",
+    "verify_batch_proof",
     "verify_data_hash",
     "verify_membership",
     "verify_merkle_proof",
@@ -612,6 +616,97 @@ def bench_data_hash(
 ) -> tuple[int, int, int, list[tuple[int, int, int, float, float, int]]]:
     """Rows of plain SHA-256 / keccak-f and of the custom-gate SHA-256; data proofs per capacity."""
     return _native.bench_data_hash(list(blocks), threads=threads)
+
+
+# ---- the batch level: joins of segments with data proofs, folded with L1's hash (ADR 28) ----
+
+
+@_mapped
+def prove_batch_data(
+    k: int,
+    blocks: int,
+    data: bytes,
+    *,
+    data_in: Digest,
+    acc_in: bytes,
+    chain_id: int,
+    threads: int = 0,
+    cache_dir: str | Path | None = None,
+) -> bytes:
+    """Proves batch `data`'s data proof with the circuit the `(k, blocks)` join verifies."""
+    return bytes(
+        _native.batch_level_prove_data(
+            k,
+            blocks,
+            bytes(data),
+            list(data_in),
+            bytes(acc_in),
+            chain_id,
+            threads=threads,
+            cache_dir=_cache(cache_dir),
+        )
+    )
+
+
+@_mapped
+def join_batch(
+    k: int,
+    blocks: int,
+    segments: bytes,
+    segments_is_aggregate: bool,
+    data_proof: bytes,
+    *,
+    threads: int = 0,
+    cache_dir: str | Path | None = None,
+) -> bytes:
+    """Joins a batch's segments proof (an aggregate or one segment proof) with its data proof."""
+    return bytes(
+        _native.batch_level_join(
+            k,
+            blocks,
+            bytes(segments),
+            segments_is_aggregate,
+            bytes(data_proof),
+            threads=threads,
+            cache_dir=_cache(cache_dir),
+        )
+    )
+
+
+@_mapped
+def aggregate_batches(
+    k: int,
+    blocks: int,
+    left: bytes,
+    left_is_aggregate: bool,
+    right: bytes,
+    right_is_aggregate: bool,
+    *,
+    threads: int = 0,
+    cache_dir: str | Path | None = None,
+) -> bytes:
+    """Aggregates two adjacent batch-level proofs (joins or their aggregates)."""
+    return bytes(
+        _native.batch_level_aggregate(
+            k,
+            blocks,
+            bytes(left),
+            left_is_aggregate,
+            bytes(right),
+            right_is_aggregate,
+            threads=threads,
+            cache_dir=_cache(cache_dir),
+        )
+    )
+
+
+@_mapped
+def verify_batch_proof(
+    k: int, blocks: int, proof: bytes, is_aggregate: bool, *, cache_dir: str | Path | None = None
+) -> list[int]:
+    """Verifies a batch-level proof and returns its batch statement's elements."""
+    elements = _native.batch_level_verify(k, blocks, bytes(proof), is_aggregate, cache_dir=_cache(cache_dir))
+    return list(elements)
 
 
 # ---- signatures verified in circuit (ECgFp5 Schnorr) ----

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import random
 from collections.abc import Callable
@@ -24,10 +25,12 @@ from tests.spec.helpers import (
 from zkpipe import native
 from zkpipe.errors import DecodeError, InvalidInput, InvalidProof, ProvingFailed, StorageError
 from zkpipe.proving import Proof, Prover
+from zkpipe.proving.batch import BatchProver, compute_batch_statement, compute_data_blocks
 from zkpipe.proving.statement import STATEMENT_LEN
-from zkpipe.spec import BatchResult, State, apply_batch
+from zkpipe.spec import BatchResult, State, apply_batch, compute_batch_input_hash, encode_batch
 
 K = 8
+HEADER_BYTES = 68
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,19 +43,25 @@ class Proven:
     segments: list[Proof]
     first_aggregate: Proof
     both: Proof
+    posted: tuple[bytes, bytes]
+    """Each batch's data as posted to L1."""
+    second_aggregate: Proof
 
 
 @pytest.fixture(scope="module")
 def proven(prover: Prover) -> Proven:
     state = funded_state(accounts=4)
-    first = apply_batch(state, make_batch(state, sequence_txs(state, mixed_makers(3))), K)
+    first_batch = make_batch(state, sequence_txs(state, mixed_makers(3)))
+    first = apply_batch(state, first_batch, K)
     second_txs = sequence_txs(first.state, mixed_makers(1)[2:])
-    second = apply_batch(first.state, make_batch(first.state, second_txs, timestamp=1_700_000_002), K)
+    second_batch = make_batch(first.state, second_txs, timestamp=1_700_000_002)
+    second = apply_batch(first.state, second_batch, K)
     segments = [prover.prove_segment(s) for s in (*first.segments, *second.segments)]
     first_aggregate = prover.aggregate_all(segments[: len(first.segments)])
     second_aggregate = prover.aggregate_all(segments[len(first.segments) :])
     both = prover.aggregate(first_aggregate, second_aggregate)
-    return Proven(state, first, second, segments, first_aggregate, both)
+    posted = (encode_batch(first_batch), encode_batch(second_batch))
+    return Proven(state, first, second, segments, first_aggregate, both, posted, second_aggregate)
 
 
 def test_segment_proofs_state_what_the_spec_computed(proven: Proven) -> None:
@@ -73,6 +82,39 @@ def test_batch_aggregate_covers_the_whole_batch(proven: Proven) -> None:
     assert statement.commitments_in == proven.state.commitments
     assert statement.commitments_out == proven.first.commitments
     assert statement.fee_total == sum(s.fee_sum for s in proven.first.segments)
+
+
+def test_joins_bind_each_batch_to_l1s_data_and_fold_to_the_statement_l1_computes(proven: Proven) -> None:
+    batch_prover = BatchProver(K, compute_data_blocks(max(map(len, proven.posted))), threads=0)
+    acc0 = hashlib.sha256(b"L1's hash before batch 1").digest()
+    expected, joins, acc = [], [], acc0
+    for number, (segments, data) in enumerate(
+        zip((proven.first_aggregate, proven.second_aggregate), proven.posted, strict=True), start=1
+    ):
+        statement = compute_batch_statement(segments.statement, acc, data)
+        data_proof = batch_prover.prove_data(data, segments.statement, acc)
+        joins.append(batch_prover.join(number, segments, data_proof))
+        expected.append(statement)
+        acc = statement.acc_out
+    assert [j.statement for j in joins] == expected
+    both = batch_prover.aggregate_all(joins)
+    # The statement L1 computes: its root before, its hash before batch 1 and after batch 2 (ADR 19).
+    chain = proven.state.chain_id
+    l1_acc = compute_batch_input_hash(acc0, proven.posted[0], chain)
+    l1_acc = compute_batch_input_hash(l1_acc, proven.posted[1], chain)
+    assert batch_prover.verify(both) == expected[0].joined(expected[1])
+    assert (both.statement.acc_in, both.statement.acc_out) == (acc0, l1_acc)
+    assert both.statement.root_before == proven.state.tree.root
+    assert both.statement.root_after == proven.second.state.tree.root
+    # Data differing from L1's by one byte (the first transaction chunk) cannot be joined to the segments.
+    tampered = bytearray(proven.posted[0])
+    tampered[HEADER_BYTES + 5] ^= 1  # a byte of the first transaction
+    other = batch_prover.prove_data(bytes(tampered), proven.first_aggregate.statement, acc0)
+    with pytest.raises(ProvingFailed):
+        batch_prover.join(1, proven.first_aggregate, other)
+    # A batch-level proof is not a segment-level one, and batches must follow each other.
+    with pytest.raises(InvalidProof):
+        batch_prover.aggregate(joins[1], joins[0])
 
 
 def test_batches_fold_into_one_proof_across_the_batch_boundary(prover: Prover, proven: Proven) -> None:

@@ -481,6 +481,93 @@ fn bench_data_hash(py: Python<'_>, blocks: Vec<usize>, threads: usize) -> PyResu
     Ok((f.plain_sha256_block_rows, f.plain_keccak_f_rows, f.gate_sha256_block_rows, f.circuits))
 }
 
+// ---- the batch level: joins of segments with data proofs, folded with L1's hash (ADR 28) ----
+
+fn batch_start(data_in: Digest, acc_in: &[u8], chain_id: u64) -> Result<datahash::BatchStart, Error> {
+    let acc_in: [u8; 32] = acc_in.try_into().map_err(|_| Error::WrongLength { expected: 32, got: acc_in.len() })?;
+    Ok(datahash::BatchStart { data_in, acc_in, chain_id })
+}
+
+/// Proves a batch's data proof with the data circuit of the `(k, blocks)` batch level (the one its join verifies).
+#[pyfunction]
+#[pyo3(signature = (k, blocks, data, data_in, acc_in, chain_id, *, threads = 0, cache_dir = None))]
+#[allow(clippy::too_many_arguments)]
+fn batch_level_prove_data<'py>(
+    py: Python<'py>,
+    k: usize,
+    blocks: usize,
+    data: Vec<u8>,
+    data_in: Digest,
+    acc_in: Vec<u8>,
+    chain_id: u64,
+    threads: usize,
+    cache_dir: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let proof = py
+        .detach(|| {
+            let start = batch_start(data_in, &acc_in, chain_id)?;
+            system::batch_system(k, blocks, cache_dir.as_deref())?.prove_data(&data, &start, threads)
+        })
+        .map_err(to_py)?;
+    Ok(bytes(py, &proof))
+}
+
+/// Joins a batch's segments proof with its data proof (then normalizes): a batch-level leaf proof.
+#[pyfunction]
+#[pyo3(signature = (k, blocks, segments, segments_is_aggregate, data_proof, *, threads = 0, cache_dir = None))]
+#[allow(clippy::too_many_arguments)]
+fn batch_level_join<'py>(
+    py: Python<'py>,
+    k: usize,
+    blocks: usize,
+    segments: Vec<u8>,
+    segments_is_aggregate: bool,
+    data_proof: Vec<u8>,
+    threads: usize,
+    cache_dir: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let proof = py
+        .detach(|| {
+            system::batch_system(k, blocks, cache_dir.as_deref())?.join((&segments, segments_is_aggregate), &data_proof, threads)
+        })
+        .map_err(to_py)?;
+    Ok(bytes(py, &proof))
+}
+
+/// Aggregates two adjacent batch-level proofs.
+#[pyfunction]
+#[pyo3(signature = (k, blocks, left, left_is_aggregate, right, right_is_aggregate, *, threads = 0, cache_dir = None))]
+#[allow(clippy::too_many_arguments)]
+fn batch_level_aggregate<'py>(
+    py: Python<'py>,
+    k: usize,
+    blocks: usize,
+    left: Vec<u8>,
+    left_is_aggregate: bool,
+    right: Vec<u8>,
+    right_is_aggregate: bool,
+    threads: usize,
+    cache_dir: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let proof = py
+        .detach(|| {
+            system::batch_system(k, blocks, cache_dir.as_deref())?.aggregate(
+                (&left, left_is_aggregate),
+                (&right, right_is_aggregate),
+                threads,
+            )
+        })
+        .map_err(to_py)?;
+    Ok(bytes(py, &proof))
+}
+
+/// Verifies a batch-level proof; returns its batch statement's elements.
+#[pyfunction]
+#[pyo3(signature = (k, blocks, proof, is_aggregate, *, cache_dir = None))]
+fn batch_level_verify(py: Python<'_>, k: usize, blocks: usize, proof: Vec<u8>, is_aggregate: bool, cache_dir: Option<PathBuf>) -> PyResult<Vec<u64>> {
+    py.detach(|| Ok(system::batch_system(k, blocks, cache_dir.as_deref())?.verify(&proof, is_aggregate)?.to_vec())).map_err(to_py)
+}
+
 // ---- signatures verified in circuit (ECgFp5 Schnorr) ----
 
 type SignatureRow = (usize, usize, usize, f64, f64, f64, usize);
@@ -558,6 +645,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(data_hash_verify, m)?)?;
     m.add_function(wrap_pyfunction!(data_chain, m)?)?;
     m.add_function(wrap_pyfunction!(bench_data_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(batch_level_prove_data, m)?)?;
+    m.add_function(wrap_pyfunction!(batch_level_join, m)?)?;
+    m.add_function(wrap_pyfunction!(batch_level_aggregate, m)?)?;
+    m.add_function(wrap_pyfunction!(batch_level_verify, m)?)?;
     m.add_function(wrap_pyfunction!(bench_signatures, m)?)?;
     m.add_function(wrap_pyfunction!(circuit_cache_folder, m)?)?;
     Ok(())

@@ -6,8 +6,9 @@ import dataclasses
 import platform
 import resource
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from zkpipe import native
 from zkpipe.cache import cache_root
@@ -27,6 +28,20 @@ PARAMETERS = {
 def default_circuit_cache() -> Path:
     """Where circuit data is cached: <cache root>/circuits."""
     return cache_root() / "circuits"
+
+
+_T = TypeVar("_T")
+
+
+def compute_balanced_fold(items: Sequence[_T], combine: Callable[[_T, _T], _T]) -> _T:
+    """Folds adjacent items, in order, into one: pairwise, level by level (a balanced tree)."""
+    if not items:
+        raise InvalidInput("nothing to aggregate")
+    level = list(items)
+    while len(level) > 1:
+        paired = [combine(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        level = paired + ([level[-1]] if len(level) % 2 else [])
+    return level[0]
 
 
 def _peak_rss_mib() -> float:
@@ -120,13 +135,7 @@ class Prover:
 
     def aggregate_all(self, proofs: Sequence[Proof]) -> Proof:
         """Folds adjacent proofs, in order, into one: pairwise, level by level (a balanced tree)."""
-        if not proofs:
-            raise InvalidInput("nothing to aggregate")
-        level = list(proofs)
-        while len(level) > 1:
-            paired = [self.aggregate(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-            level = paired + ([level[-1]] if len(level) % 2 else [])
-        return level[0]
+        return compute_balanced_fold(proofs, self.aggregate)
 
     def verify(self, proof: Proof) -> Statement:
         """Verifies a proof against the circuits for k; InvalidProof unless it verifies with its statement."""

@@ -140,3 +140,119 @@ class Statement:
             elements.extend(int(x) for x in value)
         elements.extend(int(obj[f.name]) for f in fields(cls)[DIGEST_FIELDS:])  # type: ignore[call-overload]
         return cls.from_elements(elements)
+
+
+BATCH_STATEMENT_LEN = 44
+"""Field elements in a batch statement (`BatchStatement` in native/engine/src/circuits/statement.rs)."""
+ACC_WORDS = 8
+"""L1's accumulated input hash in a batch statement: eight big-endian u32 words."""
+
+
+def compute_hash_words(value: bytes) -> tuple[int, ...]:
+    """A 32-byte hash as the eight big-endian u32 words a batch statement holds."""
+    if len(value) != 32:
+        raise InvalidProof(f"an accumulated input hash is 32 bytes, got {len(value)}")
+    return tuple(int.from_bytes(value[i : i + 4], "big") for i in range(0, 32, 4))
+
+
+@dataclass(frozen=True, slots=True)
+class BatchStatement:
+    """What a join of whole batches, and so the final proof, shows (ADR 28).
+
+    Field order is the public-input order of `BatchStatement` in
+    `native/engine/src/circuits/statement.rs`. L1 computes the fields it compares from its storage:
+    `root_before` (its consolidated root), `acc_in` and `acc_out` (its `accInputHash` of the last
+    verified and of the final batch), `chain_id`; the queue counts are hashed into the acc too.
+    """
+
+    root_before: StateRoot
+    root_after: StateRoot
+    acc_in: bytes
+    """L1's accumulated input hash before the first batch (32 bytes) ..."""
+    acc_out: bytes
+    """... and after the last one."""
+    withdrawals_in: Digest
+    withdrawals_out: Digest
+    deposits_in: Digest
+    deposits_out: Digest
+    fee_total: int
+    queue_in: DepositIndex
+    queue_out: DepositIndex
+    chain_id: ChainId
+
+    @classmethod
+    def from_elements(cls, elements: Sequence[int]) -> BatchStatement:
+        """Reads the public-input elements."""
+        if len(elements) != BATCH_STATEMENT_LEN:
+            raise InvalidProof(f"a batch statement has {BATCH_STATEMENT_LEN} elements, got {len(elements)}")
+        if any(w >= 2**32 for w in elements[8:24]):
+            raise InvalidProof("an accumulated-input-hash word is not below 2^32")
+
+        def digest(at: int) -> Digest:
+            return (elements[at], elements[at + 1], elements[at + 2], elements[at + 3])
+
+        def hash_bytes(at: int) -> bytes:
+            return b"".join(w.to_bytes(4, "big") for w in elements[at : at + ACC_WORDS])
+
+        fee, queue_in, queue_out, chain_id = elements[40:]
+        return cls(
+            digest(0), digest(4), hash_bytes(8), hash_bytes(16),
+            digest(24), digest(28), digest(32), digest(36),
+            fee, DepositIndex(queue_in), DepositIndex(queue_out), ChainId(chain_id),
+        )  # fmt: skip
+
+    @classmethod
+    def of_join(cls, segments: Statement, acc_in: bytes, acc_out: bytes) -> BatchStatement:
+        """The statement a join of a batch's segments (`segments`) must have, L1's hashes around it."""
+        return cls(
+            segments.root_before,
+            segments.root_after,
+            acc_in,
+            acc_out,
+            segments.withdrawals_in,
+            segments.withdrawals_out,
+            segments.deposits_in,
+            segments.deposits_out,
+            segments.fee_total,
+            segments.queue_in,
+            segments.queue_out,
+            segments.chain_id,
+        )
+
+    def to_elements(self) -> list[int]:
+        """The public-input elements."""
+        out = [*self.root_before, *self.root_after]
+        out += [*compute_hash_words(self.acc_in), *compute_hash_words(self.acc_out)]
+        for d in (self.withdrawals_in, self.withdrawals_out, self.deposits_in, self.deposits_out):
+            out.extend(d)
+        return [*out, self.fee_total, self.queue_in, self.queue_out, self.chain_id]
+
+    def is_followed_by(self, right: BatchStatement) -> bool:
+        """Whether `right` starts exactly where this one ends (state, L1's hash, chains, queue, chain)."""
+        return (
+            self.root_after == right.root_before
+            and self.acc_out == right.acc_in
+            and self.withdrawals_out == right.withdrawals_in
+            and self.deposits_out == right.deposits_in
+            and self.queue_out == right.queue_in
+            and self.chain_id == right.chain_id
+        )
+
+    def joined(self, right: BatchStatement) -> BatchStatement:
+        """The statement of the aggregate of this and `right`; InvalidProof if they do not join."""
+        if not self.is_followed_by(right):
+            raise InvalidProof("the right batch statement does not start where the left one ends")
+        return BatchStatement(
+            self.root_before,
+            right.root_after,
+            self.acc_in,
+            right.acc_out,
+            self.withdrawals_in,
+            right.withdrawals_out,
+            self.deposits_in,
+            right.deposits_out,
+            self.fee_total + right.fee_total,
+            self.queue_in,
+            right.queue_out,
+            self.chain_id,
+        )
