@@ -138,7 +138,7 @@ def bench_data_hash(
 ) -> tuple[int, int, int, list[tuple[int, int, int, float, float, int]]]:
     """Rows of plain SHA-256 and keccak-f, of the custom-gate SHA-256, and data proofs per capacity."""
 
-# ---- the batch level: joins of segments with data proofs (ADR 28) ----
+# ---- the batch level: joins of segments with data proofs (ADR 29) ----
 def batch_level_prove_data(
     k: int,
     blocks: int,

@@ -618,7 +618,7 @@ def bench_data_hash(
     return _native.bench_data_hash(list(blocks), threads=threads)
 
 
-# ---- the batch level: joins of segments with data proofs, folded with L1's hash (ADR 28) ----
+# ---- the batch level: joins of segments with data proofs, folded with L1's hash (ADR 29) ----
 
 
 @_mapped

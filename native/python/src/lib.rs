@@ -481,7 +481,7 @@ fn bench_data_hash(py: Python<'_>, blocks: Vec<usize>, threads: usize) -> PyResu
     Ok((f.plain_sha256_block_rows, f.plain_keccak_f_rows, f.gate_sha256_block_rows, f.circuits))
 }
 
-// ---- the batch level: joins of segments with data proofs, folded with L1's hash (ADR 28) ----
+// ---- the batch level: joins of segments with data proofs, folded with L1's hash (ADR 29) ----
 
 fn batch_start(data_in: Digest, acc_in: &[u8], chain_id: u64) -> Result<datahash::BatchStart, Error> {
     let acc_in: [u8; 32] = acc_in.try_into().map_err(|_| Error::WrongLength { expected: 32, got: acc_in.len() })?;

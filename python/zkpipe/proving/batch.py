@@ -1,4 +1,4 @@
-"""The batch level (ADR 28): a batch's data proof, its join with the batch's segments, folds of joins.
+"""The batch level (ADR 29): a batch's data proof, its join with the batch's segments, folds of joins.
 
 A data proof shows that the bytes L1 hashed chain to the segments' data chain and computes L1's
 accumulated input hash over them; the join verifies it together with the batch's segment aggregate

@@ -157,7 +157,7 @@ def compute_hash_words(value: bytes) -> tuple[int, ...]:
 
 @dataclass(frozen=True, slots=True)
 class BatchStatement:
-    """What a join of whole batches, and so the final proof, shows (ADR 28).
+    """What a join of whole batches, and so the final proof, shows (ADR 29).
 
     Field order is the public-input order of `BatchStatement` in
     `native/engine/src/circuits/statement.rs`. L1 computes the fields it compares from its storage:

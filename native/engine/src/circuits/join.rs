@@ -1,4 +1,4 @@
-//! The join (ADR 28): a batch's segment aggregate and its data-commitment proof, verified together.
+//! The join (ADR 29): a batch's segment aggregate and its data-commitment proof, verified together.
 //!
 //! The segments show a state transition over a data chain `data_in → data_out` and a queue range
 //! for a chain id; the data proof shows that the bytes L1 hashed chain `data_in → data_out` too,

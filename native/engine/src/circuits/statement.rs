@@ -217,7 +217,7 @@ impl StatementTarget {
 /// Number of field elements in a batch statement.
 pub const BATCH_STATEMENT_LEN: usize = 44;
 
-/// What a join of whole batches shows, and what the final proof exposes to L1 (ADR 28).
+/// What a join of whole batches shows, and what the final proof exposes to L1 (ADR 29).
 ///
 /// Layout (44 field elements, in this order):
 ///

@@ -151,7 +151,7 @@ pub fn system(k: usize, cache: Option<&Path>) -> Result<Arc<ProvingSystem>> {
     Ok(built)
 }
 
-/// The batch level for segments of `k` and data proofs of `blocks` SHA-256 blocks (ADR 28): the
+/// The batch level for segments of `k` and data proofs of `blocks` SHA-256 blocks (ADR 29): the
 /// data circuit, the join, and the normalizer and aggregator over batch statements.
 pub struct BatchSystem {
     pub blocks: usize,
