@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import inspect
 import json
+import math
 import typing
 from typing import Any
 
@@ -124,6 +125,17 @@ def test_contention_slows_jobs_that_share_the_cores() -> None:
     # Provers on hosts of their own do not contend.
     apart = predict(TWO.model_copy(update={"co_located": False}), TWO_TXS, shared, phases=1)
     assert apart.stages["segment_prove_time"] == pytest.approx(10.0)
+
+
+def test_a_batch_due_as_the_window_times_out_joins_it() -> None:
+    # The node takes newly provable batches before it closes windows in each step: batch 1,
+    # provable at the very moment batch 0 has waited the timeout, joins its window (one join).
+    deployment = TWO.model_copy(update={"aggregation_timeout_s": 2.0})
+    at_the_timeout = Workload(arrivals="recorded", tx_rate=1.0, duration_s=2.0, arrival_times_s=(0.0, 2.0))
+    joined = predict(deployment, at_the_timeout, TABLE, phases=1)
+    assert joined.stages["aggregate_pair_time"] == pytest.approx(5.0)
+    late = Workload(arrivals="recorded", tx_rate=1.0, duration_s=2.1, arrival_times_s=(0.0, 2.1))
+    assert math.isnan(predict(deployment, late, TABLE, phases=1).stages["aggregate_pair_time"])  # alone
 
 
 def test_contention_extrapolates_past_the_measured_provers() -> None:

@@ -10,11 +10,30 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
+import simpy
 
 from zkpipe.planner.simbase import Job, SimPipeline
 from zkpipe.planner.simconfig import EPS, SimConfig
+
+_LATE = cast("simpy.events.EventPriority", simpy.events.NORMAL + 1)
+"""A priority after simpy's NORMAL: the event goes after every ordinary one due at its time."""
+
+
+class _LastAtItsTime(simpy.events.Event):
+    """A timeout that fires after every ordinary event due at the same moment.
+
+    The node takes newly provable batches before it closes windows in each step
+    (node/proving.py), so a batch provable at the very moment the oldest open one times out
+    joins its window; a plain timeout, scheduled earlier, would fire first.
+    """
+
+    def __init__(self, env: simpy.Environment, delay: float) -> None:
+        super().__init__(env)
+        self._ok, self._value = True, None
+        env.schedule(self, _LATE, delay)
 
 
 @dataclass
@@ -78,8 +97,8 @@ class WindowFoldPipeline(SimPipeline):
         self.env.timeout(at - now).callbacks.append(lambda _ev: self.take_batch(b))
 
     def input_ended(self) -> None:
-        """Closes the last windows."""
-        self.check_windows()
+        """Closes the last windows (after the batches due at this moment are taken)."""
+        _LastAtItsTime(self.env, 0.0).callbacks.append(lambda _ev: self.check_windows())
 
     def on_accepted(self, job: Job, seconds: float) -> None:
         """Records the accepted copy's work, by start, as the node records it."""
@@ -123,7 +142,7 @@ class WindowFoldPipeline(SimPipeline):
         self.taken += 1
         timeout = self.config.aggregation_timeout_s
         if timeout is not None:
-            self.env.timeout(timeout).callbacks.append(lambda _ev: self.check_windows())
+            _LastAtItsTime(self.env, timeout).callbacks.append(lambda _ev: self.check_windows())
         self.check_windows()
 
     def segment_proven(self, b: int) -> None:
