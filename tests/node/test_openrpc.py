@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.node.helpers import FundedNode
+from zkpipe.errors import DecodeError
 from zkpipe.sequencer.errors import ERROR_TABLE
 from zkpipe.sequencer.mempool import Ack
-from zkpipe.sequencer.rpc import RpcServer, _ack_json
+from zkpipe.sequencer.rpc import _HEX, RpcServer, _ack_json, _hex_param
 from zkpipe.wire import Ack as WireAck
 from zkpipe.wire import TxTimestamps, update_openrpc
 
@@ -50,6 +51,19 @@ def test_the_fast_ack_is_the_wire_model() -> None:
         )
         assert _ack_json(ack, already_known=already_known) == model.model_dump(mode="json")
         assert list(_ack_json(ack)) == list(model.model_dump(mode="json"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.text(alphabet="0x1aAfFg \t\n\u00e9", max_size=12))
+def test_the_fast_hex_check_is_the_hex_rule(value: str) -> None:
+    """`_hex_param` checks hex without its regex (for speed): it accepts exactly what `_HEX` matches."""
+    for candidate in (value, "0x" + value):
+        try:
+            data = _hex_param(candidate, "tx")
+        except DecodeError:
+            assert not _HEX.fullmatch(candidate)
+        else:
+            assert _HEX.fullmatch(candidate) and data == bytes.fromhex(candidate[2:])
 
 
 def _value(schema: dict[str, Any]) -> st.SearchStrategy[Any]:

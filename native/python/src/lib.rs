@@ -429,8 +429,9 @@ impl ExecutionEngine {
 #[pyo3(signature = (domain, encodings, *, threads = 0))]
 fn exec_tx_hashes(py: Python<'_>, domain: u64, encodings: Vec<Vec<u8>>, threads: usize) -> PyResult<Vec<Digest>> {
     if encodings.len() < exec::txdata::PARALLEL_MIN {
-        // Why on this thread: handing one RPC call's hash to the pool costs more than hashing it.
-        return exec::txdata::packed_hashes(domain, &encodings).map_err(to_py);
+        // Why on this thread: handing one RPC call's hash to the pool costs more than hashing it;
+        // the GIL is still released, so the sequencer's Python runs meanwhile.
+        return py.detach(|| exec::txdata::packed_hashes(domain, &encodings)).map_err(to_py);
     }
     py.detach(|| exec::state::pool(threads)?.install(|| exec::txdata::packed_hashes(domain, &encodings))).map_err(to_py)
 }

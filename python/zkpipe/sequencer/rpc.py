@@ -41,6 +41,7 @@ from zkpipe.wire import Receipt, TxTimestamps
 logger = logging.getLogger("zkpipe.rpc")
 
 _HEX = re.compile(r"0x([0-9a-fA-F]{2})*")
+"""The hex parameter rule; `_hex_param` checks it without the regex (cheaper per call)."""
 MAX_TX_HEX = 2 + 2 * 256
 MAX_REMEMBERED_REJECTIONS = 10_000
 
@@ -66,9 +67,16 @@ class RpcBackend(Protocol):
 def _hex_param(value: object, name: str, *, length: int | None = None, max_chars: int = 4096) -> bytes:
     if not isinstance(value, str):
         raise invalid_params(f"{name} must be a 0x-prefixed hex string")
-    if len(value) > max_chars or not _HEX.fullmatch(value):
-        raise DecodeError(f"{name} must be '0x' followed by an even number of hex digits")
-    data = bytes.fromhex(value[2:])
+    message = f"{name} must be '0x' followed by an even number of hex digits"
+    if len(value) > max_chars or not value.startswith("0x"):
+        raise DecodeError(message)
+    try:
+        data = bytes.fromhex(value[2:])
+    except ValueError:
+        raise DecodeError(message) from None
+    # Why the length: fromhex skips whitespace between bytes; `_HEX` (the rule) has none.
+    if 2 * len(data) != len(value) - 2:
+        raise DecodeError(message)
     if length is not None and len(data) != length:
         raise DecodeError(f"{name} must be {length} bytes, got {len(data)}")
     return data
