@@ -101,10 +101,12 @@ def test_invalid_signature_of_other_fields(
 
 def test_invalid_signature_for_another_chain(prover: Prover, state: State) -> None:
     # Signed for the default chain id, proven in a segment whose statement names another.
+    # The refusal comes first: with the statement's chain id replaced by the default one in the
+    # circuit's digest (the mutation check), it is this line that fails, not the honest proof.
     slot = transfer(state, 1, 2, 10)
     state.chain_id = ChainId(99)
-    prove(prover, forge(state, [slot]))
     refuse(prover, forge(state, [signed_by(state, slot, signer(1), chain_id=CHAIN_ID)]))
+    prove(prover, forge(state, [slot]))
 
 
 def test_invalid_s_plus_the_group_order(prover: Prover, state: State) -> None:

@@ -12,8 +12,17 @@
 //!
 //! The nonce `k` is derived deterministically from the secret key and the message
 //! (ten Poseidon outputs, 640 bits, reduced mod n so its bias is negligible).
+//!
+//! Verification computes `R'` with a fixed-base comb for `s·G` (a table built once, so `s·G`
+//! needs no doubling) and a signed 5-bit window for `e·P`. A batch shares its inversions (every
+//! key's window normalized in one, every `R'` encoded in one). The `(s, e)` form carries no `R`, so
+//! a random linear combination over the batch cannot be checked with one multi-scalar
+//! multiplication: each `R'` must be computed to hash it (ADR 28). Every result is therefore exact
+//! per signature and a batch needs no one-by-one fallback.
 
-use goldilocks_crypto::{Fp5Element, Point, ScalarField};
+use std::sync::OnceLock;
+
+use goldilocks_crypto::{AffinePoint, Fp5Element, Point, ScalarField};
 use num_bigint::BigUint;
 use rayon::prelude::*;
 
@@ -207,10 +216,92 @@ pub fn sign(secret_key: &[u8], message: &Digest) -> Result<[u8; SIGNATURE_BYTES]
     Ok(signature)
 }
 
-/// Verifies a signature; malformed keys or signatures are errors, a wrong signature is `Ok(false)`.
-pub fn verify(public_key: &[u8], message: &Digest, signature: &[u8]) -> Result<bool> {
+/// Width of the signed digits both scalar multiplications use.
+const WINDOW: usize = 5;
+/// Multiples in a window: digits lie in [-15, 16].
+const WINDOW_POINTS: usize = 1 << (WINDOW - 1);
+
+/// `table[j][i] = (i + 1)·32^j·G`, affine: `s·G` is one affine addition per non-zero signed digit.
+fn generator_table() -> &'static [Vec<AffinePoint>] {
+    static TABLE: OnceLock<Vec<Vec<AffinePoint>>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut base = Point::generator();
+        (0..(319 + WINDOW) / WINDOW)
+            .map(|_| {
+                let window = base.make_window_affine();
+                base = base.set_m_double(WINDOW as u32);
+                window
+            })
+            .collect()
+    })
+}
+
+/// `1·p … 16·p`, projective (normalized later, with the rest of the batch).
+fn window_projective(p: &Point) -> [Point; WINDOW_POINTS] {
+    let mut window = [*p; WINDOW_POINTS];
+    for i in 1..WINDOW_POINTS {
+        // window[i] = (i + 1)·p: a doubling of window[i / 2] when i + 1 is even, else one addition.
+        window[i] = if i % 2 == 1 { window[i / 2].double() } else { window[i - 1].add(p) };
+    }
+    window
+}
+
+fn lookup(window: &[AffinePoint], digit: i32) -> AffinePoint {
+    Point::lookup_var_time(window, digit)
+}
+
+/// `s·G + e·P` given `P`'s affine window.
+fn double_mul(window: &[AffinePoint], s: &ScalarField, e: &ScalarField) -> Point {
+    let digits = e.recode_signed(WINDOW);
+    let top = digits.iter().rposition(|&d| d != 0).unwrap_or(0);
+    let mut acc = lookup(window, digits[top]).to_point();
+    for &d in digits[..top].iter().rev() {
+        acc = acc.set_m_double(WINDOW as u32);
+        if d != 0 {
+            acc = acc.add_affine(&lookup(window, d));
+        }
+    }
+    for (table, d) in generator_table().iter().zip(s.recode_signed(WINDOW)) {
+        if d != 0 {
+            acc = acc.add_affine(&lookup(table, d));
+        }
+    }
+    acc
+}
+
+/// Inverts every non-zero element with one field inversion (Montgomery's trick); zero stays zero.
+fn batch_invert(values: &[Fp5Element]) -> Vec<Fp5Element> {
+    let mut prefix = Vec::with_capacity(values.len());
+    let mut acc = Fp5Element::one();
+    for v in values {
+        prefix.push(acc);
+        if !v.is_zero() {
+            acc = acc.mul(v);
+        }
+    }
+    let mut inv = acc.inverse();
+    let mut out = vec![Fp5Element::zero(); values.len()];
+    for (i, v) in values.iter().enumerate().rev() {
+        if !v.is_zero() {
+            out[i] = inv.mul(&prefix[i]);
+            inv = inv.mul(v);
+        }
+    }
+    out
+}
+
+/// A signature parsed as the verifier reads it: the key's point and encoding, `s` and `e`.
+struct Parsed {
+    key: Point,
+    w: [u64; 5],
+    s: ScalarField,
+    e: [u64; 5],
+}
+
+/// Strict parsing: the message canonical, the key a non-neutral point, `s < n`, `e` canonical.
+fn parse(public_key: &[u8], message: &Digest, signature: &[u8]) -> Result<Parsed> {
     check_message(message)?;
-    let p = decode_public_key(public_key)?;
+    let key = decode_public_key(public_key)?;
     if signature.len() != SIGNATURE_BYTES {
         return Err(Error::MalformedSignature("must be 80 bytes"));
     }
@@ -218,15 +309,67 @@ pub fn verify(public_key: &[u8], message: &Digest, signature: &[u8]) -> Result<b
     let e = parse_fp5_limbs(&signature[ELEMENT_BYTES..])
         .ok_or(Error::MalformedSignature("e is not five canonical field elements"))?;
     let w = parse_fp5_limbs(public_key).expect("validated by decode_public_key");
-    // One double-scalar multiplication (Shamir's trick) instead of two single ones.
-    let r = Point::mul_add2(&Point::generator(), &p, &s, &challenge_scalar(&e));
-    // A neutral R is refused: the circuit encodes R as 1/u, which the neutral element lacks.
-    Ok(!r.is_neutral() && challenge(&encode_point(&r), &w, message) == e)
+    Ok(Parsed { key, w, s, e })
 }
 
-/// Verifies many signatures in parallel; each entry is judged on its own (errors count as invalid).
+/// Verifies parsed signatures together: `R' = s·G + e·P` for each (inversions shared), then
+/// `R'` not neutral and `Poseidon(encode(R') ‖ w ‖ m) == e`. Exact per signature.
+fn verify_parsed(items: &[(&Parsed, &Digest)]) -> Vec<bool> {
+    let projective: Vec<Point> = items.iter().flat_map(|(p, _)| window_projective(&p.key)).collect();
+    let windows = Point::batch_to_affine(&projective);
+    let rs: Vec<Point> = items
+        .iter()
+        .zip(windows.chunks(WINDOW_POINTS))
+        .map(|((p, _), window)| double_mul(window, &p.s, &challenge_scalar(&p.e)))
+        .collect();
+    // encode(R) = t / u; u = 0 is the neutral R, refused (the circuit encodes R as 1/u).
+    let inverses = batch_invert(&rs.iter().map(|r| r.u).collect::<Vec<_>>());
+    items
+        .iter()
+        .zip(rs.iter().zip(inverses))
+        .map(|((p, m), (r, inv))| {
+            if r.is_neutral() {
+                return false;
+            }
+            let encoded = r.t.mul(&inv);
+            let limbs: [u64; 5] = core::array::from_fn(|i| encoded.0[i].to_canonical_u64());
+            challenge(&limbs, &p.w, m) == p.e
+        })
+        .collect()
+}
+
+/// Verifies a signature; malformed keys or signatures are errors, a wrong signature is `Ok(false)`.
+pub fn verify(public_key: &[u8], message: &Digest, signature: &[u8]) -> Result<bool> {
+    let parsed = parse(public_key, message, signature)?;
+    Ok(verify_parsed(&[(&parsed, message)])[0])
+}
+
+/// Signatures verified together on one thread (inversions shared); each entry is judged on its
+/// own, exactly as [`verify`] judges it (errors count as invalid).
+pub fn verify_together(items: &[(Vec<u8>, Digest, Vec<u8>)]) -> Vec<bool> {
+    let parsed: Vec<Option<Parsed>> = items.iter().map(|(pk, m, sig)| parse(pk, m, sig).ok()).collect();
+    let well_formed: Vec<(&Parsed, &Digest)> =
+        parsed.iter().zip(items).filter_map(|(p, (_, m, _))| p.as_ref().map(|p| (p, m))).collect();
+    let mut results = verify_parsed(&well_formed).into_iter();
+    parsed.iter().map(|p| p.is_some() && results.next().expect("one result per parsed item")).collect()
+}
+
+/// Signatures per [`verify_together`] call in [`batch_verify`]: enough to amortize the shared
+/// inversions, few enough to keep every core busy.
+pub const BATCH_CHUNK: usize = 32;
+
+/// Verifies many signatures on every core of the current rayon pool, in chunks verified
+/// together (`chunk` 1 verifies one by one); each entry is judged on its own.
+pub fn batch_verify_chunked(items: &[(Vec<u8>, Digest, Vec<u8>)], chunk: usize) -> Vec<bool> {
+    let per_thread = items.len().div_ceil(rayon::current_num_threads().max(1));
+    let chunk = chunk.clamp(1, per_thread.max(1));
+    items.par_chunks(chunk).flat_map_iter(verify_together).collect()
+}
+
+/// Verifies many signatures in parallel, [`BATCH_CHUNK`] at a time; each entry is judged on its
+/// own (errors count as invalid).
 pub fn batch_verify(items: &[(Vec<u8>, Digest, Vec<u8>)]) -> Vec<bool> {
-    items.par_iter().map(|(pk, m, sig)| verify(pk, m, sig).unwrap_or(false)).collect()
+    batch_verify_chunked(items, BATCH_CHUNK)
 }
 
 #[cfg(test)]
@@ -270,6 +413,55 @@ pub(crate) mod tests {
         let p = decode_public_key(&pk).unwrap();
         assert!(Point::mul_add2(&Point::generator(), &p, &s, &e).is_neutral());
         assert!(!verify(&pk, &m, &sig).unwrap());
+    }
+
+    /// The verification equation as the curve library computes it (Shamir's trick), for reference.
+    fn verify_reference(public_key: &[u8], message: &Digest, signature: &[u8]) -> Result<bool> {
+        let p = parse(public_key, message, signature)?;
+        let r = Point::mul_add2(&Point::generator(), &p.key, &p.s, &challenge_scalar(&p.e));
+        Ok(!r.is_neutral() && challenge(&encode_point(&r), &p.w, message) == p.e)
+    }
+
+    #[test]
+    fn batches_judge_each_signature_as_the_reference_does() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+        let keys: Vec<_> = (0..4u8).map(|i| keygen(Some(&[i + 20; 32])).unwrap()).collect();
+        let mut items = Vec::new();
+        for i in 0..40 {
+            let (sk, pk) = &keys[i % keys.len()];
+            let m: Digest = core::array::from_fn(|_| rng.gen_range(0..P));
+            let mut sig = sign(sk, &m).unwrap().to_vec();
+            let mut pk = pk.to_vec();
+            match rng.gen_range(0..6) {
+                0 => sig[rng.gen_range(0..SIGNATURE_BYTES)] ^= 1 << rng.gen_range(0..8),
+                1 => pk = keys[(i + 1) % keys.len()].1.to_vec(),
+                2 => sig = neutral_r_signature(sk, &pk, &m).to_vec(),
+                _ => {}
+            }
+            items.push((pk, m, sig));
+        }
+        let reference: Vec<bool> =
+            items.iter().map(|(pk, m, sig)| verify_reference(pk, m, sig).unwrap_or(false)).collect();
+        assert!(reference.iter().filter(|&&ok| ok).count() > 10 && reference.contains(&false));
+        assert_eq!(verify_together(&items), reference);
+        for chunk in [1, 3, BATCH_CHUNK] {
+            assert_eq!(batch_verify_chunked(&items, chunk), reference, "chunk {chunk}");
+        }
+        for (pk, m, sig) in &items {
+            assert_eq!(verify(pk, m, sig).ok(), verify_reference(pk, m, sig).ok());
+        }
+    }
+
+    #[test]
+    fn a_batch_with_one_bad_signature_refuses_exactly_that_one() {
+        let (sk, pk) = keygen(Some(&[31u8; 32])).unwrap();
+        let mut items: Vec<_> = (0..9u64).map(|i| (pk.to_vec(), [i, 1, 2, 3], sign(&sk, &[i, 1, 2, 3]).unwrap().to_vec())).collect();
+        items[4].1[0] += 100; // signed another message
+        items[6].2[79] = 0xff; // e not canonical: malformed, judged invalid
+        let expected: Vec<bool> = (0..9).map(|i| i != 4 && i != 6).collect();
+        assert_eq!(verify_together(&items), expected);
+        assert_eq!(batch_verify(&items), expected);
     }
 
     #[test]

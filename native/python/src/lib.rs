@@ -147,14 +147,19 @@ fn sig_verify(py: Python<'_>, public_key: Vec<u8>, message: Digest, signature: V
 }
 
 #[pyfunction]
-#[pyo3(signature = (items, *, threads = 0))]
-fn sig_batch_verify(py: Python<'_>, items: Vec<(Vec<u8>, Digest, Vec<u8>)>, threads: usize) -> PyResult<Vec<bool>> {
+#[pyo3(signature = (items, *, threads = 0, chunk = sig::BATCH_CHUNK))]
+fn sig_batch_verify(
+    py: Python<'_>,
+    items: Vec<(Vec<u8>, Digest, Vec<u8>)>,
+    threads: usize,
+    chunk: usize,
+) -> PyResult<Vec<bool>> {
     py.detach(|| -> Result<Vec<bool>, String> {
         if threads == 0 {
-            return Ok(sig::batch_verify(&items));
+            return Ok(sig::batch_verify_chunked(&items, chunk));
         }
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
-        Ok(pool.install(|| sig::batch_verify(&items)))
+        Ok(pool.install(|| sig::batch_verify_chunked(&items, chunk)))
     })
     .map_err(|e| to_py(Error::ProvingFailed(e)))
 }

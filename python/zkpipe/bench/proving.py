@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from zkpipe.bench.contention import measure_contention, to_contention
+from zkpipe.bench.datahash import run_datahash
 from zkpipe.bench.isolated import measure_in_subprocess
 from zkpipe.errors import InvalidProof, ProvingFailed
 from zkpipe.kpi.machine import describe_machine
@@ -25,7 +26,7 @@ from zkpipe.native import aggregate_proofs, bench_signatures, library_versions
 from zkpipe.planner.measurements import Measurements, SegmentCost, default_assumption
 from zkpipe.proving import Proof, Prover
 from zkpipe.proving.statement import STATEMENT_LEN
-from zkpipe.spec import SEGMENT_SIZES, apply_batch
+from zkpipe.spec import SEGMENT_SIZES, TX_ENCODING_BYTES, TxType, apply_batch
 from zkpipe.workload import Accounts, genesis, next_batch, user_mix
 
 QUICK_SIZES = (8, 16)
@@ -161,19 +162,70 @@ def measure_aggregation(k: int, batches: Sequence[int], threads: int) -> dict[st
     }
 
 
-def compute_cpu_s_per_tx(segments: Sequence[dict[str, Any]], aggregation_layer_s: float) -> dict[str, Any]:
-    """Prover CPU-seconds per sound transfer end to end, at the cheapest measured segment size.
+KINDS = {TxType.TRANSFER: "transfer", TxType.WITHDRAW: "withdraw", TxType.DEPOSIT: "deposit"}
+"""The kinds `rows_per_tx` and `cpu_s_per_tx` are keyed by (the binding issue's names)."""
+
+
+def measure_data_proof() -> dict[str, float]:
+    """The data-commitment proof's marginal rows per posted byte (deterministic) and its fixed rows.
+
+    Marginal, between the smallest and largest capacity `bench datahash --quick` builds: the
+    fixed part is paid once per batch, not per transaction.
+    """
+    data = run_datahash(quick=True)["data_hash"]
+    assert isinstance(data, dict)
+    first = data["circuits"][0]
+    rows_per_byte = float(data["rows_per_byte"])
+    fixed_rows = round(first["rows"] - rows_per_byte * first["capacity_bytes"])
+    return {"rows_per_byte": rows_per_byte, "fixed_rows": fixed_rows}
+
+
+def compute_rows_per_tx(segments: Sequence[dict[str, Any]], data_proof: dict[str, float]) -> dict[str, Any]:
+    """Circuit rows one transaction causes, by kind, excluding aggregation (the binding issue's measure).
+
+    Its segment slot (every slot is the same circuit, so the same for each kind: the largest
+    measured segment's padded rows over its slots, which includes the signature every slot
+    verifies) plus its posted bytes in the data-commitment proof.
+    """
+    largest = max(segments, key=lambda s: int(s["k"]))
+    per_slot = 2 ** int(largest["segment_degree_bits"]) / int(largest["k"])
+    rows: dict[str, Any] = {
+        name: round(per_slot + data_proof["rows_per_byte"] * TX_ENCODING_BYTES[kind])
+        for kind, name in KINDS.items()
+    }
+    rows["parts"] = {
+        "segment_rows_per_slot": per_slot,
+        "segment_k": int(largest["k"]),
+        "data_rows_per_byte": data_proof["rows_per_byte"],
+        "posted_bytes": {name: TX_ENCODING_BYTES[kind] for kind, name in KINDS.items()},
+    }
+    return rows
+
+
+def compute_cpu_s_per_tx(
+    segments: Sequence[dict[str, Any]], aggregation_layer_s: float, rows_per_tx: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Prover CPU-seconds per sound transaction end to end by kind, at the cheapest measured segment size.
 
     A segment's share is its proof and normalization (one thread: CPU seconds) plus one
-    aggregation, since n segments fold in n - 1 two-to-one aggregations.
+    aggregation, since n segments fold in n - 1 two-to-one aggregations; every slot is the same
+    circuit, so each kind costs the same. `data_proof_estimate` adds, by kind, the transaction's
+    rows in the data-commitment proof priced at that segment's CPU seconds per row (an estimate:
+    the node does not prove data yet, and that proof's per-batch fixed costs are left out).
     """
-    per_k = {
-        int(s["k"]): (float(s["prove_cpu_s"]) + aggregation_layer_s) / int(s["k"])
-        for s in segments
-        if s["threads"] == 1
-    }
+    one_thread = {int(s["k"]): s for s in segments if s["threads"] == 1}
+    per_k = {k: (float(s["prove_cpu_s"]) + aggregation_layer_s) / k for k, s in one_thread.items()}
     best = min(per_k, key=per_k.__getitem__)
-    return {"transfer": round(per_k[best], 3), "k": best, "by_k": {k: round(v, 3) for k, v in per_k.items()}}
+    result: dict[str, Any] = {name: round(per_k[best], 3) for name in KINDS.values()}
+    result |= {"k": best, "by_k": {k: round(v, 3) for k, v in per_k.items()}}
+    if rows_per_tx is not None:
+        per_row = float(one_thread[best]["prove_cpu_s"]) / 2 ** int(one_thread[best]["segment_degree_bits"])
+        parts = rows_per_tx["parts"]
+        result["data_proof_estimate"] = {
+            name: round(per_row * parts["data_rows_per_byte"] * parts["posted_bytes"][name], 3)
+            for name in KINDS.values()
+        } | {"cpu_s_per_row": round(per_row, 7)}
+    return result
 
 
 def run_proving(
@@ -192,13 +244,17 @@ def run_proving(
     contention = measure_contention(8, progress=progress)
     one_thread = {int(str(s["k"])): s for s in segments if s["threads"] == 1}
     (rows_by_backend, _) = bench_signatures([], threads=1)
+    progress("data proof")
+    rows_per_tx = compute_rows_per_tx(segments, measure_data_proof())
+    aggregation_layer_s = float(aggregation["aggregation_layer_s"])
     result: dict[str, Any] = {
         "quick": quick,
         "segments": segments,
         "aggregation": aggregation,
         # The verifier each segment slot holds (user transactions verify theirs, other slots a dummy).
         "rows_per_signature": dict(rows_by_backend)["ec_gate"],
-        "cpu_s_per_tx": compute_cpu_s_per_tx(segments, float(aggregation["aggregation_layer_s"])),
+        "rows_per_tx": rows_per_tx,
+        "cpu_s_per_tx": compute_cpu_s_per_tx(segments, aggregation_layer_s, rows_per_tx),
         "soundness_checks_passed": aggregation["soundness_checks_passed"],
         "contention": contention,
         "targets": TARGETS,
@@ -251,6 +307,10 @@ def to_measurements(result: dict[str, Any]) -> Measurements:
     )
 
 
+def _by_kind(figures: dict[str, Any]) -> str:
+    return ", ".join(f"{name} {figures[name]}" for name in KINDS.values())
+
+
 def to_markdown(result: dict[str, Any]) -> str:
     """The memory-by-segment-size table and the aggregation figures, as Markdown."""
     lines = [
@@ -269,8 +329,9 @@ def to_markdown(result: dict[str, Any]) -> str:
         f"{agg['final_proof_bytes_by_batches']} (constant: {agg['constant_size']}); "
         f"soundness checks passed: {result['soundness_checks_passed']}.",
         "",
-        f"Rows per signature: {result['rows_per_signature']}; prover CPU s per transfer end to end: "
-        f"{result['cpu_s_per_tx']['transfer']} (k = {result['cpu_s_per_tx']['k']}).",
+        f"Rows per signature: {result['rows_per_signature']}; rows per transaction (segment slot + "
+        f"data proof): {_by_kind(result['rows_per_tx'])}; prover CPU s per transaction end to end: "
+        f"{_by_kind(result['cpu_s_per_tx'])} (k = {result['cpu_s_per_tx']['k']}).",
     ]
     if "contention" in result:
         c = result["contention"]

@@ -62,7 +62,8 @@ def wrap(as_json: bool, k: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--quick", is_flag=True, help="Circuits of 1 and 8 signatures only.")
 def signatures(as_json: bool, quick: bool) -> None:
-    """ECgFp5 signatures in circuit: rows per signature (plain vs custom gates) and proofs, one thread."""
+    """ECgFp5 signatures: native verifications/s (one by one vs batch, 1 and 2 threads); in circuit,
+    rows per signature (plain vs custom gates) and proofs, one thread."""
     from zkpipe.bench.signatures import run_signatures
 
     emit(run_signatures(quick), as_json)
