@@ -17,7 +17,7 @@
 //! needs no doubling) and a signed 5-bit window for `e·P`. A batch shares its inversions (every
 //! key's window normalized in one, every `R'` encoded in one). The `(s, e)` form carries no `R`, so
 //! a random linear combination over the batch cannot be checked with one multi-scalar
-//! multiplication: each `R'` must be computed to hash it (ADR 28). Every result is therefore exact
+//! multiplication: each `R'` must be computed to hash it (ADR 30). Every result is therefore exact
 //! per signature and a batch needs no one-by-one fallback.
 
 use std::sync::OnceLock;
@@ -462,6 +462,42 @@ pub(crate) mod tests {
         let expected: Vec<bool> = (0..9).map(|i| i != 4 && i != 6).collect();
         assert_eq!(verify_together(&items), expected);
         assert_eq!(batch_verify(&items), expected);
+    }
+
+    #[test]
+    fn s_below_the_group_order_is_the_only_scalar_accepted() {
+        use plonky2::iop::target::Target;
+        use plonky2::iop::witness::{PartialWitness, WitnessWrite};
+        use plonky2::plonk::circuit_builder::CircuitBuilder;
+        use plonky2::plonk::circuit_data::CircuitConfig;
+
+        use crate::circuits::ecgfp5::scalar_from_limbs;
+        use crate::circuits::{prove_with_threads, C, D, F};
+
+        // The circuit's rule (tested here, outside `circuits/`, so the circuit cache's source hash
+        // stays). Each case isolates one part of it: n itself only the final `eq = 0`, 2^319 only
+        // the per-bit check (its top bit is set where n's is clear, and its next bit is clear
+        // where n's is set, so equality with n ends there).
+        let mut builder = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+        let limbs: [Target; 10] = core::array::from_fn(|_| builder.add_virtual_target());
+        let bits = scalar_from_limbs(&mut builder, &limbs);
+        builder.register_public_inputs(&bits.iter().map(|b| b.target).collect::<Vec<_>>());
+        let data = builder.build::<C>();
+        let prove = |s: &BigUint| {
+            let mut bytes = s.to_bytes_le();
+            bytes.resize(40, 0);
+            let mut pw = PartialWitness::new();
+            for (t, chunk) in limbs.iter().zip(bytes.chunks(4)) {
+                let limb = u64::from(u32::from_le_bytes(chunk.try_into().unwrap()));
+                pw.set_target(*t, crate::field::to_field(limb).unwrap()).unwrap();
+            }
+            prove_with_threads(&data, pw, 1)
+        };
+        let n = order();
+        assert!(prove(&(&n - 1u32)).is_ok(), "n - 1 is canonical");
+        assert!(prove(&BigUint::from(0u32)).is_ok());
+        assert!(prove(&n).is_err(), "s = n was accepted");
+        assert!(prove(&(BigUint::from(1u32) << 319)).is_err(), "s = 2^319 > n was accepted");
     }
 
     #[test]
