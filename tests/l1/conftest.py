@@ -12,6 +12,7 @@ from zkpipe.l1.chain import Address, TxHash, TxReceipt
 from zkpipe.l1.compiler import CompiledContract, compile_contract
 from zkpipe.l1.embedded import EmbeddedChain
 from zkpipe.l1.rollup import BatchData, DepositEvent, RollupContract
+from zkpipe.l1.verifier import DEV_PROOF, deploy_dev_verifier
 from zkpipe.native import ZERO_DIGEST
 from zkpipe.spec import (
     AccountIndex,
@@ -59,6 +60,15 @@ class Devnet:
     user: Address
     other: Address
 
+    def verify(
+        self, final: int, root: bytes, withdrawals_root: bytes, *, sender: Address | None = None
+    ) -> TxHash:
+        """Send `verifyBatches` through the dev verifier (chains and fee are free there)."""
+        chains = [bytes([final % 256, i]) * 16 for i in range(3)]
+        return self.rollup.verify_batches(
+            final, root, chains, 0, withdrawals_root, DEV_PROOF, sender=sender or self.aggregator
+        )
+
     def mine_receipt(self, tx_hash: TxHash) -> TxReceipt:
         """Mine a block and return the (successful) receipt of `tx_hash`."""
         self.chain.mine()
@@ -92,13 +102,14 @@ def chain(clock: FakeClock) -> Iterator[EmbeddedChain]:
 
 
 def deploy(chain: EmbeddedChain, compiled: CompiledContract) -> Devnet:
-    """Deploy the rollup on `chain` with dev accounts 0..4 as deployer/sequencer/aggregator/users."""
+    """Deploy the rollup on `chain` with dev accounts 0..4 as deployer/sequencer/aggregator/users,
+    consolidating through the dev verifier (the aggregator's word: zkpipe.l1.verifier)."""
     deployer, sequencer, aggregator, user, other = chain.accounts[:5]
     tx_hash = RollupContract.send_deploy(
         chain,
         deployer=deployer,
         sequencer=sequencer,
-        aggregator=aggregator,
+        verifier=deploy_dev_verifier(chain, deployer=deployer, aggregator=aggregator, timeout=0),
         genesis_state_root=GENESIS_ROOT,
         chain_id=ROLLUP_CHAIN_ID,
         compiled=compiled,

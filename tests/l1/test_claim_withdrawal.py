@@ -40,7 +40,7 @@ def consolidate(devnet: Devnet, tree: WithdrawalTree, *, batches: int = 2, fund_
     ts = devnet.chain.latest_block().timestamp
     seq = make_batches(devnet, *[(ts, 1)] * batches)
     devnet.mine_receipt(devnet.rollup.sequence_batches(seq, sender=devnet.sequencer))
-    devnet.mine_receipt(devnet.rollup.verify_batches(batches, ROOT, tree.root, sender=devnet.aggregator))
+    devnet.mine_receipt(devnet.verify(batches, ROOT, tree.root))
 
 
 def test_withdrawal_tree_proofs_verify_against_the_root() -> None:

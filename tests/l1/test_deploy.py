@@ -18,7 +18,7 @@ ZERO_ADDRESS = Address("0x" + "00" * 20)
 def test_deploy_records_roles_genesis_and_chain_id(devnet: Devnet) -> None:
     rollup = devnet.rollup
     assert rollup.sequencer() == devnet.sequencer
-    assert rollup.trusted_aggregator() == devnet.aggregator
+    assert rollup.verifier() != ZERO_ADDRESS
     assert rollup.genesis_state_root() == GENESIS_ROOT == rollup.consolidated_state_root()
     assert rollup.chain_id() == ROLLUP_CHAIN_ID
     assert rollup.last_batch_sequenced() == rollup.last_verified_batch() == rollup.deposit_count() == 0
@@ -27,9 +27,13 @@ def test_deploy_records_roles_genesis_and_chain_id(devnet: Devnet) -> None:
     assert rollup.gas_records[0].method == "deploy" and rollup.gas_records[0].gas_used > 500_000
 
 
-@pytest.mark.parametrize("role", ["sequencer", "aggregator"])
-def test_invalid_deploy_with_zero_role(chain: EmbeddedChain, compiled: CompiledContract, role: str) -> None:
-    roles = {"sequencer": chain.accounts[1], "aggregator": chain.accounts[2], role: ZERO_ADDRESS}
+@pytest.mark.parametrize(
+    ("role", "reason"), [("sequencer", "zero sequencer"), ("verifier", "verifier is not a contract")]
+)
+def test_invalid_deploy_with_zero_role(
+    chain: EmbeddedChain, compiled: CompiledContract, role: str, reason: str
+) -> None:
+    roles = {"sequencer": chain.accounts[1], "verifier": chain.accounts[2], role: ZERO_ADDRESS}
     tx = RollupContract.send_deploy(
         chain,
         deployer=chain.accounts[0],
@@ -41,5 +45,5 @@ def test_invalid_deploy_with_zero_role(chain: EmbeddedChain, compiled: CompiledC
     chain.mine()
     receipt = chain.receipt_by_hash(tx)
     assert receipt is not None and not receipt.success and receipt.contract_address is None
-    with pytest.raises(L1Reverted, match=f"zero {role}"):
+    with pytest.raises(L1Reverted, match=reason):
         RollupContract.from_deployment(chain, receipt, compiled)

@@ -100,7 +100,7 @@ def test_rollup_client_records_gas_of_every_transaction(devnet: Devnet) -> None:
     txs = [
         devnet.rollup.deposit(1, b"\x01" * 40, 5, sender=devnet.user),
         devnet.rollup.sequence_batches(make_batches(devnet, (ts, 0)), sender=devnet.sequencer),
-        devnet.rollup.verify_batches(1, b"\x02" * 32, b"\x03" * 32, sender=devnet.user),  # reverts
+        devnet.verify(1, b"\x02" * 32, b"\x03" * 32, sender=devnet.user),  # reverts
     ]
     devnet.chain.mine()
     for tx in txs:

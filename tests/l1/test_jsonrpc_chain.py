@@ -14,6 +14,7 @@ from zkpipe.l1.anvil import Anvil, dev_key, free_port
 from zkpipe.l1.chain import TxReceipt
 from zkpipe.l1.jsonrpc import JsonRpcChain
 from zkpipe.l1.rollup import BatchData, RollupContract
+from zkpipe.l1.verifier import deploy_dev_verifier
 
 from .conftest import GENESIS_ROOT, ROLLUP_CHAIN_ID, batch_data, filler
 
@@ -50,7 +51,7 @@ def _deploy(chain: JsonRpcChain) -> RollupContract:
         chain,
         deployer=deployer,
         sequencer=sequencer,
-        aggregator=aggregator,
+        verifier=deploy_dev_verifier(chain, deployer=deployer, aggregator=aggregator),
         genesis_state_root=GENESIS_ROOT,
         chain_id=ROLLUP_CHAIN_ID,
     )

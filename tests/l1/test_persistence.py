@@ -49,7 +49,7 @@ def build_history(devnet: Devnet) -> None:
     ts = devnet.chain.latest_block().timestamp
     devnet.mine_receipt(rollup.sequence_batches(make_batches(devnet, (ts, 1)), sender=devnet.sequencer))
     devnet.mine_receipt(rollup.sequence_batches(make_batches(devnet, (ts + 1, 1)), sender=devnet.sequencer))
-    devnet.mine_receipt(rollup.verify_batches(2, b"\x09" * 32, ZERO_HASH, sender=devnet.aggregator))
+    devnet.mine_receipt(devnet.verify(2, b"\x09" * 32, ZERO_HASH))
     devnet.chain.mine()  # an empty block too
 
 

@@ -18,6 +18,7 @@ from zkpipe.l1.anvil import Anvil, dev_key
 from zkpipe.l1.rollup import BatchData
 from zkpipe.l1.sender import SequenceSender
 from zkpipe.l1.syncer import L1Syncer
+from zkpipe.l1.verifier import deploy_dev_verifier
 from zkpipe.node.config import load_config
 from zkpipe.node.run import BackgroundNode
 from zkpipe.node.store import Store
@@ -119,7 +120,8 @@ def make_l1_setup(
     deployer, sequencer, aggregator = chain.accounts[:3]
     genesis = initial_state(FEE_PK, depth)
     tx = RollupContract.send_deploy(
-        chain, deployer=deployer, sequencer=sequencer, aggregator=aggregator,
+        chain, deployer=deployer, sequencer=sequencer,
+        verifier=deploy_dev_verifier(chain, deployer=deployer, aggregator=aggregator, timeout=0),
         genesis_state_root=digest_bytes(genesis.tree.root), chain_id=CHAIN_ID,
     )  # fmt: skip
     chain.mine()

@@ -12,6 +12,7 @@ import pytest
 from tests.node.conftest import node_config
 from tests.node.helpers import FundedNode, fund
 from zkpipe.client import ZkClient
+from zkpipe.l1.verifier import DEV_PROOF
 from zkpipe.node.run import BackgroundNode
 from zkpipe.node.store import Store
 
@@ -81,8 +82,9 @@ def test_verification_on_l1_makes_receipts_consolidated(slow_blocks: FundedNode)
     client.wait_for_status(sent.hash, "virtual", timeout=20)
     node = slow_blocks.background.node
     assert node is not None
-    # The trusted aggregator verifies on L1 (no proof checked yet: trusted-aggregator mode).
-    node.rollup.verify_batches(sent.batch, bytes(32), bytes(32), sender=node.roles.aggregator)
+    # The aggregator verifies on L1 through the dev verifier (which checks no proof).
+    chains, aggregator = [bytes(32)] * 3, node.roles.aggregator
+    node.rollup.verify_batches(sent.batch, bytes(32), chains, 0, bytes(32), DEV_PROOF, sender=aggregator)
     receipt = client.wait_for_status(sent.hash, "consolidated", timeout=20)
     assert receipt.timestamps.consolidated is not None
     assert client.chain_info().consolidated_batch >= sent.batch

@@ -16,6 +16,7 @@ from zkpipe.l1.compiler import compile_contract
 from zkpipe.l1.embedded import EmbeddedChain
 from zkpipe.l1.hashes import ZERO_HASH
 from zkpipe.l1.rollup import BatchData, RollupContract
+from zkpipe.l1.verifier import deploy_dev_verifier
 from zkpipe.proving import Prover, Statement
 from zkpipe.proving.witness import compute_segment_witness
 from zkpipe.spec import (
@@ -73,7 +74,8 @@ def test_proof_statements_equal_the_spec_and_l1_on_random_batches(prover: Prover
     with EmbeddedChain(None) as chain:
         deployer, sequencer, aggregator, user, other = chain.accounts[:5]
         tx_hash = RollupContract.send_deploy(
-            chain, deployer=deployer, sequencer=sequencer, aggregator=aggregator, chain_id=CHAIN,
+            chain, deployer=deployer, sequencer=sequencer, chain_id=CHAIN,
+            verifier=deploy_dev_verifier(chain, deployer=deployer, aggregator=aggregator, timeout=0),
             genesis_state_root=digest_bytes(state.tree.root), compiled=compile_contract("rollup"),
         )  # fmt: skip
         chain.mine()

@@ -34,7 +34,11 @@ SEQUENCE_BASE_GAS = 300_000
 SEQUENCE_GAS_PER_BATCH = 60_000
 SEQUENCE_GAS_PER_BYTE = 24  # 16 calldata + copying, hashing and memory
 DEPOSIT_GAS = 200_000
-VERIFY_GAS = 200_000
+VERIFY_GAS = 600_000  # the Groth16 pairing check (~290k) plus the public input and storage
+PROOF_WORDS = 12
+"""A wrapped proof's words as `verifyBatches` takes them (zkpipe.l1.groth16)."""
+CHAIN_COUNT = 3
+"""The commitment chains a proof moves and the contract records: data, withdrawals, deposits."""
 CLAIM_GAS = 300_000
 
 
@@ -130,15 +134,15 @@ class RollupContract:
         *,
         deployer: Address,
         sequencer: Address,
-        aggregator: Address,
+        verifier: Address,
         genesis_state_root: bytes,
         chain_id: int,
         compiled: CompiledContract | None = None,
     ) -> TxHash:
-        """Submit the contract's creation; its receipt names the new address."""
+        """Submit the contract's creation (verifying through `verifier`); its receipt names the address."""
         compiled = compiled or compile_contract(CONTRACT_NAME)
         args = ContractAbi.parse(compiled.abi).encode_constructor(
-            [sequencer, aggregator, _bytes32(genesis_state_root, "genesis state root"), chain_id]
+            [sequencer, verifier, _bytes32(genesis_state_root, "genesis state root"), chain_id]
         )
         return chain.send_transaction(sender=deployer, to=None, data=compiled.bytecode + args, gas=DEPLOY_GAS)
 
@@ -161,7 +165,7 @@ class RollupContract:
         *,
         deployer: Address,
         sequencer: Address,
-        aggregator: Address,
+        verifier: Address,
         genesis_state_root: bytes,
         chain_id: int,
         timeout: float = 60.0,
@@ -172,7 +176,7 @@ class RollupContract:
             chain,
             deployer=deployer,
             sequencer=sequencer,
-            aggregator=aggregator,
+            verifier=verifier,
             genesis_state_root=genesis_state_root,
             chain_id=chain_id,
             compiled=compiled,
@@ -208,13 +212,30 @@ class RollupContract:
         )
 
     def verify_batches(
-        self, final_batch_number: int, new_state_root: bytes, withdrawals_root: bytes, *, sender: Address
+        self,
+        final_batch_number: int,
+        new_state_root: bytes,
+        new_chains: Sequence[bytes],
+        fee_total: int,
+        withdrawals_root: bytes,
+        proof: Sequence[int],
+        *,
+        sender: Address,
     ) -> TxHash:
-        """Submit `verifyBatches` (the sender must be the trusted aggregator)."""
+        """Submit `verifyBatches`: a wrapped proof that the batches up to `final_batch_number` move the
+        consolidated state to `new_state_root` and the chains (data, withdrawals, deposits) to
+        `new_chains`."""
+        if len(new_chains) != CHAIN_COUNT:
+            raise InvalidInput(f"{CHAIN_COUNT} chain heads (data, withdrawals, deposits): {len(new_chains)}")
+        if len(proof) != PROOF_WORDS:
+            raise InvalidInput(f"a wrapped proof is {PROOF_WORDS} words, got {len(proof)}")
         args = [
             final_batch_number,
             _bytes32(new_state_root, "state root"),
+            [_bytes32(c, "chain head") for c in new_chains],
+            fee_total,
             _bytes32(withdrawals_root, "withdrawals root"),
+            [int(w) for w in proof],
         ]
         return self._send("verifyBatches", args, sender=sender, gas=VERIFY_GAS)
 
@@ -231,6 +252,14 @@ class RollupContract:
             list(proof.siblings),
         ]
         return self._send("claimWithdrawal", args, sender=sender, gas=CLAIM_GAS)
+
+    def public_input(
+        self, final_batch_number: int, new_state_root: bytes, new_chains: Sequence[bytes], fee_total: int
+    ) -> int:
+        """The public input the contract computes now for such a `verifyBatches` (docs/wrap.md)."""
+        chains = [_bytes32(c, "chain head") for c in new_chains]
+        root = _bytes32(new_state_root, "state root")
+        return int(self._view("publicInput", final_batch_number, root, chains, fee_total))
 
     def receipt(self, tx_hash: TxHash) -> TxReceipt | None:
         """The receipt of a transaction, recording its gas the first time it is seen mined."""
@@ -307,9 +336,17 @@ class RollupContract:
         """The only address that may sequence."""
         return to_address(self._view("sequencer"))
 
-    def trusted_aggregator(self) -> Address:
-        """The only address that may verify (trusted-aggregator mode)."""
-        return to_address(self._view("trustedAggregator"))
+    def verifier(self) -> Address:
+        """The verifier contract every consolidation's proof must pass."""
+        return to_address(self._view("verifier"))
+
+    def consolidated_chains(self) -> list[bytes]:
+        """The chain heads (data, withdrawals, deposits) at the consolidated state: the next proof's start."""
+        return [bytes(self._view("consolidatedChains", i)) for i in range(CHAIN_COUNT)]
+
+    def deposit_count_at(self, batch_number: int) -> int:
+        """Deposits consumed by the batches up to `batch_number` (0 for batch 0)."""
+        return int(self._view("depositCountAt", batch_number))
 
     # -- events --------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from zkpipe.execution import digest_bytes
 from zkpipe.l1 import RollupContract, wait_for_receipt
 from zkpipe.l1.chain import Address, L1Chain, to_address
 from zkpipe.l1.syncer import CURSOR_KEY, ORIGIN_KEY
+from zkpipe.l1.verifier import deployed_address, send_deploy_dev_verifier
 from zkpipe.native import keygen, public_key
 from zkpipe.node.config import ConfigError
 from zkpipe.node.store import Store
@@ -72,7 +73,8 @@ def deploy_or_attach(
     """The rollup contract: the one in the store, else `address` (attach), else a new deployment.
 
     A new deployment records its address and the block before it (where the syncer starts and where
-    a re-sync goes back to at the earliest).
+    a re-sync goes back to at the earliest). It consolidates through the INSECURE dev verifier
+    (zkpipe.l1.verifier: the aggregator's word) until the node wraps its aggregates (docs/wrap.md).
     """
     stored = store.meta(ROLLUP_ADDRESS_KEY)
     if stored is not None:
@@ -90,15 +92,18 @@ def deploy_or_attach(
             )
         store.set_meta(**{ROLLUP_ADDRESS_KEY: rollup.address, CURSOR_KEY: "-1", ORIGIN_KEY: "-1"})
         return rollup
+    timeout = max(60.0, 5 * block_time)
+    verifier_tx = send_deploy_dev_verifier(chain, deployer=roles.deployer, aggregator=roles.aggregator)
+    verifier = deployed_address(wait_for_receipt(chain, verifier_tx, timeout=timeout))
     tx_hash = RollupContract.send_deploy(
         chain,
         deployer=roles.deployer,
         sequencer=roles.sequencer,
-        aggregator=roles.aggregator,
+        verifier=verifier,
         genesis_state_root=digest_bytes(genesis.tree.root),
         chain_id=chain_id,
     )
-    receipt = wait_for_receipt(chain, tx_hash, timeout=max(60.0, 5 * block_time))
+    receipt = wait_for_receipt(chain, tx_hash, timeout=timeout)
     rollup = RollupContract.from_deployment(chain, receipt)
     before = str(receipt.block_number - 1)
     store.set_meta(**{ROLLUP_ADDRESS_KEY: rollup.address, CURSOR_KEY: before, ORIGIN_KEY: before})

@@ -25,6 +25,7 @@ from zkpipe.extras import require
 from zkpipe.kpi.report import BatchTimes
 from zkpipe.l1 import RollupContract, wait_for_receipt
 from zkpipe.l1.chain import Address, L1Chain, TxHash
+from zkpipe.l1.verifier import DEV_PROOF
 from zkpipe.l1.withdrawals import WithdrawalTree
 from zkpipe.node.config import ProvingConfig
 from zkpipe.node.recovery import compute_state_at
@@ -348,7 +349,10 @@ class ProvingPipeline:
             raise ProvingFailed(f"batches {first}-{last}: the proof's statement is not the spec's")
 
     def _consolidate(self, window: Window, proof: Proof) -> None:
-        """Checks the aggregate and sends verifyBatches (trusted-aggregator mode: see docs/l1.md)."""
+        """Checks the aggregate and sends verifyBatches with its statement's new state and chain heads.
+
+        The proof sent is the dev verifier's (the node does not wrap its aggregates yet: docs/wrap.md),
+        so a rollup deployed with the Groth16 verifier refuses it."""
         batches = [self.record.batches[b.number] for b in window.batches]
         self.check_against_l1(batches, proof.statement)
         final = window.last
@@ -356,8 +360,15 @@ class ProvingPipeline:
         tree, claim_proofs = compute_claim_proofs(payouts, final)
         # Why before verifyBatches: a node killed after it must still be able to serve every claim.
         self.store.store_claim_proofs(claim_proofs)
+        out = proof.statement
         tx_hash = self.rollup.verify_batches(
-            final, digest_bytes(proof.statement.root_after), tree.root, sender=self.aggregator_address
+            final,
+            digest_bytes(out.root_after),
+            [digest_bytes(out.data_out), digest_bytes(out.withdrawals_out), digest_bytes(out.deposits_out)],
+            out.fee_total,
+            tree.root,
+            DEV_PROOF,
+            sender=self.aggregator_address,
         )
         receipt = wait_for_receipt(self.chain, tx_hash, timeout=120.0)
         if not receipt.success:

@@ -209,6 +209,42 @@ mod tests {
 
         if let Ok(dir) = std::env::var("ZKPIPE_WRAP_FIXTURE_DIR") {
             super::write_files(std::path::Path::new(&dir), &outer.data, &proof).unwrap();
+            // Outer proofs of chosen aggregate statements (a JSON list of 36-element lists), one
+            // directory each: what the rollup contract's tests consolidate (tests/wrap/fixtures).
+            if let Ok(path) = std::env::var("ZKPIPE_WRAP_FIXTURE_STATEMENTS") {
+                let wanted: Vec<Vec<u64>> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+                for (i, values) in wanted.iter().enumerate() {
+                    let whole = Statement::from_public_inputs(values).unwrap();
+                    let (left, right) = split_statement(&whole);
+                    let aggregate = agg.aggregator.prove(&agg.normalizer, (&normalized(&left), false), (&normalized(&right), false), 0).unwrap();
+                    let proof = outer.prove(&agg.aggregator, &aggregate, 0).unwrap();
+                    assert_eq!(Outer::statement(&proof), *values);
+                    super::write_files(&std::path::Path::new(&dir).join(i.to_string()), &outer.data, &proof).unwrap();
+                }
+            }
         }
+    }
+
+    /// Two statements that join into `whole`: the left one ends at `whole`'s ends plus one element-wise.
+    fn split_statement(whole: &Statement) -> (Statement, Statement) {
+        let mid = |d: [u64; 4]| d.map(|x| x + 1);
+        let left = Statement {
+            root_after: mid(whole.root_after),
+            data_out: mid(whole.data_out),
+            withdrawals_out: mid(whole.withdrawals_out),
+            deposits_out: mid(whole.deposits_out),
+            fee_total: 0,
+            queue_out: whole.queue_in,
+            ..*whole
+        };
+        let right = Statement {
+            root_before: left.root_after,
+            data_in: left.data_out,
+            withdrawals_in: left.withdrawals_out,
+            deposits_in: left.deposits_out,
+            queue_in: whole.queue_in,
+            ..*whole
+        };
+        (left, right)
     }
 }

@@ -2,12 +2,16 @@
 """
 @title zkpipe rollup
 @notice Orders batches (data as calldata), queues L1 -> L2 deposits, consolidates
-        verified state roots and pays withdrawals claimed against them.
-@dev    TRUSTED-AGGREGATOR MODE: `verifyBatches` checks no proof. It trusts the
-        configured aggregator address. On-chain verification of the aggregated
-        proof is a later issue; until then the consolidated state is only as
-        good as that key. See docs/l1.md.
+        proven state roots and pays withdrawals claimed against them.
+@dev    `verifyBatches` consolidates only with a proof its verifier accepts for the public
+        input this contract computes from its own storage and the call (see _publicInput);
+        anyone may submit it. The verifier is fixed at deployment: the Groth16 verifier of
+        the wrap circuit, or the INSECURE development verifier (dev_verifier.vy: one key's
+        word, for machines without Groth16 keys). See docs/l1.md and docs/wrap.md.
 """
+
+interface Verifier:
+    def verifyProof(proof: uint256[12], publicInput: uint256) -> bool: view
 
 # Limits. Why one data blob per call and not a Bytes[120_000] per batch: Vyper copies a
 # DynArray argument into memory at a fixed stride of its maximum size, so the k-th batch
@@ -19,6 +23,11 @@ MAX_PROOF_DEPTH: constant(uint256) = 32
 PUBLIC_KEY_BYTES: constant(uint256) = 40
 WEI_PER_GWEI: constant(uint256) = 10**9
 GOLDILOCKS_P: constant(uint256) = 2**64 - 2**32 + 1
+# The high half of every 16-, 32- and 64-bit group (0xFF00..., 0xFFFF0000..., 0xFFFFFFFF00000000...
+# repeated; decimal because a 32-byte hex literal is a bytes32), to swap bytes inside 8-byte lanes.
+LANE_MASK_8: constant(uint256) = 115341536360906404779899502576747487978354537254490211650198994186870666100480
+LANE_MASK_16: constant(uint256) = 115790322417210952336529717160220497262186272106556906860092653394915770695680
+LANE_MASK_32: constant(uint256) = 115792089210356248762697446947946071893095522863849111501270640965525260206080
 
 # The batch data layout of zkpipe.spec (spec/batch.py, spec/encoding.py), little-endian:
 #   header 68 B: number u64 | timestamp u64 | deposit_start u64 | deposit_end u64 |
@@ -71,7 +80,7 @@ event ClaimWithdrawal:
 
 
 sequencer: public(immutable(address))
-trustedAggregator: public(immutable(address))
+verifier: public(immutable(address))
 genesisStateRoot: public(immutable(bytes32))
 chainId: public(immutable(uint64))
 
@@ -80,10 +89,14 @@ lastBatchSequenced: public(uint64)
 lastBatchTimestamp: public(uint64)
 lastDepositConsumed: public(uint64)
 accInputHash: public(HashMap[uint64, bytes32])
+depositCountAt: public(HashMap[uint64, uint64])  # batch number -> deposits consumed up to it
 
 # Consolidated state.
 lastVerifiedBatch: public(uint64)
 consolidatedStateRoot: public(bytes32)
+# The proof's commitment chains (data, withdrawals, deposits) at the consolidated state: the
+# next proof must start from them. Each is four Goldilocks elements, little-endian u64s in order.
+consolidatedChains: public(bytes32[3])
 withdrawalsRoot: public(HashMap[uint64, bytes32])  # final batch number of a verification -> root
 verificationStart: public(HashMap[uint64, uint64])  # final batch number -> first batch it covers
 claimed: public(HashMap[bytes32, bool])  # withdrawal leaf -> paid
@@ -97,12 +110,12 @@ depositRecordHash: public(HashMap[uint64, bytes32])
 
 
 @deploy
-def __init__(_sequencer: address, _aggregator: address, _genesisStateRoot: bytes32, _chainId: uint64):
+def __init__(_sequencer: address, _verifier: address, _genesisStateRoot: bytes32, _chainId: uint64):
     assert _sequencer != empty(address), "zero sequencer"
-    assert _aggregator != empty(address), "zero aggregator"
+    assert _verifier.is_contract, "verifier is not a contract"
     assert convert(_chainId, uint256) <= convert(max_value(uint32), uint256), "chain id above u32"
     sequencer = _sequencer
-    trustedAggregator = _aggregator
+    verifier = _verifier
     genesisStateRoot = _genesisStateRoot
     chainId = _chainId
     self.consolidatedStateRoot = _genesisStateRoot
@@ -200,6 +213,7 @@ def _appendBatch(dataHash: bytes32, timestamp: uint64, depositCount: uint64):
     number: uint64 = self.lastBatchSequenced + 1
     acc: bytes32 = self._batchInputHash(self.accInputHash[number - 1], dataHash, number, timestamp, depositCount)
     self.accInputHash[number] = acc
+    self.depositCountAt[number] = depositCount
     self.lastBatchSequenced = number
     self.lastBatchTimestamp = timestamp
     self.lastDepositConsumed = depositCount
@@ -280,21 +294,91 @@ def deposit(accountIndex: uint32, publicKey: Bytes[PUBLIC_KEY_BYTES]):
 
 
 @external
-def verifyBatches(finalBatchNumber: uint64, newStateRoot: bytes32, newWithdrawalsRoot: bytes32):
+def verifyBatches(
+    finalBatchNumber: uint64,
+    newStateRoot: bytes32,
+    newChains: bytes32[3],
+    feeTotal: uint64,
+    newWithdrawalsRoot: bytes32,
+    proof: uint256[12],
+):
     """
-    @notice Consolidates batches up to `finalBatchNumber` (trusted aggregator only).
-    @dev    No proof is checked yet: see the contract header.
+    @notice Consolidates batches up to `finalBatchNumber` with a wrapped proof that they move the
+            consolidated state to `newStateRoot` and the commitment chains to `newChains`
+            (data, withdrawals, deposits). Anyone may submit it.
     """
-    assert msg.sender == trustedAggregator, "only trusted aggregator"
     assert finalBatchNumber > self.lastVerifiedBatch, "batch already verified"
     assert finalBatchNumber <= self.lastBatchSequenced, "batch not sequenced"
+    publicInput: uint256 = self._publicInput(finalBatchNumber, newStateRoot, newChains, feeTotal)
+    # Why assert as well: the Groth16 verifier reverts on a bad proof, another verifier may return False.
+    assert staticcall Verifier(verifier).verifyProof(proof, publicInput), "invalid proof"
     self.verificationStart[finalBatchNumber] = self.lastVerifiedBatch + 1
     self.withdrawalsRoot[finalBatchNumber] = newWithdrawalsRoot
     self.lastVerifiedBatch = finalBatchNumber
     self.consolidatedStateRoot = newStateRoot
+    self.consolidatedChains = newChains
     log VerifyBatches(
         finalBatchNumber=finalBatchNumber, newStateRoot=newStateRoot, withdrawalsRoot=newWithdrawalsRoot
     )
+
+
+@external
+@view
+def publicInput(finalBatchNumber: uint64, newStateRoot: bytes32, newChains: bytes32[3], feeTotal: uint64) -> uint256:
+    """
+    @notice The public input a proof consolidating up to `finalBatchNumber` must have now.
+    """
+    return self._publicInput(finalBatchNumber, newStateRoot, newChains, feeTotal)
+
+
+@internal
+@view
+def _publicInput(finalBatchNumber: uint64, newStateRoot: bytes32, newChains: bytes32[3], feeTotal: uint64) -> uint256:
+    # The proof's one public input (docs/wrap.md "Public input"): SHA-256 of the aggregate's
+    # statement (native/engine/src/circuits/statement.rs), each element 8 bytes big-endian, its
+    # top three bits cleared. Each field comes from this contract's storage or from the call:
+    #   root_before      consolidatedStateRoot                 storage
+    #   root_after       newStateRoot                          call
+    #   data_in          consolidatedChains[0]                 storage (the last proof's data_out)
+    #   data_out         newChains[0]                          call
+    #   withdrawals_in   consolidatedChains[1]                 storage
+    #   withdrawals_out  newChains[1]                          call
+    #   deposits_in      consolidatedChains[2]                 storage
+    #   deposits_out     newChains[2]                          call
+    #   fee_total        feeTotal                              call
+    #   queue_in         depositCountAt[lastVerifiedBatch]     storage
+    #   queue_out        depositCountAt[finalBatchNumber]      storage
+    #   chain_id         chainId                               immutable
+    # A digest is stored as four little-endian u64s; _lanesBigEndian turns it into the four
+    # big-endian u64s the hash takes, so a non-canonical digest simply hashes to another input.
+    digest: bytes32 = sha256(
+        concat(
+            self._lanesBigEndian(self.consolidatedStateRoot),
+            self._lanesBigEndian(newStateRoot),
+            self._lanesBigEndian(self.consolidatedChains[0]),
+            self._lanesBigEndian(newChains[0]),
+            self._lanesBigEndian(self.consolidatedChains[1]),
+            self._lanesBigEndian(newChains[1]),
+            self._lanesBigEndian(self.consolidatedChains[2]),
+            self._lanesBigEndian(newChains[2]),
+            convert(feeTotal, bytes8),
+            convert(self.depositCountAt[self.lastVerifiedBatch], bytes8),
+            convert(self.depositCountAt[finalBatchNumber], bytes8),
+            convert(chainId, bytes8),
+        )
+    )
+    return convert(digest, uint256) & (2**253 - 1)
+
+
+@internal
+@pure
+def _lanesBigEndian(word: bytes32) -> bytes32:
+    # Reverses the bytes inside each 8-byte lane of `word`.
+    x: uint256 = convert(word, uint256)
+    x = ((x & LANE_MASK_8) >> 8) | ((x << 8) & LANE_MASK_8)
+    x = ((x & LANE_MASK_16) >> 16) | ((x << 16) & LANE_MASK_16)
+    x = ((x & LANE_MASK_32) >> 32) | ((x << 32) & LANE_MASK_32)
+    return convert(x, bytes32)
 
 
 @external
