@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -36,6 +36,8 @@ from zkpipe.spec import (
 GENESIS_ROOT = bytes.fromhex("11" * 32)
 ROLLUP_CHAIN_ID = 0x7A6B70
 START_TIME = 1_700_000_000
+UNPOSTED = BatchData(bytes(68), 0, 0)
+"""What `Devnet.verify` names as the final batch when no batch of that number was made."""
 
 
 class FakeClock:
@@ -59,6 +61,8 @@ class Devnet:
     aggregator: Address
     user: Address
     other: Address
+    posted: dict[int, BatchData] = field(default_factory=dict)
+    """The data `make_batches` made for each batch number (what `verify` names as the final batch)."""
 
     def verify(
         self, final: int, root: bytes, withdrawals_root: bytes, *, sender: Address | None = None
@@ -66,8 +70,9 @@ class Devnet:
         """Send `verifyBatches` through the dev verifier (chains and fee are free there)."""
         chains = [bytes([final % 256, i]) * 16 for i in range(3)]
         return self.rollup.verify_batches(
-            final, root, chains, 0, withdrawals_root, DEV_PROOF, sender=sender or self.aggregator
-        )
+            final, self.posted.get(final, UNPOSTED), root, chains, 0, withdrawals_root, DEV_PROOF,
+            sender=sender or self.aggregator,
+        )  # fmt: skip
 
     def mine_receipt(self, tx_hash: TxHash) -> TxReceipt:
         """Mine a block and return the (successful) receipt of `tx_hash`."""
@@ -190,5 +195,6 @@ def make_batches(devnet: Devnet, *specs: tuple[int, int] | tuple[int, int, int])
         out.append(
             batch_data(number, timestamp, start, end, (*queue[start:end], *filler(rest[0] if rest else 0)))
         )
+        devnet.posted[number] = out[-1]
         start = end
     return out

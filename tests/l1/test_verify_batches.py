@@ -5,6 +5,10 @@ The real Groth16 verifier's consolidations (a committed wrap proof) are in tests
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
 from tests.l1.conftest import GENESIS_ROOT, ROLLUP_CHAIN_ID, Devnet, expect_revert, key, make_batches
 from zkpipe.l1.rollup import VerifiedBatches
 from zkpipe.proving.wrap import statement_hash
@@ -47,8 +51,8 @@ def test_public_input_is_the_statement_hash_of_the_contracts_own_records(devnet:
     ts = devnet.chain.latest_block().timestamp
     batches = make_batches(devnet, (ts, 1), (ts, 1), (ts, 2))
     devnet.mine_receipt(devnet.rollup.sequence_batches(batches, sender=devnet.sequencer))
-    assert [devnet.rollup.deposit_count_at(n) for n in range(4)] == [0, 1, 1, 2]
     devnet.mine_receipt(devnet.verify(1, ROOT_A, WROOT))
+    assert devnet.rollup.consolidated_deposit_count() == 1
     chains = [bytes(range(32 * i, 32 * i + 32)) for i in range(3)]
     old_chains = [e for c in devnet.rollup.consolidated_chains() for e in elements(c)]
     statement = [
@@ -58,7 +62,23 @@ def test_public_input_is_the_statement_hash_of_the_contracts_own_records(devnet:
         *old_chains[8:12], *elements(chains[2]),
         77, 1, 2, ROLLUP_CHAIN_ID,
     ]  # fmt: skip
-    assert devnet.rollup.public_input(3, ROOT_B, chains, 77) == statement_hash(statement)
+    assert devnet.rollup.public_input(ROOT_B, chains, 77, 2) == statement_hash(statement)
+
+
+@pytest.mark.parametrize("field", ["data", "timestamp", "deposit_count"])
+def test_invalid_verify_batches_with_another_final_batch_record(devnet: Devnet, field: str) -> None:
+    # The queue count a proof ends at comes from this record, which must be what L1 sequenced.
+    devnet.mine_receipt(devnet.rollup.deposit(1, key(1), 5, sender=devnet.user))
+    ts = devnet.chain.latest_block().timestamp
+    devnet.mine_receipt(
+        devnet.rollup.sequence_batches(make_batches(devnet, (ts, 1)), sender=devnet.sequencer)
+    )
+    real = devnet.posted[1]
+    changed = {"data": real.data + b"\0", "timestamp": real.timestamp + 1, "deposit_count": 0}[field]
+    devnet.posted[1] = dataclasses.replace(real, **{field: changed})
+    expect_revert(devnet, devnet.verify(1, ROOT_A, WROOT), "final batch record differs")
+    devnet.posted[1] = real
+    devnet.mine_receipt(devnet.verify(1, ROOT_A, WROOT))
 
 
 def test_invalid_verify_batches_from_another_address_under_the_dev_verifier(devnet: Devnet) -> None:

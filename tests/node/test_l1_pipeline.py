@@ -12,6 +12,7 @@ import pytest
 from tests.node.conftest import node_config
 from tests.node.helpers import FundedNode, fund
 from zkpipe.client import ZkClient
+from zkpipe.l1.rollup import BatchData
 from zkpipe.l1.verifier import DEV_PROOF
 from zkpipe.node.run import BackgroundNode
 from zkpipe.node.store import Store
@@ -83,8 +84,13 @@ def test_verification_on_l1_makes_receipts_consolidated(slow_blocks: FundedNode)
     node = slow_blocks.background.node
     assert node is not None
     # The aggregator verifies on L1 through the dev verifier (which checks no proof).
+    stored = node.reader.batch_by_number(sent.batch)
+    assert stored is not None
+    final = BatchData(stored.data, stored.timestamp, stored.deposit_end)
     chains, aggregator = [bytes(32)] * 3, node.roles.aggregator
-    node.rollup.verify_batches(sent.batch, bytes(32), chains, 0, bytes(32), DEV_PROOF, sender=aggregator)
+    node.rollup.verify_batches(
+        sent.batch, final, bytes(32), chains, 0, bytes(32), DEV_PROOF, sender=aggregator
+    )
     receipt = client.wait_for_status(sent.hash, "consolidated", timeout=20)
     assert receipt.timestamps.consolidated is not None
     assert client.chain_info().consolidated_batch >= sent.batch

@@ -91,7 +91,7 @@ def send(
     """`verifyBatches` for `final` with a fixture proof (call fields from `statement` if given), by anyone."""
     root, chains, fee = call_fields(statement or proof["statement"])
     return devnet.rollup.verify_batches(
-        final, root, chains, fee, bytes(32), words or proof["proof"], sender=devnet.user
+        final, devnet.posted[final], root, chains, fee, bytes(32), words or proof["proof"], sender=devnet.user
     )
 
 
@@ -104,7 +104,7 @@ def assert_unchanged(devnet: Devnet, genesis: bytes | None = None) -> None:
 
 def test_wrapped_proofs_consolidate_and_the_next_starts_where_the_last_ended(devnet: Devnet) -> None:
     expected = statement_hash(FIRST["statement"])
-    assert devnet.rollup.public_input(2, *call_fields(FIRST["statement"])) == expected
+    assert devnet.rollup.public_input(*call_fields(FIRST["statement"]), 1) == expected
     receipt = devnet.mine_receipt(send(devnet, 2, FIRST))
     assert devnet.rollup.last_verified_batch() == 2
     assert devnet.rollup.consolidated_state_root() == digest(FIRST["statement"], 1)

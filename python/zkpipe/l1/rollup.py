@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -214,6 +215,7 @@ class RollupContract:
     def verify_batches(
         self,
         final_batch_number: int,
+        final_batch: BatchData,
         new_state_root: bytes,
         new_chains: Sequence[bytes],
         fee_total: int,
@@ -222,15 +224,16 @@ class RollupContract:
         *,
         sender: Address,
     ) -> TxHash:
-        """Submit `verifyBatches`: a wrapped proof that the batches up to `final_batch_number` move the
-        consolidated state to `new_state_root` and the chains (data, withdrawals, deposits) to
-        `new_chains`."""
+        """Submit `verifyBatches`: a wrapped proof that the batches up to `final_batch_number` (whose
+        last one was sequenced as `final_batch`) move the consolidated state to `new_state_root` and
+        the chains (data, withdrawals, deposits) to `new_chains`."""
         if len(new_chains) != CHAIN_COUNT:
             raise InvalidInput(f"{CHAIN_COUNT} chain heads (data, withdrawals, deposits): {len(new_chains)}")
         if len(proof) != PROOF_WORDS:
             raise InvalidInput(f"a wrapped proof is {PROOF_WORDS} words, got {len(proof)}")
         args = [
             final_batch_number,
+            batch_record(final_batch),
             _bytes32(new_state_root, "state root"),
             [_bytes32(c, "chain head") for c in new_chains],
             fee_total,
@@ -254,12 +257,13 @@ class RollupContract:
         return self._send("claimWithdrawal", args, sender=sender, gas=CLAIM_GAS)
 
     def public_input(
-        self, final_batch_number: int, new_state_root: bytes, new_chains: Sequence[bytes], fee_total: int
+        self, new_state_root: bytes, new_chains: Sequence[bytes], fee_total: int, queue_out: int
     ) -> int:
-        """The public input the contract computes now for such a `verifyBatches` (docs/wrap.md)."""
+        """The public input the contract computes now for a `verifyBatches` ending at queue count
+        `queue_out`."""
         chains = [_bytes32(c, "chain head") for c in new_chains]
         root = _bytes32(new_state_root, "state root")
-        return int(self._view("publicInput", final_batch_number, root, chains, fee_total))
+        return int(self._view("publicInput", root, chains, fee_total, queue_out))
 
     def receipt(self, tx_hash: TxHash) -> TxReceipt | None:
         """The receipt of a transaction, recording its gas the first time it is seen mined."""
@@ -344,9 +348,9 @@ class RollupContract:
         """The chain heads (data, withdrawals, deposits) at the consolidated state: the next proof's start."""
         return [bytes(self._view("consolidatedChains", i)) for i in range(CHAIN_COUNT)]
 
-    def deposit_count_at(self, batch_number: int) -> int:
-        """Deposits consumed by the batches up to `batch_number` (0 for batch 0)."""
-        return int(self._view("depositCountAt", batch_number))
+    def consolidated_deposit_count(self) -> int:
+        """Queue entries the consolidated batches consumed: the next proof's `queue_in`."""
+        return int(self._view("consolidatedDepositCount"))
 
     # -- events --------------------------------------------------------------------------
 
@@ -409,6 +413,14 @@ class RollupContract:
         function = self.abi.function(name)
         (result,) = function.decode_result(self.chain.call(to=self.address, data=function.encode_call(args)))
         return result
+
+
+def batch_record(batch: BatchData) -> tuple[bytes, int, int, int]:
+    """What `verifyBatches` takes for its final batch: sha256 of its data, timestamp, queue start and end."""
+    if len(batch.data) < 24:
+        raise InvalidInput("batch data shorter than its header")
+    start = int.from_bytes(batch.data[16:24], "little")
+    return (hashlib.sha256(batch.data).digest(), batch.timestamp, start, batch.deposit_count)
 
 
 def _gas_record(receipt: TxReceipt, method: str) -> GasRecord:

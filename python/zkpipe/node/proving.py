@@ -25,6 +25,7 @@ from zkpipe.extras import require
 from zkpipe.kpi.report import BatchTimes
 from zkpipe.l1 import RollupContract, wait_for_receipt
 from zkpipe.l1.chain import Address, L1Chain, TxHash
+from zkpipe.l1.rollup import BatchData
 from zkpipe.l1.verifier import DEV_PROOF
 from zkpipe.l1.withdrawals import WithdrawalTree
 from zkpipe.node.config import ProvingConfig
@@ -360,9 +361,10 @@ class ProvingPipeline:
         tree, claim_proofs = compute_claim_proofs(payouts, final)
         # Why before verifyBatches: a node killed after it must still be able to serve every claim.
         self.store.store_claim_proofs(claim_proofs)
-        out = proof.statement
+        out, last = proof.statement, batches[-1].stored
         tx_hash = self.rollup.verify_batches(
             final,
+            BatchData(last.data, last.timestamp, last.deposit_end),
             digest_bytes(out.root_after),
             [digest_bytes(out.data_out), digest_bytes(out.withdrawals_out), digest_bytes(out.deposits_out)],
             out.fee_total,

@@ -48,6 +48,14 @@ WITHDRAW_TAG: constant(uint256) = 3 * 2**24
 MAX_TXS_PER_BATCH: constant(uint256) = MAX_SEQUENCE_DATA_BYTES // DEPOSIT_BYTES
 
 
+struct BatchRecord:
+    # What sequencing hashed into accInputHash for one batch (besides the chain id and number).
+    dataHash: bytes32  # sha256 of the batch's data
+    timestamp: uint64
+    depositStart: uint64
+    depositEnd: uint64
+
+
 struct BatchData:
     dataLength: uint32  # bytes of this batch in the call's `data`, batches back to back
     timestamp: uint64  # the batch's L2 timestamp, seconds
@@ -89,7 +97,6 @@ lastBatchSequenced: public(uint64)
 lastBatchTimestamp: public(uint64)
 lastDepositConsumed: public(uint64)
 accInputHash: public(HashMap[uint64, bytes32])
-depositCountAt: public(HashMap[uint64, uint64])  # batch number -> deposits consumed up to it
 
 # Consolidated state.
 lastVerifiedBatch: public(uint64)
@@ -97,6 +104,7 @@ consolidatedStateRoot: public(bytes32)
 # The proof's commitment chains (data, withdrawals, deposits) at the consolidated state: the
 # next proof must start from them. Each is four Goldilocks elements, little-endian u64s in order.
 consolidatedChains: public(bytes32[3])
+consolidatedDepositCount: public(uint64)  # queue entries the consolidated batches consumed
 withdrawalsRoot: public(HashMap[uint64, bytes32])  # final batch number of a verification -> root
 verificationStart: public(HashMap[uint64, uint64])  # final batch number -> first batch it covers
 claimed: public(HashMap[bytes32, bool])  # withdrawal leaf -> paid
@@ -211,9 +219,10 @@ def _appendBatch(dataHash: bytes32, timestamp: uint64, depositCount: uint64):
     assert depositCount >= self.lastDepositConsumed, "deposit count goes backwards"
     assert depositCount <= self.depositCount, "consumes missing deposits"
     number: uint64 = self.lastBatchSequenced + 1
-    acc: bytes32 = self._batchInputHash(self.accInputHash[number - 1], dataHash, number, timestamp, depositCount)
+    acc: bytes32 = self._batchInputHash(
+        self.accInputHash[number - 1], dataHash, number, timestamp, self.lastDepositConsumed, depositCount
+    )
     self.accInputHash[number] = acc
-    self.depositCountAt[number] = depositCount
     self.lastBatchSequenced = number
     self.lastBatchTimestamp = timestamp
     self.lastDepositConsumed = depositCount
@@ -223,13 +232,12 @@ def _appendBatch(dataHash: bytes32, timestamp: uint64, depositCount: uint64):
 @internal
 @view
 def _batchInputHash(
-    previous: bytes32, dataHash: bytes32, number: uint64, timestamp: uint64, depositEnd: uint64
+    previous: bytes32, dataHash: bytes32, number: uint64, timestamp: uint64, depositStart: uint64, depositEnd: uint64
 ) -> bytes32:
     # The accumulated input hash after one batch (zkpipe.spec.compute_batch_input_hash): SHA-256,
     # as the data-commitment proof hashes the data, over 100 bytes:
     #   previous 32 | sha256(data) 32 | chain id u32 | number u64 | timestamp u64 |
     #   queue start u64 | queue end u64          (integers big-endian)
-    # The queue range starts where the last batch left it (read before _appendBatch moves it).
     return sha256(
         concat(
             previous,
@@ -237,7 +245,7 @@ def _batchInputHash(
             convert(convert(chainId, uint32), bytes4),
             convert(number, bytes8),
             convert(timestamp, bytes8),
-            convert(self.lastDepositConsumed, bytes8),
+            convert(depositStart, bytes8),
             convert(depositEnd, bytes8),
         )
     )
@@ -296,6 +304,7 @@ def deposit(accountIndex: uint32, publicKey: Bytes[PUBLIC_KEY_BYTES]):
 @external
 def verifyBatches(
     finalBatchNumber: uint64,
+    finalBatch: BatchRecord,
     newStateRoot: bytes32,
     newChains: bytes32[3],
     feeTotal: uint64,
@@ -305,11 +314,23 @@ def verifyBatches(
     """
     @notice Consolidates batches up to `finalBatchNumber` with a wrapped proof that they move the
             consolidated state to `newStateRoot` and the commitment chains to `newChains`
-            (data, withdrawals, deposits). Anyone may submit it.
+            (data, withdrawals, deposits). `finalBatch` is what sequencing hashed for the last
+            batch (checked against accInputHash). Anyone may submit it.
     """
     assert finalBatchNumber > self.lastVerifiedBatch, "batch already verified"
     assert finalBatchNumber <= self.lastBatchSequenced, "batch not sequenced"
-    publicInput: uint256 = self._publicInput(finalBatchNumber, newStateRoot, newChains, feeTotal)
+    # Why a record in the call and not a stored queue count per batch: sequencing stays at one new
+    # slot per batch (a second one cost 22k gas per batch), and the record is bound by accInputHash.
+    acc: bytes32 = self._batchInputHash(
+        self.accInputHash[finalBatchNumber - 1],
+        finalBatch.dataHash,
+        finalBatchNumber,
+        finalBatch.timestamp,
+        finalBatch.depositStart,
+        finalBatch.depositEnd,
+    )
+    assert acc == self.accInputHash[finalBatchNumber], "final batch record differs from L1's"
+    publicInput: uint256 = self._publicInput(newStateRoot, newChains, feeTotal, finalBatch.depositEnd)
     # Why assert as well: the Groth16 verifier reverts on a bad proof, another verifier may return False.
     assert staticcall Verifier(verifier).verifyProof(proof, publicInput), "invalid proof"
     self.verificationStart[finalBatchNumber] = self.lastVerifiedBatch + 1
@@ -317,6 +338,7 @@ def verifyBatches(
     self.lastVerifiedBatch = finalBatchNumber
     self.consolidatedStateRoot = newStateRoot
     self.consolidatedChains = newChains
+    self.consolidatedDepositCount = finalBatch.depositEnd
     log VerifyBatches(
         finalBatchNumber=finalBatchNumber, newStateRoot=newStateRoot, withdrawalsRoot=newWithdrawalsRoot
     )
@@ -324,16 +346,17 @@ def verifyBatches(
 
 @external
 @view
-def publicInput(finalBatchNumber: uint64, newStateRoot: bytes32, newChains: bytes32[3], feeTotal: uint64) -> uint256:
+def publicInput(newStateRoot: bytes32, newChains: bytes32[3], feeTotal: uint64, queueOut: uint64) -> uint256:
     """
-    @notice The public input a proof consolidating up to `finalBatchNumber` must have now.
+    @notice The public input a proof consolidating up to a batch whose queue count is `queueOut`
+            must have now.
     """
-    return self._publicInput(finalBatchNumber, newStateRoot, newChains, feeTotal)
+    return self._publicInput(newStateRoot, newChains, feeTotal, queueOut)
 
 
 @internal
 @view
-def _publicInput(finalBatchNumber: uint64, newStateRoot: bytes32, newChains: bytes32[3], feeTotal: uint64) -> uint256:
+def _publicInput(newStateRoot: bytes32, newChains: bytes32[3], feeTotal: uint64, queueOut: uint64) -> uint256:
     # The proof's one public input (docs/wrap.md "Public input"): SHA-256 of the aggregate's
     # statement (native/engine/src/circuits/statement.rs), each element 8 bytes big-endian, its
     # top three bits cleared. Each field comes from this contract's storage or from the call:
@@ -346,8 +369,9 @@ def _publicInput(finalBatchNumber: uint64, newStateRoot: bytes32, newChains: byt
     #   deposits_in      consolidatedChains[2]                 storage
     #   deposits_out     newChains[2]                          call
     #   fee_total        feeTotal                              call
-    #   queue_in         depositCountAt[lastVerifiedBatch]     storage
-    #   queue_out        depositCountAt[finalBatchNumber]      storage
+    #   queue_in         consolidatedDepositCount              storage
+    #   queue_out        the final batch's queue end           storage (its record, checked against
+    #                                                          accInputHash by verifyBatches)
     #   chain_id         chainId                               immutable
     # A digest is stored as four little-endian u64s; _lanesBigEndian turns it into the four
     # big-endian u64s the hash takes, so a non-canonical digest simply hashes to another input.
@@ -362,8 +386,8 @@ def _publicInput(finalBatchNumber: uint64, newStateRoot: bytes32, newChains: byt
             self._lanesBigEndian(self.consolidatedChains[2]),
             self._lanesBigEndian(newChains[2]),
             convert(feeTotal, bytes8),
-            convert(self.depositCountAt[self.lastVerifiedBatch], bytes8),
-            convert(self.depositCountAt[finalBatchNumber], bytes8),
+            convert(self.consolidatedDepositCount, bytes8),
+            convert(queueOut, bytes8),
             convert(chainId, bytes8),
         )
     )
