@@ -56,7 +56,7 @@ def proving_node(
         yield fund(background, client, 4)
 
 
-def wait_consolidated(client: ZkClient, tx_hashes: list[str], timeout: float = 1200.0) -> None:
+def wait_consolidated(client: ZkClient, tx_hashes: list[str], timeout: float = 180.0) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         statuses = [r.status if (r := client.get_transaction_receipt(h)) else None for h in tx_hashes]
