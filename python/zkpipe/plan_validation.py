@@ -45,6 +45,7 @@ from zkpipe.planner.errors import PlanInputError
 from zkpipe.planner.measurements import Measurements, read_json_file
 from zkpipe.planner.predict import STAGE_NAMES, Deployment, Prediction, Workload, predict
 from zkpipe.proving.jobs.store import JobStore
+from zkpipe.proving.proof import Proof
 from zkpipe.workload import Accounts
 
 __all__ = [
@@ -415,7 +416,7 @@ def _job_wall_cpu(path: Path, *, since: float) -> dict[str, list[list[float]]]:
     try:
         for record in store.records():
             proof = record.proof
-            if proof is None or proof.provenance.created_at < since:
+            if not isinstance(proof, Proof) or proof.provenance.created_at < since:
                 continue
             cpu = proof.provenance.extra.get("cpu_seconds")
             kind = "aggregate" if proof.is_aggregate else "segment"

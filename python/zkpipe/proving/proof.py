@@ -10,11 +10,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from zkpipe.errors import DecodeError, StorageError
-from zkpipe.proving.statement import Statement
+from zkpipe.errors import DecodeError, InvalidProof, StorageError
+from zkpipe.proving.statement import BatchStatement, Statement
 
 FORMAT = "zkpipe-proof/2"
 """Tag of the proof file format."""
+BATCH_FORMAT = "zkpipe-batch-proof/1"
+"""Tag of the batch-level proof format (data proofs and joins, ADR 29)."""
 
 
 class ProofKind(StrEnum):
@@ -22,6 +24,8 @@ class ProofKind(StrEnum):
 
     SEGMENT = "segment"
     AGGREGATE = "aggregate"
+    DATA = "data"  # a batch's data-commitment proof (batch level)
+    JOIN = "join"  # a batch's segments joined with its data proof, normalized (batch level)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,3 +115,77 @@ class Proof:
         except json.JSONDecodeError as err:
             raise DecodeError(f"{path} is not JSON: {err}") from None
         return cls.from_json(obj)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchLevelProof:
+    """A verified batch-level proof of one batch: its data proof, or its join (ADR 29).
+
+    `statement` is the join's (the 44-element BatchStatement); a data proof has none here (the
+    scheduler checked its statement against the job's on receipt, and the join re-verifies it).
+    """
+
+    kind: ProofKind
+    batch: int
+    segment_size: int
+    blocks: int
+    """SHA-256 blocks of the data circuit."""
+    statement: BatchStatement | None
+    data: bytes
+    provenance: Provenance
+
+    @property
+    def is_aggregate(self) -> bool:
+        """A batch-level proof of one batch is never an aggregate."""
+        return False
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form: a JSON object with the proof bytes in base64."""
+        return {
+            "format": BATCH_FORMAT,
+            "kind": str(self.kind),
+            "batch": self.batch,
+            "segment_size": self.segment_size,
+            "blocks": self.blocks,
+            "statement": None if self.statement is None else self.statement.to_elements(),
+            "proof": base64.b64encode(self.data).decode(),
+            "proof_sha256": hashlib.sha256(self.data).hexdigest(),
+            "provenance": asdict(self.provenance),
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> BatchLevelProof:
+        """Reads the stored form; DecodeError on anything malformed (the proof itself is not verified)."""
+        try:
+            if obj["format"] != BATCH_FORMAT:
+                raise DecodeError(f"unknown batch proof format {obj['format']!r}")
+            data = base64.b64decode(obj["proof"], validate=True)
+            if hashlib.sha256(data).hexdigest() != obj["proof_sha256"]:
+                raise DecodeError("proof bytes do not match their checksum")
+            elements = obj["statement"]
+            provenance = dict(obj["provenance"])
+            provenance["circuit_digest"] = tuple(provenance["circuit_digest"])
+            return cls(
+                kind=ProofKind(obj["kind"]),
+                batch=int(obj["batch"]),
+                segment_size=int(obj["segment_size"]),
+                blocks=int(obj["blocks"]),
+                statement=None if elements is None else BatchStatement.from_elements([int(x) for x in elements]),
+                data=data,
+                provenance=Provenance(**provenance),
+            )
+        except DecodeError:
+            raise
+        except (KeyError, TypeError, ValueError, InvalidProof) as err:
+            raise DecodeError(f"not a zkpipe batch proof: {err!r}") from None
+
+
+AnyProof = Proof | BatchLevelProof
+"""What the job store holds for a done job."""
+
+
+def proof_from_json(obj: Any) -> AnyProof:
+    """Reads either stored form by its format tag."""
+    if isinstance(obj, dict) and obj.get("format") == BATCH_FORMAT:
+        return BatchLevelProof.from_json(obj)
+    return Proof.from_json(obj)

@@ -18,12 +18,12 @@ from enum import StrEnum
 from pathlib import Path
 
 from zkpipe import native
-from zkpipe.errors import InvalidInput, InvalidProof, ProvingFailed, Severity, ZkpipeError
+from zkpipe.errors import InvalidInput, InvalidProof, ProvingFailed, Severity, StorageError, ZkpipeError
 from zkpipe.proving.backends.base import JobHandle, ProofResult, ProverBackend, compute_wire_bytes
-from zkpipe.proving.jobs import AggregateJob, Job, JobKind, JobState, JobStore
-from zkpipe.proving.proof import Proof, ProofKind, Provenance
+from zkpipe.proving.jobs import AggregateJob, DataJob, Job, JobKind, JobState, JobStore, JoinJob
+from zkpipe.proving.proof import AnyProof, BatchLevelProof, Proof, ProofKind, Provenance
 from zkpipe.proving.prover import PARAMETERS, default_circuit_cache
-from zkpipe.proving.statement import Statement
+from zkpipe.proving.statement import BatchStatement, Statement
 
 log = logging.getLogger("zkpipe.proving.scheduler")
 
@@ -176,7 +176,7 @@ class Scheduler:
         self.started_at = time.monotonic()
         self._lock = threading.RLock()
         self._jobs: dict[str, Job] = {}
-        self._proofs: dict[str, Proof] = {}
+        self._proofs: dict[str, AnyProof] = {}
         self._attempts: dict[str, list[_Attempt]] = {}
         self._usage: dict[str, WorkerUsage] = {}
         self._durations: dict[JobKind, list[float]] = {kind: [] for kind in JobKind}
@@ -240,7 +240,20 @@ class Scheduler:
             return self.store.state_by_id(job_id)
 
     def proof_by_id(self, job_id: str) -> Proof | None:
-        """The accepted (verified) proof of a job, if it is done."""
+        """The accepted (verified) segment-level proof of a job, if it is done."""
+        proof = self._any_proof_by_id(job_id)
+        if proof is not None and not isinstance(proof, Proof):
+            raise StorageError(f"job {job_id} is a batch-level job, not a segment-level one")
+        return proof
+
+    def batch_proof_by_id(self, job_id: str) -> BatchLevelProof | None:
+        """The accepted (verified) proof of a data or join job, if it is done."""
+        proof = self._any_proof_by_id(job_id)
+        if proof is not None and not isinstance(proof, BatchLevelProof):
+            raise StorageError(f"job {job_id} is a segment-level job, not a batch-level one")
+        return proof
+
+    def _any_proof_by_id(self, job_id: str) -> AnyProof | None:
         with self._lock:
             if job_id not in self._proofs:
                 proof = self.store.proof_by_id(job_id)
@@ -460,10 +473,12 @@ class Scheduler:
             self._usage_of(loser.handle.worker_id).cancelled += 1
             self._emit(EventKind.CANCELLED, job_id, loser.handle.worker_id, "another copy won")
 
-    def _verified(self, job: Job, result: ProofResult, worker_id: str) -> Proof:
+    def _verified(self, job: Job, result: ProofResult, worker_id: str) -> AnyProof:
         """The proof, if it verifies here and states exactly what the job expects; else InvalidProof."""
         if not isinstance(result, ProofResult) or not isinstance(result.data, bytes):
             raise InvalidProof(f"worker {worker_id} returned {type(result).__name__}, not a proof")
+        if isinstance(job, DataJob | JoinJob):
+            return self._verified_batch_level(job, result, worker_id)
         is_aggregate = job.kind is JobKind.AGGREGATE
         statement = Statement.from_elements(
             native.verify_proof(job.k, result.data, is_aggregate, cache_dir=self.cache_dir)
@@ -492,6 +507,46 @@ class Scheduler:
             },
         )
         return Proof(kind, job.k, statement, result.data, provenance)
+
+    def _verified_batch_level(self, job: DataJob | JoinJob, result: ProofResult, worker_id: str) -> BatchLevelProof:
+        """A data proof or join, if it verifies here with exactly the job's expected statement."""
+        statement: BatchStatement | None = None
+        try:
+            if isinstance(job, DataJob):
+                if native.verify_data_hash(result.data, blocks=job.blocks) != job.expected:
+                    raise InvalidProof(f"worker {worker_id}'s data proof is not of job {job.job_id}'s data")
+            else:
+                elements = native.verify_batch_proof(
+                    job.k, job.blocks, result.data, False, cache_dir=self.cache_dir
+                )
+                statement = BatchStatement.from_elements(elements)
+                if statement != job.expected:
+                    raise InvalidProof(f"worker {worker_id} joined a different statement than job {job.job_id}'s")
+        except InvalidProof:
+            raise
+        except ZkpipeError as err:  # bytes that are not a proof of this circuit at all
+            raise InvalidProof(f"worker {worker_id}'s proof does not verify: {err.message}") from None
+        provenance = Provenance(
+            circuit_digest=(),  # the batch-level circuits' digests are not exposed yet
+            segment_size=job.k,
+            versions=native.library_versions(),
+            parameters={**PARAMETERS, "data_blocks": job.blocks},
+            threads=result.threads,
+            wall_seconds=result.wall_seconds,
+            peak_rss_mib=result.peak_rss_mib,
+            host=str(result.host),
+            created_at=time.time(),
+            segments=job.segments,
+            extra={
+                **result.extra,
+                "job_id": job.job_id,
+                "worker_id": worker_id,
+                "worker_pid": result.pid,
+                "verified_by": platform.node(),
+            },
+        )
+        kind = ProofKind.DATA if isinstance(job, DataJob) else ProofKind.JOIN
+        return BatchLevelProof(kind, job.batch, job.k, job.blocks, statement, result.data, provenance)
 
     def _quarantine(self, worker_id: str, reason: str, host: str | None) -> None:
         if not self.store.quarantine(worker_id, reason, host):

@@ -25,6 +25,7 @@ from zkpipe.spec.apply import (
     process_withdraw,
 )
 from zkpipe.spec.batch import (
+    BATCH_HEADER_BYTES,
     INITIAL_COMMITMENTS,
     compute_accumulated_input_hash,
     compute_batch_input_hash,
@@ -109,6 +110,7 @@ from zkpipe.spec.witness import Commitments, LeafUpdate, Receipt, SegmentWitness
 
 __all__ = [
     "ACCOUNT_TREE_DEPTH",
+    "BATCH_HEADER_BYTES",
     "CHAIN_ID",
     "FEE_ACCOUNT_INDEX",
     "FIELD_PACKING_BYTES",

@@ -58,6 +58,8 @@ INITIAL_COMMITMENTS = Commitments(data=ZERO_DIGEST, withdrawals=ZERO_DIGEST, dep
 """The chain heads at genesis."""
 
 _HEADER = struct.Struct("<QQQQQQQQI")
+BATCH_HEADER_BYTES = _HEADER.size
+"""Bytes of a posted batch's header (number, timestamp, queue range, pre-state root, tx count)."""
 DATA_CHUNK_BYTES = 16
 """Bytes the data chain absorbs per step."""
 

@@ -14,8 +14,9 @@ from pathlib import Path
 from zkpipe import native
 from zkpipe.errors import ProvingFailed, Severity, ZkpipeError
 from zkpipe.proving.backends.base import ProofResult
-from zkpipe.proving.jobs import Job, SegmentJob
+from zkpipe.proving.jobs import AggregateJob, DataJob, Job, JoinJob, SegmentJob
 from zkpipe.proving.prover import default_circuit_cache
+from zkpipe.spec import BATCH_HEADER_BYTES
 
 MAX_DELAY_SECONDS = 600.0
 """Upper bound of an injected delay, so a faulty worker cannot hang a test forever."""
@@ -28,6 +29,7 @@ class Corruption(StrEnum):
     GARBAGE = "garbage"  # random bytes of a proof's length, without proving at all (a lazy cheater)
     TAMPER = "tamper"  # a real proof with one byte flipped
     REPLAY = "replay"  # a real, valid proof of the worker's previous job (wrong statement)
+    DATA_BYTE = "data_byte"  # a real data proof of the batch data with one byte changed (other jobs honest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,16 +113,20 @@ class ProverWorker:
                 job.k, job.witness, threads=self.threads, cache_dir=self.cache_dir
             )
             extra = {"segment_seconds": round(segment_s, 4), "normalize_seconds": round(normalize_s, 4)}
-        else:
-            data = native.aggregate_proofs(
+        elif isinstance(job, DataJob):
+            data = self._prove_data(job)
+        elif isinstance(job, JoinJob):
+            data = native.join_batch(
                 job.k,
-                job.left.data,
-                job.left.is_aggregate,
-                job.right.data,
-                job.right.is_aggregate,
+                job.blocks,
+                job.segments_proof.data,
+                job.segments_proof.is_aggregate,
+                job.data_proof.data,
                 threads=self.threads,
                 cache_dir=self.cache_dir,
             )
+        else:
+            data = self._aggregate(job)
         wall = time.perf_counter() - started
         extra["cpu_seconds"] = round(_cpu_seconds() - cpu, 4)  # below wall: the job waited for a core
         data = self._corrupt(data)
@@ -132,6 +138,34 @@ class ProverWorker:
             pid=os.getpid(),
             peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             extra=extra,
+        )
+
+    def _prove_data(self, job: DataJob) -> bytes:
+        posted = job.data
+        if self.faults.corrupt is Corruption.DATA_BYTE and len(posted) > BATCH_HEADER_BYTES:
+            changed = bytearray(posted)
+            changed[BATCH_HEADER_BYTES + 5] ^= 0x01  # a byte of the first transaction: still a batch
+            posted = bytes(changed)
+        return native.prove_batch_data(
+            job.k,
+            job.blocks,
+            posted,
+            data_in=job.batch_segments.data_in,
+            acc_in=job.acc_in,
+            chain_id=job.batch_segments.chain_id,
+            threads=self.threads,
+            cache_dir=self.cache_dir,
+        )
+
+    def _aggregate(self, job: AggregateJob) -> bytes:
+        return native.aggregate_proofs(
+            job.k,
+            job.left.data,
+            job.left.is_aggregate,
+            job.right.data,
+            job.right.is_aggregate,
+            threads=self.threads,
+            cache_dir=self.cache_dir,
         )
 
     def _corrupt(self, data: bytes) -> bytes:

@@ -3,8 +3,10 @@
 from zkpipe.proving.jobs.codec import job_from_json, job_to_json
 from zkpipe.proving.jobs.models import (
     AggregateJob,
+    DataJob,
     Job,
     JobKind,
+    JoinJob,
     JobState,
     Position,
     SegmentJob,
@@ -15,8 +17,10 @@ from zkpipe.proving.jobs.store import JobRecord, JobStore, QuarantineRecord
 
 __all__ = [
     "AggregateJob",
+    "DataJob",
     "Job",
     "JobKind",
+    "JoinJob",
     "JobRecord",
     "JobState",
     "JobStore",

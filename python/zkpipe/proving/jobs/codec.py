@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from zkpipe.errors import InvalidInput, InvalidProof, StorageError
+from zkpipe.errors import DecodeError, InvalidInput, InvalidProof, StorageError
 from zkpipe.native import AccountTuple, Digest, SegmentWitnessTuple, SlotTuple
-from zkpipe.proving.jobs.models import AggregateJob, Job, JobKind, Position, SegmentJob
-from zkpipe.proving.proof import Proof
+from zkpipe.proving.jobs.models import AggregateJob, DataJob, Job, JobKind, JoinJob, Position, SegmentJob
+from zkpipe.proving.proof import BatchLevelProof, Proof
 from zkpipe.proving.statement import Statement
 
 
@@ -60,6 +60,26 @@ def job_to_json(job: Job) -> dict[str, Any]:
             "witness": job.witness,
             "expected": job.expected.to_elements(),
         }
+    if isinstance(job, DataJob):
+        return {
+            "kind": str(job.kind),
+            "batch": job.batch,
+            "k": job.k,
+            "blocks": job.blocks,
+            "data": job.data.hex(),
+            "batch_segments": job.batch_segments.to_elements(),
+            "acc_in": job.acc_in.hex(),
+        }
+    if isinstance(job, JoinJob):
+        return {
+            "kind": str(job.kind),
+            "batch": job.batch,
+            "blocks": job.blocks,
+            "segments_proof": job.segments_proof.to_json(),
+            "data_proof": job.data_proof.to_json(),
+            "acc_in": job.acc_in.hex(),
+            "data": job.data.hex(),
+        }
     return {
         "kind": str(job.kind),
         "left_id": job.left_id,
@@ -93,8 +113,26 @@ def job_from_json(obj: Any) -> Job:
                 _span(obj["right_span"]),
                 int(obj["segments"]),
             )
+        if obj["kind"] == JobKind.DATA:
+            return DataJob(
+                int(obj["batch"]),
+                int(obj["k"]),
+                int(obj["blocks"]),
+                bytes.fromhex(obj["data"]),
+                _statement(obj["batch_segments"]),
+                bytes.fromhex(obj["acc_in"]),
+            )
+        if obj["kind"] == JobKind.JOIN:
+            return JoinJob(
+                int(obj["batch"]),
+                int(obj["blocks"]),
+                Proof.from_json(obj["segments_proof"]),
+                BatchLevelProof.from_json(obj["data_proof"]),
+                bytes.fromhex(obj["acc_in"]),
+                bytes.fromhex(obj["data"]),
+            )
         raise StorageError(f"unknown job kind {obj['kind']!r}")
     except StorageError:
         raise
-    except (KeyError, TypeError, ValueError, InvalidInput, InvalidProof) as err:
+    except (KeyError, TypeError, ValueError, InvalidInput, InvalidProof, DecodeError) as err:
         raise StorageError(f"stored job is malformed: {err!r}") from None

@@ -1,16 +1,18 @@
-"""Proving jobs: a segment to prove or two adjacent proofs to aggregate, with stable ids."""
+"""Proving jobs: a segment to prove, two adjacent proofs to aggregate, and (batch level, ADR 29) a
+batch's data proof and its join, with stable ids."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
 from zkpipe.errors import InvalidInput, InvalidProof
-from zkpipe.native import SegmentWitnessTuple
-from zkpipe.proving.proof import Proof
-from zkpipe.proving.statement import Statement
+from zkpipe.native import DataHashStatement, SegmentWitnessTuple
+from zkpipe.proving.proof import BatchLevelProof, Proof
+from zkpipe.proving.statement import BatchStatement, Statement
 from zkpipe.proving.witness import compute_segment_witness
-from zkpipe.spec import SegmentWitness
+from zkpipe.spec import SegmentWitness, compute_batch_input_hash
 
 Position = tuple[int, int]
 """Where a segment sits in the chain: (batch number, segment index in the batch)."""
@@ -30,6 +32,8 @@ class JobKind(StrEnum):
 
     SEGMENT = "segment"
     AGGREGATE = "aggregate"
+    DATA = "data"
+    JOIN = "join"
 
 
 def compute_segment_statement(segment: SegmentWitness) -> Statement:
@@ -135,4 +139,91 @@ class AggregateJob:
         return compute_joined_statement(self.left.statement, self.right.statement)
 
 
-Job = SegmentJob | AggregateJob
+@dataclass(frozen=True, slots=True)
+class DataJob:
+    """Prove batch `batch`'s data proof: its posted `data` hashes to L1's values from `acc_in` and
+    chains to the data chain of its segments (`batch_segments`: the spec's statement of the whole batch)."""
+
+    batch: int
+    k: int
+    blocks: int
+    data: bytes
+    batch_segments: Statement
+    acc_in: bytes
+
+    kind = JobKind.DATA
+
+    @property
+    def job_id(self) -> str:
+        """Stable id: segment size, batch, data-circuit size."""
+        return f"k{self.k}/b{self.batch}/data{self.blocks}"
+
+    @property
+    def span(self) -> tuple[Position, Position]:
+        """The batch (no segment of it)."""
+        return (self.batch, -1), (self.batch, -1)
+
+    @property
+    def segments(self) -> int:
+        """Segment proofs covered: none."""
+        return 0
+
+    @property
+    def expected(self) -> DataHashStatement:
+        """The statement its proof must have: L1's hashes of the data and the segments' data chain."""
+        s = self.batch_segments
+        return DataHashStatement(
+            len(self.data),
+            hashlib.sha256(self.data).digest(),
+            s.data_in,
+            s.data_out,
+            self.acc_in,
+            compute_batch_input_hash(self.acc_in, self.data, s.chain_id),
+            s.chain_id,
+            s.queue_in,
+            s.queue_out,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JoinJob:
+    """Join batch `batch`'s verified segments proof (its aggregate, or its one segment proof) with
+    its verified data proof; the result is the batch's batch-level leaf (BatchStatement)."""
+
+    batch: int
+    blocks: int
+    segments_proof: Proof
+    data_proof: BatchLevelProof
+    acc_in: bytes
+    data: bytes
+
+    kind = JobKind.JOIN
+
+    @property
+    def k(self) -> int:
+        """Segment size of the circuits."""
+        return self.segments_proof.segment_size
+
+    @property
+    def job_id(self) -> str:
+        """Stable id: segment size, batch, data-circuit size."""
+        return f"k{self.k}/b{self.batch}/join{self.blocks}"
+
+    @property
+    def span(self) -> tuple[Position, Position]:
+        """The batch (no segment of it)."""
+        return (self.batch, -1), (self.batch, -1)
+
+    @property
+    def segments(self) -> int:
+        """Segment proofs covered: those of the batch's segments proof."""
+        return self.segments_proof.provenance.segments
+
+    @property
+    def expected(self) -> BatchStatement:
+        """The statement the join must have: its segments' and L1's hashes around the batch data."""
+        s = self.segments_proof.statement
+        return BatchStatement.of_join(s, self.acc_in, compute_batch_input_hash(self.acc_in, self.data, s.chain_id))
+
+
+Job = SegmentJob | AggregateJob | DataJob | JoinJob

@@ -14,13 +14,13 @@ from typing import Any
 from zkpipe.errors import StorageError
 from zkpipe.proving.jobs.codec import job_from_json, job_to_json
 from zkpipe.proving.jobs.models import Job, JobState
-from zkpipe.proving.proof import Proof
+from zkpipe.proving.proof import AnyProof, proof_from_json
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,  -- insertion order (ties within a batch)
     job_id      TEXT NOT NULL UNIQUE,
-    kind        TEXT NOT NULL CHECK (kind IN ('segment', 'aggregate')),
+    kind        TEXT NOT NULL CHECK (kind IN ('segment', 'aggregate', 'data', 'join')),
     k           INTEGER NOT NULL,
     batch       INTEGER NOT NULL,                   -- batch of the first segment covered
     state       TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
@@ -60,7 +60,7 @@ class JobRecord:
     state: JobState
     attempts: int
     failures: int
-    proof: Proof | None
+    proof: AnyProof | None
     error: str | None
 
 
@@ -140,7 +140,7 @@ class JobStore:
         """Gives up on the job."""
         self._set(job_id, "state = 'failed', error = ?", (error,))
 
-    def mark_done(self, job_id: str, proof: Proof) -> None:
+    def mark_done(self, job_id: str, proof: AnyProof) -> None:
         """Stores the verified proof of the job."""
         self._set(job_id, "state = 'done', proof = ?", (json.dumps(proof.to_json()),))
 
@@ -151,7 +151,7 @@ class JobStore:
             JobState(state),
             int(attempts),
             int(failures),
-            None if proof is None else Proof.from_json(json.loads(proof)),
+            None if proof is None else proof_from_json(json.loads(proof)),
             error,
         )
 
@@ -169,10 +169,10 @@ class JobStore:
         _, rows = self._execute("SELECT state FROM jobs WHERE job_id = ?", (job_id,))
         return JobState(rows[0][0]) if rows else None
 
-    def proof_by_id(self, job_id: str) -> Proof | None:
+    def proof_by_id(self, job_id: str) -> AnyProof | None:
         """The verified proof of a done job, else None."""
         _, rows = self._execute("SELECT proof FROM jobs WHERE job_id = ?", (job_id,))
-        return Proof.from_json(json.loads(rows[0][0])) if rows and rows[0][0] is not None else None
+        return proof_from_json(json.loads(rows[0][0])) if rows and rows[0][0] is not None else None
 
     def queued(self, limit: int = 1000) -> list[Job]:
         """Queued jobs, oldest batch first (then insertion order)."""
