@@ -21,6 +21,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from zkpipe.errors import InvalidInput
 from zkpipe.modes import BatchPolicyName, ExecutionEngine, L1Kind, ProveFrom, ProverBackendKind, StoreSync
+from zkpipe.native import data_hash_capacity
 from zkpipe.sequencer.mempool import MempoolConfig
 from zkpipe.sequencer.policy import (
     AdaptivePolicy,
@@ -150,6 +151,15 @@ class ProvingConfig(BaseModel):
     job_timeout_s: float = Field(default=600.0, gt=0)
     redundancy: int = Field(default=1, ge=1)
     """Copies of every proving job (more than 1 for untrusted provers)."""
+    bind_to_l1: bool = False
+    """Also prove each batch's data (a DATA job: SHA-256 of the posted bytes and L1's accumulated
+    input hash, in circuit) and join it with the batch's segments (a JOIN job, the 44-element
+    BatchStatement); each is verified on receipt, and a window is consolidated only once every
+    batch's join verified and its acc_in/acc_out equal L1's accInputHash (docs/proving.md). Off by
+    default: the proof sent to L1 is still the segment-level aggregate."""
+    data_blocks: int = Field(default=26, ge=2)
+    """SHA-256 blocks of the data circuit with bind_to_l1 (one size per deployment): it proves
+    batches of at most 64 × blocks − 9 bytes, so batch.max_bytes must not exceed that."""
 
     @field_validator("segment_size")
     @classmethod
@@ -196,6 +206,13 @@ class NodeConfig(BaseSettings):
             raise ValueError("l1.kind 'rpc' needs l1.rpc_url")
         if self.proving.enabled and self.tree_depth != 32:
             raise ValueError("proving needs tree_depth 32 (the circuits')")
+        if self.proving.enabled and self.proving.bind_to_l1:
+            capacity = data_hash_capacity(self.proving.data_blocks)
+            if self.batch.max_bytes > capacity:
+                raise ValueError(
+                    f"proving.bind_to_l1: batch.max_bytes {self.batch.max_bytes} exceeds the data circuit's "
+                    f"{capacity} bytes (proving.data_blocks {self.proving.data_blocks})"
+                )
         return self
 
     @classmethod

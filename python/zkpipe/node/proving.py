@@ -9,6 +9,11 @@ L1 the node checks that it proves exactly the sequenced data from the consolidat
 it proved hashes to L1's accumulated input hash, its start root is L1's consolidated root, and its
 statement is the spec's. Then `verifyBatches` consolidates the window (the syncer marks the batches
 when L1 reports it).
+
+With `proving.bind_to_l1` each batch is also proven at the batch level (ADR 29): a DATA job proves
+that its posted bytes hash, in circuit, to L1's accumulated input hash, and a JOIN job joins that
+proof with the batch's segments; both are verified on receipt like every job, and before the window
+goes to L1 each join's acc_in/acc_out must equal L1's stored accInputHash around its batch.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from zkpipe.node.store import Store, StoredBatch
 from zkpipe.node.withdrawals import compute_claim_proofs, compute_window_payouts
 from zkpipe.proving.aggregator import Aggregator, BatchProving, Window
 from zkpipe.proving.backends.base import ProverBackend
-from zkpipe.proving.jobs import JobStore, SegmentJob
+from zkpipe.proving.jobs import DataJob, JobStore, SegmentJob, compute_joined_statement
 from zkpipe.proving.proof import Proof
 from zkpipe.proving.scheduler import EventKind, Scheduler, SchedulerConfig
 from zkpipe.proving.segmenter import Segmenter
@@ -304,18 +309,53 @@ class ProvingPipeline:
             # The sequencer and the spec must agree before anything is proven.
             if digest_bytes(result.state.tree.root) != stored.state_root:
                 raise StorageError(f"batch {stored.number}: the spec's root differs from the sequencer's")
-            entry = self.aggregator.add(stored.number, self.segmenter.jobs(result))
+            jobs = self.segmenter.jobs(result)
+            entry = self.aggregator.add(stored.number, jobs, self._data_job(stored, jobs))
             self.record.batches[stored.number] = ProvingBatch(stored, result, before, entry)
             self._state = result.state
             self._next_batch += 1
             logger.info("event=batch_queued batch=%d segments=%d", stored.number, len(entry.jobs))
 
+    def _data_job(self, stored: StoredBatch, jobs: Sequence[SegmentJob]) -> DataJob | None:
+        """The batch's DATA job when the batch level is on (`proving.bind_to_l1`), else None."""
+        if not self.config.bind_to_l1:
+            return None
+        segments = jobs[0].expected
+        for job in jobs[1:]:
+            segments = compute_joined_statement(segments, job.expected)
+        previous = self.store.batch_by_number(stored.number - 1)
+        # L1's hash before the batch: as the sequencer computed it (the join's is checked against L1's later).
+        acc_in = previous.l1_acc_input_hash if previous is not None else self.rollup.acc_input_hash(0)
+        return DataJob(stored.number, self.k, self.config.data_blocks, stored.data, segments, acc_in)
+
     def _settle_windows(self) -> None:
         """Sends each finished aggregate to L1, oldest window first."""
         while (window := self.aggregator.next_finished()) is not None:
             assert window.proof is not None
+            self.check_joins_against_l1(window)
             self._consolidate(window, window.proof)
             self.aggregator.pop_finished()
+
+    def check_joins_against_l1(self, window: Window) -> None:
+        """With the batch level on: raises ProvingFailed unless every batch's verified join starts at
+        L1's accInputHash before the batch and ends at L1's after it, the first at L1's consolidated
+        root; L1Behind while the window's last batch is not sequenced yet."""
+        if not window.batches[0].is_bound:
+            return
+        if self.rollup.last_batch_sequenced() < window.last:
+            raise L1Behind(f"batch {window.last} is not sequenced on L1 yet")
+        for batch in window.batches:
+            assert batch.join is not None and batch.join.statement is not None
+            statement = batch.join.statement
+            if (statement.acc_in, statement.acc_out) != (
+                self.rollup.acc_input_hash(batch.number - 1),
+                self.rollup.acc_input_hash(batch.number),
+            ):
+                raise ProvingFailed(f"batch {batch.number}: its join's accumulated input hashes are not L1's")
+        first = window.batches[0].join
+        assert first is not None and first.statement is not None
+        if digest_bytes(first.statement.root_before) != self.rollup.consolidated_state_root():
+            raise ProvingFailed(f"batch {window.first}: its join does not start at L1's consolidated root")
 
     # -- consolidation ------------------------------------------------------------------------
 
@@ -396,16 +436,17 @@ class ProvingPipeline:
 
         This is the *work* of a job as the scheduler sees it (proving, verification and collection
         included, queueing excluded): the per-job service time the simulator puts on its provers.
-        Keys: ``segment`` and ``aggregate``; each list in the order the jobs started.
+        Keys: ``segment`` and ``aggregate``, and ``data`` and ``join`` (batch level, empty when it is
+        off); each list in the order the jobs started.
         """
         started: dict[tuple[str | None, str | None], float] = {}
-        jobs: dict[str, list[tuple[float, float]]] = {"segment": [], "aggregate": []}
+        jobs: dict[str, list[tuple[float, float]]] = {"segment": [], "aggregate": [], "data": [], "join": []}
         for event in list(self.scheduler.events):
             key = (event.job_id, event.worker_id)
             if event.kind in (EventKind.STARTED, EventKind.DUPLICATE_STARTED):
                 started[key] = event.at
             elif event.kind is EventKind.ACCEPTED and key in started and event.job_id is not None:
-                kind = "aggregate" if event.job_id.startswith("agg(") else "segment"
+                kind = str(self.scheduler.job_by_id(event.job_id).kind)
                 at = started.pop(key)
                 jobs[kind].append((at, event.at - at))
         return {kind: [seconds for _, seconds in sorted(pairs)] for kind, pairs in jobs.items()}

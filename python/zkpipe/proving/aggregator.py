@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from zkpipe.errors import InvalidInput, ProvingFailed
-from zkpipe.proving.jobs import JobState, SegmentJob
-from zkpipe.proving.proof import Proof
+from zkpipe.proving.jobs import DataJob, JobState, JoinJob, SegmentJob
+from zkpipe.proving.proof import BatchLevelProof, Proof
 from zkpipe.proving.scheduler import Scheduler
 
 logger = logging.getLogger("zkpipe.proving.aggregator")
@@ -32,6 +32,19 @@ class BatchProving:
     """When all its segment proofs were accepted."""
     aggregated: float | None = None
     """When the aggregate covering it was finished."""
+    data_job: DataJob | None = None
+    """Its data proof's job (batch level on), else None."""
+    root_id: str | None = None
+    """With the batch level: the job id of its segments' fold (one proof of the batch)."""
+    join_id: str | None = None
+    """With the batch level: its JOIN job's id, once submitted."""
+    join: BatchLevelProof | None = None
+    """With the batch level: its accepted join."""
+
+    @property
+    def is_bound(self) -> bool:
+        """Whether the batch is proven at the batch level too (data proof and join)."""
+        return self.data_job is not None
 
 
 @dataclass(slots=True)
@@ -68,25 +81,54 @@ class Aggregator:
         self._clock = clock
         self._open: list[BatchProving] = []
         self._in_flight: list[Window] = []
+        self._unjoined: list[BatchProving] = []
         self.windows: list[Window] = []
         """Every window formed, in order."""
 
-    def add(self, number: int, jobs: list[SegmentJob]) -> BatchProving:
-        """Queues a batch's segment jobs (batches must come in order)."""
+    def add(self, number: int, jobs: list[SegmentJob], data_job: DataJob | None = None) -> BatchProving:
+        """Queues a batch's segment jobs, and its data job if the batch level is on (batches in order)."""
         if self._open and number != self._open[-1].number + 1:
             raise InvalidInput(f"batch {number} does not follow batch {self._open[-1].number}")
-        for job in jobs:
-            self.scheduler.submit(job)
-        batch = BatchProving(number, jobs, self._clock())
+        if self._open and (data_job is None) != (self._open[-1].data_job is None):
+            raise InvalidInput("every batch of a window is proven at the batch level, or none")
+        batch = BatchProving(number, jobs, self._clock(), data_job=data_job)
+        if data_job is None:
+            for job in jobs:
+                self.scheduler.submit(job)
+        else:
+            batch.root_id = self.scheduler.submit_fold(jobs)
+            self.scheduler.submit(data_job)
+            self._unjoined.append(batch)
         self._open.append(batch)
         return batch
 
     def step(self) -> None:
-        """Closes a window if one is due and notes the batches whose segments are all proven."""
+        """Closes a window if one is due, starts joins that can start, notes batches proven."""
         self._close_window()
+        self._start_joins()
         now = self._clock()
         for window in self._in_flight:
             self._note_proven(window, now)
+
+    def _start_joins(self) -> None:
+        """Submits the JOIN of each batch whose segments' fold and data proof are both accepted."""
+        for batch in list(self._unjoined):
+            assert batch.data_job is not None and batch.root_id is not None
+            segments = self.scheduler.proof_by_id(batch.root_id)
+            data = self.scheduler.batch_proof_by_id(batch.data_job.job_id)
+            if segments is None or data is None:
+                continue
+            job = JoinJob(
+                batch.number,
+                batch.data_job.blocks,
+                segments,
+                data,
+                batch.data_job.acc_in,
+                batch.data_job.data,
+            )
+            self.scheduler.submit(job)
+            batch.join_id = job.job_id
+            self._unjoined.remove(batch)
 
     def _note_proven(self, window: Window, now: float) -> None:
         for batch in window.batches:
@@ -103,7 +145,10 @@ class Aggregator:
         if not (full or waited):
             return
         batches, self._open = self._open[: self.n], self._open[self.n :]
-        root_id = self.scheduler.submit_fold([job for b in batches for job in b.jobs])
+        if batches[0].is_bound:
+            root_id = self.scheduler.submit_fold_of([b.root_id for b in batches if b.root_id is not None])
+        else:
+            root_id = self.scheduler.submit_fold([job for b in batches for job in b.jobs])
         window = Window(batches, root_id, self._clock())
         self._in_flight.append(window)
         self.windows.append(window)
@@ -119,6 +164,9 @@ class Aggregator:
         window = self._in_flight[0]
         if self.scheduler.state_by_id(window.root_id) is JobState.FAILED:
             raise ProvingFailed(f"the aggregate of batches from {window.first} was given up")
+        for batch in window.batches:
+            if batch.is_bound and not self._is_joined(batch):
+                return None
         proof = self.scheduler.proof_by_id(window.root_id)
         if proof is None:
             return None
@@ -129,6 +177,16 @@ class Aggregator:
         for batch in window.batches:
             batch.aggregated = batch.aggregated or now
         return window
+
+    def _is_joined(self, batch: BatchProving) -> bool:
+        """Whether the batch's join is accepted; ProvingFailed if its data proof or join was given up."""
+        assert batch.data_job is not None
+        for job_id in (batch.data_job.job_id, batch.join_id):
+            if job_id is not None and self.scheduler.state_by_id(job_id) is JobState.FAILED:
+                raise ProvingFailed(f"batch {batch.number}'s job {job_id} was given up")
+        if batch.join is None and batch.join_id is not None:
+            batch.join = self.scheduler.batch_proof_by_id(batch.join_id)
+        return batch.join is not None
 
     def pop_finished(self) -> Window:
         """Removes the oldest window (after the pipeline handed it on)."""

@@ -163,6 +163,7 @@ class BatchLevelProof:
             if hashlib.sha256(data).hexdigest() != obj["proof_sha256"]:
                 raise DecodeError("proof bytes do not match their checksum")
             elements = obj["statement"]
+            statement = None if elements is None else BatchStatement.from_elements([int(x) for x in elements])
             provenance = dict(obj["provenance"])
             provenance["circuit_digest"] = tuple(provenance["circuit_digest"])
             return cls(
@@ -170,7 +171,7 @@ class BatchLevelProof:
                 batch=int(obj["batch"]),
                 segment_size=int(obj["segment_size"]),
                 blocks=int(obj["blocks"]),
-                statement=None if elements is None else BatchStatement.from_elements([int(x) for x in elements]),
+                statement=statement,
                 data=data,
                 provenance=Provenance(**provenance),
             )

@@ -224,6 +224,14 @@ class Scheduler:
             self._joins.update(joins)
             return root
 
+    def submit_fold_of(self, ids: Sequence[str]) -> str:
+        """Folds the proofs of jobs already submitted or planned (`ids`, adjacent, in order) into one
+        as they are accepted, e.g. the per-batch folds of a window; the final proof's job id."""
+        with self._lock:
+            root, joins = compute_fold_plan(ids)
+            self._joins.update(joins)
+            return root
+
     # -- results ----------------------------------------------------------------
 
     def job_by_id(self, job_id: str) -> Job:
@@ -508,7 +516,9 @@ class Scheduler:
         )
         return Proof(kind, job.k, statement, result.data, provenance)
 
-    def _verified_batch_level(self, job: DataJob | JoinJob, result: ProofResult, worker_id: str) -> BatchLevelProof:
+    def _verified_batch_level(
+        self, job: DataJob | JoinJob, result: ProofResult, worker_id: str
+    ) -> BatchLevelProof:
         """A data proof or join, if it verifies here with exactly the job's expected statement."""
         statement: BatchStatement | None = None
         try:
@@ -521,7 +531,9 @@ class Scheduler:
                 )
                 statement = BatchStatement.from_elements(elements)
                 if statement != job.expected:
-                    raise InvalidProof(f"worker {worker_id} joined a different statement than job {job.job_id}'s")
+                    raise InvalidProof(
+                        f"worker {worker_id} joined a different statement than job {job.job_id}'s"
+                    )
         except InvalidProof:
             raise
         except ZkpipeError as err:  # bytes that are not a proof of this circuit at all

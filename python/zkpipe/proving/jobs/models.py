@@ -223,7 +223,9 @@ class JoinJob:
     def expected(self) -> BatchStatement:
         """The statement the join must have: its segments' and L1's hashes around the batch data."""
         s = self.segments_proof.statement
-        return BatchStatement.of_join(s, self.acc_in, compute_batch_input_hash(self.acc_in, self.data, s.chain_id))
+        return BatchStatement.of_join(
+            s, self.acc_in, compute_batch_input_hash(self.acc_in, self.data, s.chain_id)
+        )
 
 
 Job = SegmentJob | AggregateJob | DataJob | JoinJob
