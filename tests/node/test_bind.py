@@ -37,8 +37,8 @@ def test_the_node_proves_and_checks_each_batchs_data_and_join(tmp_path: Path) ->
     )
     background = BackgroundNode(config)
     background.start()
+    client = ZkClient(background.url)
     try:
-        client = ZkClient(background.url)
         funded = fund(background, client, 2)
         sent = client.send_transaction(funded.transfer(1, 2, amount=5)).hash
         wait_consolidated(client, [sent], timeout=900.0)
@@ -67,6 +67,7 @@ def test_the_node_proves_and_checks_each_batchs_data_and_join(tmp_path: Path) ->
         assert len(work["data"]) >= final and len(work["join"]) >= final
         print(f"bind: {final} batches, data job s {work['data']}, join job s {work['join']}")
     finally:
+        client.close()
         background.stop()
 
     # A worker whose data proof is of the batch's data one byte off is refused: the proof is
@@ -79,7 +80,8 @@ def test_the_node_proves_and_checks_each_batchs_data_and_join(tmp_path: Path) ->
         job = data_jobs[0]
         faulty.submit(job)
         deadline = time.monotonic() + 600
-        while not faulty.events_of(EventKind.REJECTED) and time.monotonic() < deadline:
+        ended = (EventKind.REJECTED, EventKind.ACCEPTED)
+        while not any(e.kind in ended for e in faulty.events) and time.monotonic() < deadline:
             faulty.step()
             time.sleep(0.1)
         (rejected,) = faulty.events_of(EventKind.REJECTED)

@@ -64,6 +64,7 @@ def test_adaptive_policy_builds() -> None:
         ({"ZKPIPE_BATCH__POLICY": "magic"}, "policy"),
         ({"ZKPIPE_L1__BLOCK_TIME": "0"}, "block_time"),
         ({"ZKPIPE_RPC__DEV_METHODS": "maybe"}, "dev_methods"),
+        ({"ZKPIPE_PROVING__ENABLED": "1", "ZKPIPE_PROVING__BIND_TO_L1": "1"}, "bind_to_l1: batch.max_bytes"),
     ],
 )
 def test_invalid_settings_are_config_errors(env: dict[str, str], message: str) -> None:
