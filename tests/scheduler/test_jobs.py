@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from zkpipe.errors import InvalidProof, StorageError
 from zkpipe.proving import Proof, ProofKind, Provenance
 from zkpipe.proving.jobs import (
     AggregateJob,
+    DataJob,
     JobState,
     JobStore,
     SegmentJob,
@@ -19,6 +22,7 @@ from zkpipe.proving.jobs import (
     job_from_json,
     job_to_json,
 )
+from zkpipe.proving.jobs.store import SCHEMA
 from zkpipe.proving.scheduler import compute_fold_plan
 from zkpipe.proving.segmenter import Segmenter
 
@@ -106,3 +110,22 @@ def test_fold_plan_is_balanced_and_deterministic() -> None:
     assert root == "agg(agg(a+b)+c)"
     assert set(joins) == {"agg(a+b)", "agg(agg(a+b)+c)"}
     assert compute_fold_plan(["a"]) == ("a", {})
+
+
+def test_a_store_of_the_two_kind_version_is_widened_with_its_jobs_kept(
+    tmp_path: Path, jobs: list[SegmentJob]
+) -> None:
+    path = tmp_path / "jobs.db"
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA.replace("'aggregate', 'data', 'join'", "'aggregate'"))  # the old CHECK
+    db.execute(
+        "INSERT INTO jobs (job_id, kind, k, batch, state, job, created_at, updated_at) "
+        "VALUES (?, 'segment', ?, ?, 'queued', ?, 0, 0)",
+        (jobs[0].job_id, K, jobs[0].batch, json.dumps(job_to_json(jobs[0]))),
+    )
+    db.commit()
+    db.close()
+    store = JobStore(path)
+    data = DataJob(jobs[0].batch, K, 26, b"posted batch", jobs[0].expected, bytes(32))
+    assert store.add(data)
+    assert store.queued() == [jobs[0], data]

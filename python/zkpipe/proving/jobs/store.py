@@ -42,6 +42,18 @@ CREATE TABLE IF NOT EXISTS quarantine (
 """
 
 
+WIDEN_KINDS = f"""
+BEGIN;
+ALTER TABLE jobs RENAME TO jobs_two_kinds;
+DROP INDEX jobs_queue;
+{SCHEMA}
+INSERT INTO jobs SELECT * FROM jobs_two_kinds;
+DROP TABLE jobs_two_kinds;
+COMMIT;
+"""
+"""Rebuilds a job table of a version that knew only segment and aggregate jobs (its `CHECK`), rows kept."""
+
+
 @dataclass(frozen=True, slots=True)
 class QuarantineRecord:
     """A worker the scheduler gives no jobs: why, since when (Unix time), where its bad proof came from."""
@@ -81,6 +93,9 @@ class JobStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            (table,) = self._db.execute("SELECT sql FROM sqlite_master WHERE name = 'jobs'").fetchone()
+            if "'data'" not in table:
+                self._db.executescript(WIDEN_KINDS)
         except sqlite3.Error as err:
             raise StorageError(f"cannot open job store {self.path}: {err}") from None
 
