@@ -31,6 +31,14 @@ type WrapCircuit struct {
 // Define lays out the verification as qp-plonky2 verifies: its transcript (FRI parameters
 // first), its Goldilocks generators and its coset interpolation gate (plonk.go).
 func (c *WrapCircuit) Define(api frontend.API) error {
+	c.verifyOuter(api)
+	var err error
+	stage("statement hash (SHA-256)", api, func() { err = c.assertStatementHash(api, nil) })
+	return err
+}
+
+// verifyOuter checks the outer proof against c.verifier, constants or witness alike.
+func (c *WrapCircuit) verifyOuter(api frontend.API) {
 	if counter != nil {
 		counter.api = api
 	}
@@ -64,14 +72,11 @@ func (c *WrapCircuit) Define(api frontend.API) error {
 	stage("fri", api, func() {
 		verifyFri(api, &c.common.FriParams, friChip.GetInstance(challenges.PlonkZeta), openings, &challenges.FriChallenges, caps, &c.Proof.OpeningProof)
 	})
-
-	var err error
-	stage("statement hash (SHA-256)", api, func() { err = c.assertStatementHash(api) })
-	return err
 }
 
-// assertStatementHash binds the public input to the proof's public inputs.
-func (c *WrapCircuit) assertStatementHash(api frontend.API) error {
+// assertStatementHash binds the public input to `prefix` (bytes, most significant first) and
+// then the proof's public inputs.
+func (c *WrapCircuit) assertStatementHash(api frontend.API, prefix []frontend.Variable) error {
 	u64, err := uints.New[uints.U64](api)
 	if err != nil {
 		return err
@@ -79,6 +84,9 @@ func (c *WrapCircuit) assertStatementHash(api frontend.API) error {
 	h, err := sha2.New(api)
 	if err != nil {
 		return err
+	}
+	for _, b := range prefix {
+		h.Write([]uints.U8{u64.ByteValueOf(b)})
 	}
 	for _, pi := range c.PublicInputs {
 		h.Write(u64.UnpackMSB(u64.ValueOf(pi.Limb)))

@@ -95,7 +95,7 @@ func gateName(id string) string {
 	return id
 }
 
-func cmdCount(o *outerFiles, pprofPath, out string) error {
+func cmdCount(o *outerFiles, circuit frontend.Circuit, pprofPath, out string) error {
 	counter = &stageCounter{direct: map[string]int{}, ranges: map[string]int{}, checks: map[string]int{}}
 	defer func() { counter = nil }()
 	var whole *profile.Profile
@@ -103,7 +103,7 @@ func cmdCount(o *outerFiles, pprofPath, out string) error {
 		whole = profile.Start(profile.WithPath(pprofPath))
 	}
 	start := time.Now()
-	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, o.template())
+	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, circuit)
 	if whole != nil {
 		whole.Stop()
 	}

@@ -4,6 +4,7 @@
 //	zkpipe-wrap setup  -in DIR            compile and set up once per outer circuit (cached)
 //	zkpipe-wrap prove  -in DIR -out FILE  prove one outer proof (sets up first if needed)
 //	zkpipe-wrap count  -in DIR [-out F] [-pprof F] where the constraints go, by stage and gate type (compiles, no keys)
+//	  (check and count take -shape: the circuit per shape of shape.go, verifier data as witness)
 //	zkpipe-wrap sample -out DIR           a small circuit's key and proof, for the contract's tests
 //
 // DIR holds common_circuit_data.json, verifier_only_circuit_data.json and
@@ -106,8 +107,11 @@ func readOuter(dir string) (*outerFiles, error) {
 }
 
 // statementHash is what the circuit and the L1 contract compute from the public inputs.
-func statementHash(inputs []uint64) *big.Int {
-	buf := make([]byte, 0, 8*len(inputs))
+func statementHash(inputs []uint64) *big.Int { return hashStatement(nil, inputs) }
+
+// hashStatement is SHA-256 of `prefix` then each input as 8 big-endian bytes, top three bits cleared.
+func hashStatement(prefix []byte, inputs []uint64) *big.Int {
+	buf := append(make([]byte, 0, len(prefix)+8*len(inputs)), prefix...)
 	for _, x := range inputs {
 		buf = append(buf, byte(x>>56), byte(x>>48), byte(x>>40), byte(x>>32), byte(x>>24), byte(x>>16), byte(x>>8), byte(x))
 	}
@@ -280,9 +284,17 @@ func readInto(path string, read func(r io.Reader) (int64, error)) error {
 	return err
 }
 
-func cmdCheck(o *outerFiles) error {
+func cmdCheck(o *outerFiles, shape bool) error {
 	start := time.Now()
-	err := test.IsSolved(o.template(), o.assignment(), ecc.BN254.ScalarField())
+	var err error
+	if shape {
+		var digest *big.Int
+		if digest, err = nativeVerifierDigest(o.verifier); err == nil {
+			err = test.IsSolved(o.shapeTemplate(), o.shapeAssignment(o.verifier, digest), ecc.BN254.ScalarField())
+		}
+	} else {
+		err = test.IsSolved(o.template(), o.assignment(), ecc.BN254.ScalarField())
+	}
 	progress("check", map[string]any{"seconds": time.Since(start).Seconds(), "ok": err == nil})
 	return err
 }
@@ -359,6 +371,7 @@ func main() {
 	in := fs.String("in", "", "directory of the outer proof's JSON files")
 	out := fs.String("out", "", "result file (default stdout)")
 	pprofPath := fs.String("pprof", "", "count: also write gnark's constraint profile (pprof) here")
+	shape := fs.Bool("shape", false, "check, count: the circuit per shape (verifier data as witness, shape.go)")
 	_ = fs.Parse(os.Args[2:])
 	progress("start", map[string]any{"command": os.Args[1], "cpus": runtime.NumCPU()})
 	if os.Args[1] == "sample" {
@@ -372,9 +385,13 @@ func main() {
 	if err == nil {
 		switch os.Args[1] {
 		case "check":
-			err = cmdCheck(o)
+			err = cmdCheck(o, *shape)
 		case "count":
-			err = cmdCount(o, *pprofPath, *out)
+			var circuit frontend.Circuit = o.template()
+			if *shape {
+				circuit = o.shapeTemplate()
+			}
+			err = cmdCount(o, circuit, *pprofPath, *out)
 		case "setup":
 			err = cmdSetup(o, *out)
 		case "prove":

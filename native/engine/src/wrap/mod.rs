@@ -86,6 +86,13 @@ pub const SAMPLE_FRI: OuterFri = OuterFri { rate_bits: 3, num_query_rounds: 4, p
 /// (arithmetic, Poseidon, random access and coset interpolation), so `zkpipe-wrap check` on
 /// it shows the Go verifier follows qp-plonky2; returns the public inputs.
 pub fn write_sample_outer(dir: &Path) -> Result<Vec<u64>> {
+    write_sample_outer_with(dir, 100)
+}
+
+/// The sample circuit with its random-access list starting at `first_constant`: another
+/// `first_constant` is another circuit (constants cap, digest) of the very same shape
+/// (common data), which a circuit per shape must refuse unless its digest is the pinned one.
+pub fn write_sample_outer_with(dir: &Path, first_constant: u64) -> Result<Vec<u64>> {
     use plonky2::field::types::Field;
     use plonky2::gates::coset_interpolation::CosetInterpolationGate;
     use plonky2::hash::poseidon::PoseidonHash;
@@ -99,7 +106,7 @@ pub fn write_sample_outer(dir: &Path) -> Result<Vec<u64>> {
     let y = builder.add_virtual_target();
     let z = builder.mul_add(x, y, x);
     let h = builder.hash_n_to_hash_no_pad::<PoseidonHash>(vec![x, y, z]);
-    let list: Vec<Target> = (0..16).map(|i| builder.constant(F::from_canonical_u64(100 + i))).collect();
+    let list: Vec<Target> = (0..16).map(|i| builder.constant(F::from_canonical_u64(first_constant + i))).collect();
     let index = builder.add_virtual_target();
     let picked = builder.random_access(index, list);
     // A coset interpolation gate (its wires set directly): 4 points, shift and evaluation point free.
@@ -171,6 +178,16 @@ mod tests {
         }
         if std::env::var("ZKPIPE_WRAP_SMALL_DIR").is_err() {
             std::fs::remove_dir_all(&dir).unwrap();
+        }
+        // Another circuit of the same shape: same common data, another verifier key.
+        let other = dir.with_file_name(format!("{}_other", dir.file_name().unwrap().to_string_lossy()));
+        super::write_sample_outer_with(&other, 200).unwrap();
+        let read = |d: &std::path::Path, f: &str| std::fs::read_to_string(d.join(f)).unwrap();
+        if std::env::var("ZKPIPE_WRAP_SMALL_DIR").is_ok() {
+            assert_eq!(read(&dir, super::COMMON_FILE), read(&other, super::COMMON_FILE));
+            assert_ne!(read(&dir, super::VERIFIER_FILE), read(&other, super::VERIFIER_FILE));
+        } else {
+            std::fs::remove_dir_all(&other).unwrap();
         }
     }
 
