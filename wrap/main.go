@@ -287,15 +287,20 @@ func readInto(path string, read func(r io.Reader) (int64, error)) error {
 func cmdCheck(o *outerFiles, shape bool) error {
 	start := time.Now()
 	var err error
+	fields := map[string]any{}
 	if shape {
 		var digest *big.Int
 		if digest, err = nativeVerifierDigest(o.verifier); err == nil {
+			// What a rollup deployed for this outer circuit pins (ADR 33).
+			fields["verifier_digest"] = digest.String()
+			fields["statement_hash"] = shapeStatementHash(digest, o.inputs).String()
 			err = test.IsSolved(o.shapeTemplate(), o.shapeAssignment(o.verifier, digest), ecc.BN254.ScalarField())
 		}
 	} else {
 		err = test.IsSolved(o.template(), o.assignment(), ecc.BN254.ScalarField())
 	}
-	progress("check", map[string]any{"seconds": time.Since(start).Seconds(), "ok": err == nil})
+	fields["seconds"], fields["ok"] = time.Since(start).Seconds(), err == nil
+	progress("check", fields)
 	return err
 }
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from zkpipe import native
-from zkpipe.proving.wrap import wrapper_binary
+from zkpipe.proving.wrap import statement_hash, wrapper_binary
 
 SAMPLE = Path(__file__).parent / "fixtures" / "sample_outer"
 
@@ -32,10 +32,9 @@ def sample() -> Path:
     return SAMPLE
 
 
-def _check(folder: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(wrapper_binary()), "check", "-in", str(folder)], capture_output=True, text=True, timeout=600
-    )
+def _check(folder: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    command = [str(wrapper_binary()), "check", *flags, "-in", str(folder)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
 def _edited(sample: Path, tmp_path: Path, name: str, edit: Any) -> Path:
@@ -104,3 +103,14 @@ def test_gnark_rejects_one_merkle_sibling_changed(sample: Path, tmp_path: Path) 
 
     done = _check(_edited(sample, tmp_path, PROOF, bump))
     assert done.returncode != 0
+
+
+def test_the_circuit_per_shape_binds_the_outer_digest_as_python_hashes_it(sample: Path) -> None:
+    """`check -shape` (wrap/shape.go) solves, and its public input is ours with the digest prefixed."""
+    done = _check(sample, "-shape")
+    assert done.returncode == 0, done.stderr[-2000:]
+    events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    event = next(e for e in events if e["stage"] == "check")
+    inputs = [int(x) for x in json.loads((sample / PROOF).read_text())["public_inputs"]]
+    digest = int(event["verifier_digest"])
+    assert int(event["statement_hash"]) == statement_hash(inputs, digest) != statement_hash(inputs)

@@ -29,9 +29,14 @@ STATEMENT_MASK = (1 << 253) - 1
 """The public input keeps the low 253 bits of the SHA-256, so it is below the BN254 scalar field."""
 
 
-def statement_hash(statement: Sequence[int]) -> int:
-    """The Groth16 public input: SHA-256 of the statement (8 big-endian bytes each), top 3 bits cleared."""
-    digest = hashlib.sha256(b"".join(x.to_bytes(8, "big") for x in statement)).digest()
+def statement_hash(statement: Sequence[int], verifier_digest: int | None = None) -> int:
+    """The Groth16 public input: SHA-256 of the statement (8 big-endian bytes each), top 3 bits cleared.
+
+    With `verifier_digest` (the circuit per shape, ADR 33), the outer circuit's digest as 32
+    big-endian bytes comes first.
+    """
+    prefix = b"" if verifier_digest is None else verifier_digest.to_bytes(32, "big")
+    digest = hashlib.sha256(prefix + b"".join(x.to_bytes(8, "big") for x in statement)).digest()
     return int.from_bytes(digest, "big") & STATEMENT_MASK
 
 
