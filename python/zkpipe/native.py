@@ -53,6 +53,7 @@ __all__ = [
     "merkle_empty_root",
     "poseidon_hash",
     "poseidon_hash_to_many",
+    "poseidon_hashes",
     "poseidon_permute",
     "poseidon_two_to_one",
     "prove_batch_data",
@@ -522,6 +523,12 @@ def tx_hashes(domain: int, encodings: Sequence[bytes], *, threads: int = 0) -> l
     """Poseidon(domain ‖ encoding packed 7 bytes per element) of each encoding, in one native call
     (GIL released, parallel): `zkpipe.spec.compute_tx_hash` for a chunk, given its DOMAIN_TX_HASH."""
     return [_digest(d) for d in _native.exec_tx_hashes(domain, list(encodings), threads=threads)]
+
+
+@_mapped
+def poseidon_hashes(rows: Sequence[Sequence[int]], *, threads: int = 0) -> list[Digest]:
+    """`poseidon_hash` of each row, in one native call (GIL released once, parallel for a chunk)."""
+    return [_digest(d) for d in _native.exec_poseidon_hashes([list(r) for r in rows], threads=threads)]
 
 
 # ---- wrap: the BN254 outer layer (gnark-plonky2-verifier's JSON files) ----

@@ -10,12 +10,13 @@ import pytest
 
 from zkpipe.errors import InvalidTransaction
 from zkpipe.execution import ClosedBatch, ExecutedTx, SequentialExecutor
-from zkpipe.execution.engine import NativeExecutor
+from zkpipe.execution.engine import NativeExecutor, signing_digests
 from zkpipe.native import keygen
 from zkpipe.spec import (
     MAX_AMOUNT,
     AccountIndex,
     Amount,
+    ChainId,
     Deposit,
     DepositIndex,
     Fee,
@@ -26,7 +27,10 @@ from zkpipe.spec import (
     Timestamp,
     Transaction,
     Transfer,
+    UserTransaction,
+    compute_signing_digest,
     initial_state,
+    is_well_formed,
     sign_transfer,
     sign_withdraw,
 )
@@ -213,3 +217,15 @@ def test_a_type_the_engine_does_not_know_runs_through_the_spec() -> None:
         txs,
         [60],
     )
+
+
+def test_signing_digests_of_a_chunk_are_the_specs_one_by_one() -> None:
+    txs = _random_workload(4, 80)  # deposits, withdrawals, transfers, one without an encoding
+    for chain_id in (ChainId(1), ChainId(77)):
+        got = signing_digests(txs, chain_id)
+        users = [isinstance(tx, UserTransaction) and is_well_formed(tx) for tx in txs]
+        expected = [
+            compute_signing_digest(tx, chain_id) if user else None  # type: ignore[arg-type]
+            for tx, user in zip(txs, users, strict=True)
+        ]
+        assert got == expected and any(d is None for d in got) and any(d is not None for d in got)

@@ -139,6 +139,13 @@ def test_batch_request_keeps_order_and_answers_each_call(funded: FundedNode) -> 
     assert isinstance(results[6], RpcCallError) and results[6].code == "METHOD_NOT_FOUND"
 
 
+def test_a_send_repeated_in_one_batch_is_executed_once(funded: FundedNode) -> None:
+    tx = "0x" + encode_tx(funded.transfer(3, 1)).hex()
+    first, again = funded.client.call_batch([("zk_sendTransaction", [tx]), ("zk_sendTransaction", [tx])])
+    assert (first["already_known"], again["already_known"]) == (False, True)
+    assert (first["hash"], first["seq"]) == (again["hash"], again["seq"])
+
+
 def test_notification_gets_no_answer(funded: FundedNode) -> None:
     status, answer = raw_post(funded, b'{"jsonrpc":"2.0","method":"zk_chainInfo"}')
     assert status == 204 and answer is None

@@ -434,11 +434,23 @@ impl ExecutionEngine {
 #[pyo3(signature = (domain, encodings, *, threads = 0))]
 fn exec_tx_hashes(py: Python<'_>, domain: u64, encodings: Vec<Vec<u8>>, threads: usize) -> PyResult<Vec<Digest>> {
     if encodings.len() < exec::txdata::PARALLEL_MIN {
-        // Why on this thread: handing one RPC call's hash to the pool costs more than hashing it;
-        // the GIL is still released, so the sequencer's Python runs meanwhile.
-        return py.detach(|| exec::txdata::packed_hashes(domain, &encodings)).map_err(to_py);
+        // Why on this thread and holding the GIL: handing one request's hashes to the pool costs
+        // more than hashing them (< 100 µs), and a thread that releases the GIL waits to get it back
+        // behind the sequencer's Python (up to the switch interval, 5 ms), which is what it cost here.
+        return exec::txdata::packed_hashes(domain, &encodings).map_err(to_py);
     }
     py.detach(|| exec::state::pool(threads)?.install(|| exec::txdata::packed_hashes(domain, &encodings))).map_err(to_py)
+}
+
+/// Poseidon of each row of field elements in one call (GIL released, parallel for a chunk): the
+/// spec's signing digests of a chunk without one native call per transaction.
+#[pyfunction]
+#[pyo3(signature = (rows, *, threads = 0))]
+fn exec_poseidon_hashes(py: Python<'_>, rows: Vec<Vec<u64>>, threads: usize) -> PyResult<Vec<Digest>> {
+    if rows.len() < exec::txdata::PARALLEL_MIN {
+        return exec::txdata::hashes(&rows).map_err(to_py); // held GIL: as in `exec_tx_hashes`
+    }
+    py.detach(|| exec::state::pool(threads)?.install(|| exec::txdata::hashes(&rows))).map_err(to_py)
 }
 
 // ---- data-commitment proofs (SHA-256 of a batch's public data, in circuit) ----
@@ -646,6 +658,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bench_primitive, m)?)?;
     m.add_class::<ExecutionEngine>()?;
     m.add_function(wrap_pyfunction!(exec_tx_hashes, m)?)?;
+    m.add_function(wrap_pyfunction!(exec_poseidon_hashes, m)?)?;
     m.add_function(wrap_pyfunction!(wrap_outer, m)?)?;
     m.add_function(wrap_pyfunction!(data_hash_prove, m)?)?;
     m.add_function(wrap_pyfunction!(data_hash_verify, m)?)?;

@@ -17,7 +17,16 @@ from collections.abc import Callable, Sequence
 
 from zkpipe.errors import InvalidTransaction, TxError
 from zkpipe.execution.executor import ClosedBatch, ExecutedTx, SequentialExecutor
-from zkpipe.native import ZERO_DIGEST, ExecutionEngine, NativeAccount, NativeTx, data_chain, tx_hashes
+from zkpipe.native import (
+    ZERO_DIGEST,
+    Digest,
+    ExecutionEngine,
+    NativeAccount,
+    NativeTx,
+    data_chain,
+    poseidon_hashes,
+    tx_hashes,
+)
 from zkpipe.spec import (
     CHAIN_ID,
     Account,
@@ -44,6 +53,7 @@ from zkpipe.spec import (
     apply_tx,
     compute_deposits_chain_step,
     compute_signing_digest,
+    compute_signing_elements,
     compute_withdrawals_chain_step,
     encode_tx,
     is_valid_signature,
@@ -71,9 +81,13 @@ _MALFORMED: NativeTx = (0, 0, 0, 0, 0, 0, b"", b"", ZERO_DIGEST, b"", None)
 
 
 def to_native_tx(
-    tx: Transaction, verified_key: PublicKey | None = None, chain_id: ChainId = CHAIN_ID
+    tx: Transaction,
+    verified_key: PublicKey | None = None,
+    chain_id: ChainId = CHAIN_ID,
+    digest: Digest | None = None,
 ) -> NativeTx | None:
-    """`tx` in the engine's form on chain `chain_id`, or None if the engine does not implement its type."""
+    """`tx` in the engine's form on chain `chain_id`, or None if the engine does not implement its type
+    (`digest`: its signing digest, if already computed)."""
     kind = type(tx)
     if kind not in (Deposit, Transfer, Withdraw):
         return None
@@ -81,7 +95,8 @@ def to_native_tx(
         return _MALFORMED
     if isinstance(tx, Deposit):
         return (1, tx.recipient, tx.queue_index, tx.amount, 0, 0, tx.public_key, b"", ZERO_DIGEST, b"", None)
-    digest = compute_signing_digest(tx, chain_id)
+    if digest is None:
+        digest = compute_signing_digest(tx, chain_id)
     if isinstance(tx, Transfer):
         return (
             2,
@@ -110,6 +125,23 @@ def to_native_tx(
         tx.signature,
         verified_key,
     )
+
+
+def signing_digests(
+    txs: Sequence[Transaction], chain_id: ChainId = CHAIN_ID, *, threads: int = 0
+) -> list[Digest | None]:
+    """The signing digest of each well-formed transfer and withdrawal of `txs` (None for the rest),
+    in one native call for the chunk: `compute_signing_digest` without a call per transaction."""
+    at: list[int] = []
+    rows: list[list[int]] = []
+    for i, tx in enumerate(txs):
+        if isinstance(tx, Transfer | Withdraw) and is_well_formed(tx):
+            at.append(i)
+            rows.append(compute_signing_elements(tx, chain_id))
+    digests: list[Digest | None] = [None] * len(txs)
+    for i, digest in zip(at, poseidon_hashes(rows, threads=threads) if rows else [], strict=True):
+        digests[i] = digest
+    return digests
 
 
 def native_accounts(state: State) -> list[NativeAccount]:
@@ -159,11 +191,13 @@ class NativeExecutor(SequentialExecutor):
         results: list[ExecutedTx | InvalidTransaction] = []
         run: list[Transaction] = []
         native: list[NativeTx] = []
-        for tx in txs:
+        chain_id = self._state.chain_id
+        digests = signing_digests(txs, chain_id, threads=self._threads)
+        for tx, digest in zip(txs, digests, strict=True):
             key = None
             if self._verified_key is not None and isinstance(tx, Transfer | Withdraw):
                 key = self._verified_key(tx)
-            converted = to_native_tx(tx, key, self._state.chain_id)
+            converted = to_native_tx(tx, key, chain_id, digest)
             if converted is not None:
                 run.append(tx)
                 native.append(converted)

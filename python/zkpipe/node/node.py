@@ -223,9 +223,9 @@ class Node:
         """Queues user transactions (see Sequencer.submit)."""
         self.sequencer.submit(txs, on_done)
 
-    def submit_each(self, items: list[tuple[UserTransaction, Any]]) -> None:
-        """Queues user transactions, one callback each (see Sequencer.submit_each)."""
-        self.sequencer.submit_each(items)
+    def submit_many(self, items: list[tuple[list[UserTransaction], Any]]) -> None:
+        """Queues several submissions, one callback each (see Sequencer.submit_many)."""
+        self.sequencer.submit_many(items)
 
     def receipt_by_hash(self, tx_hash: bytes) -> dict[str, Any] | None:
         """A transaction's status and per-state timestamps, or None if unknown."""

@@ -124,12 +124,18 @@ class Sequencer:
         ticket = Ticket(len(txs), on_done)
         self.mempool.add([Pending(tx, now, ticket, i) for i, tx in enumerate(txs)])
 
-    def submit_each(self, items: Sequence[tuple[UserTransaction, Callable[[list[Result]], None]]]) -> None:
-        """Like `submit`, but each transaction has its own callback (one mempool insertion for all)."""
+    def submit_many(
+        self, items: Sequence[tuple[Sequence[UserTransaction], Callable[[list[Result]], None]]]
+    ) -> None:
+        """Like `submit` for several submissions, each with its own callback, in one mempool insertion."""
         if self._stop.is_set() or self.failure is not None:
             raise NodeStopping("the node is stopping")
         now = self._clock()
-        self.mempool.add([Pending(tx, now, Ticket(1, on_done), 0) for tx, on_done in items])
+        pending: list[Pending] = []
+        for txs, on_done in items:
+            ticket = Ticket(len(txs), on_done)
+            pending += [Pending(tx, now, ticket, i) for i, tx in enumerate(txs)]
+        self.mempool.add(pending)
 
     def observe(self, feedback: DownstreamFeedback) -> None:
         """Feeds a downstream measurement to the batch policy (the adaptive policy sizes batches by it)."""

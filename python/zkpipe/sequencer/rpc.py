@@ -14,7 +14,7 @@ import re
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 from aiohttp import web
 
@@ -45,12 +45,16 @@ _HEX = re.compile(r"0x([0-9a-fA-F]{2})*")
 MAX_TX_HEX = 2 + 2 * 256
 MAX_REMEMBERED_REJECTIONS = 10_000
 
+OnDone: TypeAlias = Callable[[list[Result]], None]
+_InFlight: TypeAlias = tuple[asyncio.Future[list[Result]], int]
+"""A send in flight: the future of its submission's outcomes and its place among them."""
+
 
 class RpcBackend(Protocol):
     """What the RPC needs from a node."""
 
     def submit(self, txs: list[UserTransaction], on_done: Callable[[list[Result]], None]) -> None: ...
-    def submit_each(self, items: list[tuple[UserTransaction, Callable[[list[Result]], None]]]) -> None: ...
+    def submit_many(self, items: list[tuple[list[UserTransaction], OnDone]]) -> None: ...
     def receipt_by_hash(self, tx_hash: bytes) -> dict[str, Any] | None: ...
     def account_by_index(self, index: int) -> dict[str, Any] | None: ...
     def batch_by_number(self, number: int, with_transactions: bool = False) -> dict[str, Any] | None: ...
@@ -154,13 +158,13 @@ class RpcServer:
             self.methods["zk_devClaimWithdrawal"] = self.dev_claim_withdrawal
         # Sends decoded in one event-loop turn go to the sequencer as one submission (one wakeup,
         # one callback), in the order they were decoded.
-        self._outbox: list[tuple[UserTransaction, asyncio.Future[Result]]] = []
+        self._outbox: list[tuple[list[UserTransaction], asyncio.Future[list[Result]]]] = []
         # Outcomes come back from the sequencer thread; one loop wakeup drains all that arrived.
-        self._inbox: deque[tuple[asyncio.Future[Result], Result]] = deque()
+        self._inbox: deque[tuple[asyncio.Future[list[Result]], list[Result]]] = deque()
         self._drain_pending = False
         # Recently rejected transactions, so their receipt says why (bounded; not stored on disk).
         self.rejected: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
-        self._in_flight: dict[bytes, asyncio.Future[Result]] = {}
+        self._in_flight: dict[bytes, _InFlight] = {}
         self.pending: dict[bytes, float] = {}
         """Transactions received and not yet decided (waiting in the mempool or for a nonce gap)."""
 
@@ -230,20 +234,46 @@ class RpcServer:
                     "id": None,
                     "error": to_rpc_error(request_too_large(self.max_batch_calls)),
                 }
-            # Why tasks in order: each call submits before its first await, so calls keep their order;
-            # the loop is yielded every BATCH_SLICE calls so one big batch cannot hold other requests.
-            tasks = []
-            for i, m in enumerate(message):
-                tasks.append(asyncio.ensure_future(self.call(m)))
-                if i % BATCH_SLICE == BATCH_SLICE - 1:
-                    await asyncio.sleep(0)
-            responses = await asyncio.gather(*tasks)
-            out = [r for r in responses if r is not None]
-            return out or None
+            return await self._batch(message)
         return await self.call(message)
 
-    async def call(self, message: object) -> dict[str, Any] | None:
-        """One call's response object (None for a notification)."""
+    async def _batch(self, messages: list[Any]) -> list[dict[str, Any]] | None:
+        """A batch's responses in call order: its sends decoded, hashed and submitted together (one
+        native call, one submission, one wakeup, one future), every other call as a task started in order."""
+        responses: list[Any] = [None] * len(messages)
+        sends: list[tuple[int, object, bool, UserTransaction, bytes]] = []
+        for i, m in enumerate(messages):
+            call_id, notification, method, err = self._open(m)
+            if method == "zk_sendTransaction":
+                try:
+                    tx, encoding = self._decode_send(m.get("params"))
+                except Exception as exc:  # why broad: as in `call`
+                    err = exc
+                else:
+                    sends.append((i, call_id, notification, tx, encoding))
+                    continue
+            if err is not None:
+                responses[i] = None if notification else _error(call_id, err)
+            else:
+                responses[i] = asyncio.ensure_future(self.call(m))
+            if i % BATCH_SLICE == BATCH_SLICE - 1:
+                # Why yield: one big batch of other calls cannot hold every other request.
+                await asyncio.sleep(0)
+        if sends:
+            answers = await self._send_many([(tx, encoding) for _, _, _, tx, encoding in sends])
+            for (i, call_id, notification, _, _), answer in zip(sends, answers, strict=True):
+                if notification:
+                    continue
+                responses[i] = (
+                    _error(call_id, answer)
+                    if isinstance(answer, Exception)
+                    else {"jsonrpc": "2.0", "id": call_id, "result": answer}
+                )
+        out = [(await r) if isinstance(r, asyncio.Future) else r for r in responses]
+        return [r for r in out if r is not None] or None
+
+    def _open(self, message: object) -> tuple[object, bool, str | None, Exception | None]:
+        """A call's id, whether it is a notification, and its method, or the error that refuses it."""
         call_id: object = None
         notification = False  # a well-formed call without "id": never answered, not even with an error
         try:
@@ -266,24 +296,40 @@ class RpcServer:
             if set(message) - {"jsonrpc", "method", "params", "id"}:
                 raise invalid_request("unknown members in the call")
             notification = "id" not in message
-            handler = self.methods.get(method)
-            if handler is None:
+            if method not in self.methods:
                 raise method_not_found(method)
-            result = await handler(message.get("params"))
+            return call_id, notification, method, None
+        except ZkpipeError as err:
+            return call_id, notification, None, err
+
+    async def call(self, message: object) -> dict[str, Any] | None:
+        """One call's response object (None for a notification)."""
+        call_id, notification, method, err = self._open(message)
+        try:
+            if err is not None:
+                raise err
+            assert isinstance(message, dict) and method is not None
+            result = await self.methods[method](message.get("params"))
             if notification:
                 return None
             return {"jsonrpc": "2.0", "id": call_id, "result": result}
-        except Exception as err:  # why broad: every failure must become a JSON-RPC error, never a 500
-            if not isinstance(err, ZkpipeError):
-                logger.exception("event=rpc_internal_error")
+        except Exception as exc:  # why broad: every failure must become a JSON-RPC error, never a 500
             if notification:
                 return None
-            return {"jsonrpc": "2.0", "id": call_id, "error": to_rpc_error(err)}
+            return _error(call_id, exc)
 
     # -- methods ----------------------------------------------------------------------------------------
 
     async def send_transaction(self, params: object) -> dict[str, Any]:
         """zk_sendTransaction [tx_hex, chain_id?] → the trusted acknowledgement, once durably stored."""
+        tx, encoding = self._decode_send(params)
+        (answer,) = await self._send_many([(tx, encoding)])
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def _decode_send(self, params: object) -> tuple[UserTransaction, bytes]:
+        """A send's transaction and its encoding, after every check that needs no state."""
         raw, chain_id = _params(params, ("tx", "chain_id"), 1)
         encoding = _hex_param(raw, "tx", max_chars=MAX_TX_HEX)
         tx = decode_tx(encoding)
@@ -304,43 +350,70 @@ class RpcServer:
                 raise InvalidTransaction(
                     TxError.WRONG_CHAIN_ID, f"signed for chain {chain_id}, this is chain {self.chain_id}"
                 )
+        return tx, encoding
+
+    async def _send_many(
+        self, sends: list[tuple[UserTransaction, bytes]]
+    ) -> list[dict[str, Any] | Exception]:
+        """The acknowledgement (or error) of each decoded send, once the sequencer decided them all."""
         # Decoding is one-to-one, so the submitted bytes are the canonical encoding the hash is over.
-        tx_hash = digest_bytes(tx_hashes(DOMAIN_TX_HASH, (encoding,))[0])
+        hashes = [digest_bytes(h) for h in tx_hashes(DOMAIN_TX_HASH, [encoding for _, encoding in sends])]
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Result]] = loop.create_future()
         # Idempotent: a resend of a transaction in flight waits for the same outcome; a resend of a
         # stored one (the duplicate fails on its used nonce) answers with its existing status.
-        in_flight = self._in_flight.get(tx_hash)
-        if in_flight is not None:
-            result = await asyncio.shield(in_flight)
-            if isinstance(result, Ack):
-                return _ack_json(result, already_known=True)
-            raise result
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Result] = loop.create_future()
-        if not self._outbox:
-            loop.call_soon(self._flush, loop)
-        self._outbox.append((tx, future))
-        self._in_flight[tx_hash] = future
-        self.pending[tx_hash] = time.time()
+        resent: dict[int, _InFlight] = {}
+        fresh: list[int] = []
+        now = time.time()
+        for i, tx_hash in enumerate(hashes):
+            earlier = self._in_flight.get(tx_hash)
+            if earlier is not None:
+                resent[i] = earlier
+                continue
+            self._in_flight[tx_hash] = (future, len(fresh))
+            self.pending[tx_hash] = now
+            fresh.append(i)
+        answers: list[dict[str, Any] | Exception | None] = [None] * len(sends)
         try:
-            result = await future
+            if fresh:
+                if not self._outbox:
+                    loop.call_soon(self._flush, loop)
+                self._outbox.append(([sends[i][0] for i in fresh], future))
+                try:
+                    results = await future
+                except ZkpipeError as err:  # the submission was refused (full, stopping)
+                    results = [err] * len(fresh)
+                for i, result in zip(fresh, results, strict=True):
+                    answers[i] = self._answer(hashes[i], result)
         finally:
-            self.pending.pop(tx_hash, None)
-            self._in_flight.pop(tx_hash, None)
+            for i in fresh:
+                self.pending.pop(hashes[i], None)
+                self._in_flight.pop(hashes[i], None)
+        for i, (submission, at) in resent.items():
+            try:
+                result = (await asyncio.shield(submission))[at]
+            except ZkpipeError as err:
+                result = err
+            answers[i] = _ack_json(result, already_known=True) if isinstance(result, Ack) else result
+        return [a for a in answers if a is not None]
+
+    def _answer(self, tx_hash: bytes, result: Result) -> dict[str, Any] | Exception:
+        """A fresh send's answer: its acknowledgement, its stored status if it was a resend, or its error."""
         if isinstance(result, Ack):
             return _ack_json(result)
         known = self.backend.receipt_by_hash(tx_hash)
         if known is not None:
             return _known_ack_json(known)
         self._remember_rejection(tx_hash, result)
-        raise result
+        return result
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Submits every send decoded in this loop turn as one submission."""
+        """Submits every send decoded in this loop turn as one submission (one callback per request)."""
         outbox, self._outbox = self._outbox, []
 
-        def callback(future: asyncio.Future[Result]) -> Callable[[list[Result]], None]:
+        def callback(future: asyncio.Future[list[Result]]) -> Callable[[list[Result]], None]:
             def done(results: list[Result]) -> None:
-                self._inbox.append((future, results[0]))
+                self._inbox.append((future, results))
                 if not self._drain_pending:
                     self._drain_pending = True
                     loop.call_soon_threadsafe(self._drain)
@@ -348,7 +421,7 @@ class RpcServer:
             return done
 
         try:
-            self.backend.submit_each([(tx, callback(future)) for tx, future in outbox])
+            self.backend.submit_many([(txs, callback(future)) for txs, future in outbox])
         except ZkpipeError as err:
             for _, future in outbox:
                 if not future.done():
@@ -358,9 +431,9 @@ class RpcServer:
         """Resolves every outcome the sequencer delivered since the last drain."""
         self._drain_pending = False
         while self._inbox:
-            future, result = self._inbox.popleft()
+            future, results = self._inbox.popleft()
             if not future.done():
-                future.set_result(result)
+                future.set_result(results)
 
     def _remember_rejection(self, tx_hash: bytes, error: ZkpipeError) -> None:
         self.rejected[tx_hash] = Receipt(
@@ -477,6 +550,15 @@ def _known_ack_json(receipt: dict[str, Any]) -> dict[str, Any]:
 
 BATCH_SLICE = 32
 """Calls of a batch request started between two yields of the event loop."""
+
+
+def _error(call_id: object, err: Exception) -> dict[str, Any]:
+    """The error response to a call (an unexpected error is logged: it is a bug)."""
+    if not isinstance(err, ZkpipeError):
+        logger.exception("event=rpc_internal_error", exc_info=err)
+    return {"jsonrpc": "2.0", "id": call_id, "error": to_rpc_error(err)}
+
+
 _INTERNAL = {"code": "INTERNAL_ERROR", "severity": "critical", "message": "unserialisable result"}
 
 

@@ -55,7 +55,13 @@ from zkpipe.spec.encoding import (
     tx_from_json,
     tx_to_json,
 )
-from zkpipe.spec.signing import compute_signing_digest, is_valid_signature, sign_transfer, sign_withdraw
+from zkpipe.spec.signing import (
+    compute_signing_digest,
+    compute_signing_elements,
+    is_valid_signature,
+    sign_transfer,
+    sign_withdraw,
+)
 from zkpipe.spec.state import (
     State,
     compute_account_leaf,
@@ -179,6 +185,7 @@ __all__ = [
     "compute_packed_elements",
     "compute_public_key_elements",
     "compute_signing_digest",
+    "compute_signing_elements",
     "compute_tx_elements",
     "compute_tx_hash",
     "compute_u32_limbs",

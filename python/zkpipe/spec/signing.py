@@ -33,11 +33,14 @@ def compute_signing_digest(tx: UserTransaction, chain_id: ChainId = CHAIN_ID) ->
     field elements: indices and nonces as they are (u32 < p), u64 amounts and fees as two 32-bit
     limbs, the L1 address as three 7-byte chunks.
     """
+    return poseidon_hash(compute_signing_elements(tx, chain_id))
+
+
+def compute_signing_elements(tx: UserTransaction, chain_id: ChainId = CHAIN_ID) -> list[int]:
+    """The field elements `compute_signing_digest` hashes (so a chunk's digests can be one native call)."""
     head = [DOMAIN_TX_SIGNATURE, chain_id, int(get_tx_type(tx)), tx.sender]
     target: list[int] = [tx.recipient] if isinstance(tx, Transfer) else compute_packed_elements(tx.l1_address)
-    return poseidon_hash(
-        [*head, *target, *compute_u64_limbs(tx.amount), *compute_u64_limbs(tx.fee), tx.nonce]
-    )
+    return [*head, *target, *compute_u64_limbs(tx.amount), *compute_u64_limbs(tx.fee), tx.nonce]
 
 
 def is_valid_signature(public_key: PublicKey, tx: UserTransaction, chain_id: ChainId = CHAIN_ID) -> bool:

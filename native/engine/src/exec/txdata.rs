@@ -34,6 +34,15 @@ pub fn packed_hashes(domain: u64, encodings: &[Vec<u8>]) -> Result<Vec<Digest>> 
     encodings.par_iter().with_min_len(16).map(|e| packed_hash(domain, e)).collect()
 }
 
+/// Poseidon of each row of field elements, in order (in parallel when there are enough rows): the
+/// spec's per-transaction digests (e.g. signing digests) for a whole chunk in one call.
+pub fn hashes(rows: &[Vec<u64>]) -> Result<Vec<Digest>> {
+    if rows.len() < PARALLEL_MIN {
+        return rows.iter().map(|r| hash::hash(r)).collect();
+    }
+    rows.par_iter().with_min_len(16).map(|r| hash::hash(r)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +55,13 @@ mod tests {
         let many: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; i as usize]).collect();
         let one_by_one: Vec<Digest> = many.iter().map(|e| packed_hash(7, e).unwrap()).collect();
         assert_eq!(packed_hashes(7, &many).unwrap(), one_by_one);
+    }
+
+    #[test]
+    fn row_hashes_equal_one_hash_per_row_in_order() {
+        let rows: Vec<Vec<u64>> = (0..50u64).map(|i| (0..i % 13).map(|j| i * 31 + j).collect()).collect();
+        let one_by_one: Vec<Digest> = rows.iter().map(|r| hash::hash(r).unwrap()).collect();
+        assert_eq!(hashes(&rows).unwrap(), one_by_one);
+        assert_eq!(hashes(&rows[..3]).unwrap(), one_by_one[..3]);
     }
 }
