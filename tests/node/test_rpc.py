@@ -140,10 +140,15 @@ def test_batch_request_keeps_order_and_answers_each_call(funded: FundedNode) -> 
 
 
 def test_a_send_repeated_in_one_batch_is_executed_once(funded: FundedNode) -> None:
+    node = funded.background.node
+    assert node is not None
+    rejected = node.metrics.txs.labels("rejected")
+    before = rejected._value.get()
     tx = "0x" + encode_tx(funded.transfer(3, 1)).hex()
     first, again = funded.client.call_batch([("zk_sendTransaction", [tx]), ("zk_sendTransaction", [tx])])
     assert (first["already_known"], again["already_known"]) == (False, True)
     assert (first["hash"], first["seq"]) == (again["hash"], again["seq"])
+    assert rejected._value.get() == before  # the repeat waited for the first: never submitted
 
 
 def test_notification_gets_no_answer(funded: FundedNode) -> None:
