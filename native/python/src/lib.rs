@@ -485,8 +485,14 @@ fn data_hash_verify<'py>(py: Python<'py>, proof: Vec<u8>, blocks: usize) -> PyRe
 
 /// The data chain from `head` over whole 16-byte chunks.
 #[pyfunction]
-fn data_chain(head: Digest, data: Vec<u8>) -> PyResult<Digest> {
-    datachain::chain(&head, &data).map_err(to_py)
+fn data_chain(py: Python<'_>, head: Digest, data: Vec<u8>) -> PyResult<Digest> {
+    // Why release above 32 chunks: a chunk is one permutation (≈ 2-5 µs), so a sequencer run's
+    // chain (7 per transfer) held the GIL for milliseconds the RPC loop could use; below it the
+    // GIL is kept (giving it up costs more, see `exec_tx_hashes`).
+    if data.len() < 32 * 16 {
+        return datachain::chain(&head, &data).map_err(to_py);
+    }
+    py.detach(|| datachain::chain(&head, &data)).map_err(to_py)
 }
 
 type DataHashRow = (usize, usize, usize, f64, f64, usize);
