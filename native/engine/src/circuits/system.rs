@@ -259,6 +259,11 @@ mod tests {
         assert!(warm.from_cache);
         assert_eq!(fresh.digests(), warm.digests());
         eprintln!("cold {:.1}s warm {:.1}s degrees {:?}", fresh.setup_seconds, warm.setup_seconds, warm.degree_bits());
+        // The aggregation shape is a verifier of two standard-gate proofs (ADR 35): 2^13 rows, and no
+        // custom gate of the segment leaks into it, so the signature gates cost the layers nothing.
+        assert_eq!(warm.degree_bits(), (12, 13));
+        let ids: Vec<String> = warm.aggregation.aggregator.data.common.gates.iter().map(|g| g.0.id()).collect();
+        assert!(ids.iter().all(|id| !id.starts_with("EcStepGate") && !id.starts_with("Fp5MulGate")), "{ids:?}");
 
         let (tree, witness) = empty_segment_witness();
         let proof = warm.prove_segment(&witness, 0).unwrap();
