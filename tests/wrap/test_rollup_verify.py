@@ -109,9 +109,9 @@ def test_wrapped_proofs_consolidate_and_the_next_starts_where_the_last_ended(dev
     assert devnet.rollup.last_verified_batch() == 2
     assert devnet.rollup.consolidated_state_root() == digest(FIRST["statement"], 1)
     assert devnet.rollup.consolidated_chains() == call_fields(FIRST["statement"])[1]
-    assert receipt.gas_used < 460_000  # 449,259: the first consolidation writes fresh slots
+    assert receipt.gas_used < 440_000  # 427,181: the first consolidation writes fresh slots
     receipt = devnet.mine_receipt(send(devnet, 3, SECOND))
-    assert receipt.gas_used < 350_000  # 339,771: the precompiles alone are ~274k of it
+    assert receipt.gas_used < 350_000  # 339,593 (slots warm on this chain): the precompiles are ~274k
     assert devnet.rollup.last_verified_batch() == 3
     assert devnet.rollup.consolidated_state_root() == digest(SECOND["statement"], 1)
 

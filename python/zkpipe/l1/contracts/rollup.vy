@@ -98,13 +98,14 @@ lastBatchTimestamp: public(uint64)
 lastDepositConsumed: public(uint64)
 accInputHash: public(HashMap[uint64, bytes32])
 
-# Consolidated state.
-lastVerifiedBatch: public(uint64)
+# Consolidated state. The last verified batch (low 64 bits) and the queue entries the
+# consolidated batches consumed (the next 64 bits) share one slot, read and written once per
+# consolidation; lastVerifiedBatch() and consolidatedDepositCount() read them.
+consolidatedCounts: uint256
 consolidatedStateRoot: public(bytes32)
 # The proof's commitment chains (data, withdrawals, deposits) at the consolidated state: the
 # next proof must start from them. Each is four Goldilocks elements, little-endian u64s in order.
 consolidatedChains: public(bytes32[3])
-consolidatedDepositCount: public(uint64)  # queue entries the consolidated batches consumed
 withdrawalsRoot: public(HashMap[uint64, bytes32])  # final batch number of a verification -> root
 verificationStart: public(HashMap[uint64, uint64])  # final batch number -> first batch it covers
 claimed: public(HashMap[bytes32, bool])  # withdrawal leaf -> paid
@@ -317,7 +318,9 @@ def verifyBatches(
             (data, withdrawals, deposits). `finalBatch` is what sequencing hashed for the last
             batch (checked against accInputHash). Anyone may submit it.
     """
-    assert finalBatchNumber > self.lastVerifiedBatch, "batch already verified"
+    counts: uint256 = self.consolidatedCounts
+    lastVerified: uint64 = convert(counts % 2**64, uint64)
+    assert finalBatchNumber > lastVerified, "batch already verified"
     assert finalBatchNumber <= self.lastBatchSequenced, "batch not sequenced"
     # Why a record in the call and not a stored queue count per batch: sequencing stays at one new
     # slot per batch (a second one cost 22k gas per batch), and the record is bound by accInputHash.
@@ -330,15 +333,16 @@ def verifyBatches(
         finalBatch.depositEnd,
     )
     assert acc == self.accInputHash[finalBatchNumber], "final batch record differs from L1's"
-    publicInput: uint256 = self._publicInput(newStateRoot, newChains, feeTotal, finalBatch.depositEnd)
+    publicInput: uint256 = self._publicInput(
+        newStateRoot, newChains, feeTotal, convert(counts >> 64, uint64), finalBatch.depositEnd
+    )
     # Why assert as well: the Groth16 verifier reverts on a bad proof, another verifier may return False.
     assert staticcall Verifier(verifier).verifyProof(proof, publicInput), "invalid proof"
-    self.verificationStart[finalBatchNumber] = self.lastVerifiedBatch + 1
+    self.verificationStart[finalBatchNumber] = lastVerified + 1
     self.withdrawalsRoot[finalBatchNumber] = newWithdrawalsRoot
-    self.lastVerifiedBatch = finalBatchNumber
+    self.consolidatedCounts = convert(finalBatchNumber, uint256) | (convert(finalBatch.depositEnd, uint256) << 64)
     self.consolidatedStateRoot = newStateRoot
     self.consolidatedChains = newChains
-    self.consolidatedDepositCount = finalBatch.depositEnd
     log VerifyBatches(
         finalBatchNumber=finalBatchNumber, newStateRoot=newStateRoot, withdrawalsRoot=newWithdrawalsRoot
     )
@@ -351,12 +355,28 @@ def publicInput(newStateRoot: bytes32, newChains: bytes32[3], feeTotal: uint64, 
     @notice The public input a proof consolidating up to a batch whose queue count is `queueOut`
             must have now.
     """
-    return self._publicInput(newStateRoot, newChains, feeTotal, queueOut)
+    return self._publicInput(newStateRoot, newChains, feeTotal, convert(self.consolidatedCounts >> 64, uint64), queueOut)
+
+
+@external
+@view
+def lastVerifiedBatch() -> uint64:
+    """@notice Number of the last consolidated batch."""
+    return convert(self.consolidatedCounts % 2**64, uint64)
+
+
+@external
+@view
+def consolidatedDepositCount() -> uint64:
+    """@notice Queue entries the consolidated batches consumed: the next proof's queue_in."""
+    return convert(self.consolidatedCounts >> 64, uint64)
 
 
 @internal
 @view
-def _publicInput(newStateRoot: bytes32, newChains: bytes32[3], feeTotal: uint64, queueOut: uint64) -> uint256:
+def _publicInput(
+    newStateRoot: bytes32, newChains: bytes32[3], feeTotal: uint64, queueIn: uint64, queueOut: uint64
+) -> uint256:
     # The proof's one public input (docs/wrap.md "Public input"): SHA-256 of the aggregate's
     # statement (native/engine/src/circuits/statement.rs), each element 8 bytes big-endian, its
     # top three bits cleared. Each field comes from this contract's storage or from the call:
@@ -369,7 +389,7 @@ def _publicInput(newStateRoot: bytes32, newChains: bytes32[3], feeTotal: uint64,
     #   deposits_in      consolidatedChains[2]                 storage
     #   deposits_out     newChains[2]                          call
     #   fee_total        feeTotal                              call
-    #   queue_in         consolidatedDepositCount              storage
+    #   queue_in         consolidatedDepositCount()            storage (queueIn: its packed slot)
     #   queue_out        the final batch's queue end           storage (its record, checked against
     #                                                          accInputHash by verifyBatches)
     #   chain_id         chainId                               immutable
@@ -386,7 +406,7 @@ def _publicInput(newStateRoot: bytes32, newChains: bytes32[3], feeTotal: uint64,
             self._lanesBigEndian(self.consolidatedChains[2]),
             self._lanesBigEndian(newChains[2]),
             convert(feeTotal, bytes8),
-            convert(self.consolidatedDepositCount, bytes8),
+            convert(queueIn, bytes8),
             convert(queueOut, bytes8),
             convert(chainId, bytes8),
         )
