@@ -56,6 +56,18 @@ def _wait_sending(client: ZkClient, timeout: float = 20.0) -> Batch:
     raise AssertionError("no batch was posted")
 
 
+def _wait_l1_caught_up(client: ZkClient, timeout: float = 30.0) -> None:
+    """Waits until every batch so far is on L1, so turning mining off strands only the test's own send
+    (a send still in flight from funding would hold every later one back: its gas estimate cannot see it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = client.chain_info()
+        if info.virtual_batch == info.trusted_batch:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the node's batches did not reach L1")
+
+
 def _wait_all_virtual(client: ZkClient, hashes: list[str], timeout: float = 60.0) -> None:
     for tx_hash in hashes:
         client.wait_for_status(tx_hash, "virtual", timeout=timeout)
@@ -99,6 +111,7 @@ def test_anvil_restarted_mid_run_keeps_its_state_and_the_node_carries_on(
 def test_a_send_dropped_from_the_mempool_is_sent_again_once(
     funded: FundedNode, anvil: Anvil, tmp_path: Path
 ) -> None:
+    _wait_l1_caught_up(funded.client)
     anvil.set_automine(False)
     sent = _send(funded, 3)
     batch = _wait_sending(funded.client)
@@ -118,6 +131,7 @@ def test_node_killed_before_its_send_is_mined_and_the_send_dropped(anvil: Anvil,
         node.client.dev_deposit(1, pk, 1000)
         node.client.dev_deposit(2, pk, 1000)
         node.client.wait_for_account(2, timeout=30)
+        _wait_l1_caught_up(node.client)
         anvil.set_automine(False)
         sent = node.client.send_transaction(
             sign_transfer(secret, AccountIndex(1), AccountIndex(2), Amount(5), Fee(1), Nonce(0))
