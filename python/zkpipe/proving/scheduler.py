@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from zkpipe import native
 from zkpipe.errors import InvalidInput, InvalidProof, ProvingFailed, Severity, StorageError, ZkpipeError
@@ -495,25 +496,8 @@ class Scheduler:
             raise InvalidProof(f"worker {worker_id} proved a different statement than job {job.job_id}'s")
         setup = self._setup(job.k)
         kind = ProofKind.AGGREGATE if is_aggregate else ProofKind.SEGMENT
-        provenance = Provenance(
-            circuit_digest=setup.aggregator_digest if is_aggregate else setup.normalizer_digest,
-            segment_size=job.k,
-            versions=native.library_versions(),
-            parameters=PARAMETERS,
-            threads=result.threads,
-            wall_seconds=result.wall_seconds,
-            peak_rss_mib=result.peak_rss_mib,
-            host=str(result.host),
-            created_at=time.time(),
-            segments=job.segments,
-            extra={
-                **result.extra,
-                "job_id": job.job_id,
-                "worker_id": worker_id,
-                "worker_pid": result.pid,
-                "verified_by": platform.node(),
-            },
-        )
+        digest = setup.aggregator_digest if is_aggregate else setup.normalizer_digest
+        provenance = _provenance(job, result, worker_id, digest, PARAMETERS)
         return Proof(kind, job.k, statement, result.data, provenance)
 
     def _verified_batch_level(
@@ -538,25 +522,8 @@ class Scheduler:
             raise
         except ZkpipeError as err:  # bytes that are not a proof of this circuit at all
             raise InvalidProof(f"worker {worker_id}'s proof does not verify: {err.message}") from None
-        provenance = Provenance(
-            circuit_digest=(),  # the batch-level circuits' digests are not exposed yet
-            segment_size=job.k,
-            versions=native.library_versions(),
-            parameters={**PARAMETERS, "data_blocks": job.blocks},
-            threads=result.threads,
-            wall_seconds=result.wall_seconds,
-            peak_rss_mib=result.peak_rss_mib,
-            host=str(result.host),
-            created_at=time.time(),
-            segments=job.segments,
-            extra={
-                **result.extra,
-                "job_id": job.job_id,
-                "worker_id": worker_id,
-                "worker_pid": result.pid,
-                "verified_by": platform.node(),
-            },
-        )
+        # The batch-level circuits' digests are not exposed yet: an empty digest.
+        provenance = _provenance(job, result, worker_id, (), {**PARAMETERS, "data_blocks": job.blocks})
         kind = ProofKind.DATA if isinstance(job, DataJob) else ProofKind.JOIN
         return BatchLevelProof(kind, job.batch, job.k, job.blocks, statement, result.data, provenance)
 
@@ -627,3 +594,28 @@ class Scheduler:
     def events_of(self, kind: EventKind) -> list[SchedulerEvent]:
         """The events of one kind so far, in order."""
         return [e for e in self.events if e.kind is kind]
+
+
+def _provenance(
+    job: Job, result: ProofResult, worker_id: str, circuit_digest: tuple[int, ...], parameters: dict[str, Any]
+) -> Provenance:
+    """Where an accepted proof came from: its job, its worker's result and this verifier."""
+    return Provenance(
+        circuit_digest=circuit_digest,
+        segment_size=job.k,
+        versions=native.library_versions(),
+        parameters=parameters,
+        threads=result.threads,
+        wall_seconds=result.wall_seconds,
+        peak_rss_mib=result.peak_rss_mib,
+        host=str(result.host),
+        created_at=time.time(),
+        segments=job.segments,
+        extra={
+            **result.extra,
+            "job_id": job.job_id,
+            "worker_id": worker_id,
+            "worker_pid": result.pid,
+            "verified_by": platform.node(),
+        },
+    )
